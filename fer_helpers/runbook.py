@@ -13,7 +13,6 @@ import argparse
 import hashlib
 import json
 import shutil
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -22,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from . import config
+from .results import git_commit
 
 NOTEBOOKS = config.ROOT / "notebooks"
 EXECUTED = config.ROOT / "_build" / "executed"
@@ -33,14 +33,6 @@ def code_hash(path: Path, profile: str) -> str:
     notebook = nbformat.read(path, as_version=4)
     cells = [c.source for c in notebook.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
     return hashlib.sha256(json.dumps([profile, cells]).encode()).hexdigest()[:16]
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=config.ROOT, capture_output=True, text=True)
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def run_record(profile: config.Profile) -> Path:
