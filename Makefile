@@ -7,7 +7,13 @@ KAGGLE_JSON := $(HOME)/.kaggle/kaggle.json
 
 .PHONY: book env data notebooks html test lab clean
 
-book: notebooks html
+JUPYTERLAB := jupyterlab==4.6.6
+
+# `make book`: run the notebooks (each notebook's cells, output and time as it goes; a failing cell
+# stops the build and names notebook and cell), then build the HTML. Total time at the end.
+book:
+	@start=$$(date +%s); $(MAKE) --no-print-directory notebooks html && \
+	  echo "make book: $$(( $$(date +%s) - start )) s in all"
 
 env: $(ENV_STAMP)
 
@@ -30,16 +36,18 @@ data: env
 notebooks: data
 	$(PY) -m fer_helpers.runbook --profile $(PROFILE) $(if $(FORCE),--force)
 
+# A full rebuild (--all), so a warning on any page fails every build, not only the first.
 html: env
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 test: env
 	FER_PROFILE=smoke $(VENV)/bin/pytest --nbval-lax tests notebooks
 
+# JupyterLab on the notebooks; they open with the project's kernel "fer2013-book" (installed by env).
 lab: env
-	$(PY) -m pip install -q jupyterlab
-	$(VENV)/bin/jupyter lab notebooks
+	@$(VENV)/bin/jupyter-lab --version >/dev/null 2>&1 || $(PY) -m pip install -q "$(JUPYTERLAB)"
+	cd notebooks && ../$(VENV)/bin/jupyter lab --ServerApp.root_dir=. $(LAB_ARGS)
 
 clean:
 	rm -rf _build .smoke
