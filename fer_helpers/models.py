@@ -1,0 +1,111 @@
+"""Model builders, all Functional (tf-keras-vis needs it), all built from stock Keras layers.
+
+Every classifier takes float32 images (N, 48, 48, 1) scaled to [0, 1] and returns the 7 class
+probabilities in the alphabetical class order; standardisation is a `Normalization` layer inside
+it, so a saved model loads with plain ``keras.saving.load_model``. Layer names are meaningful:
+chapter 7 picks ``last_conv`` for GradCAM.
+"""
+from __future__ import annotations
+
+import numpy as np
+import keras
+from keras import layers
+
+from . import config
+
+INPUT_SHAPE = (config.IMAGE_SIZE, config.IMAGE_SIZE, 1)
+N_CLASSES = len(config.CLASSES)
+
+
+def standardise(x_train: np.ndarray) -> layers.Normalization:
+    """A Normalization layer holding the train split's pixel mean and variance."""
+    return layers.Normalization(mean=float(x_train.mean()), variance=float(x_train.var()), name="standardise")
+
+
+def augmentation(rotation=0.05, shift=0.1, zoom=0.1, seed=config.SEED) -> list[layers.Layer]:
+    """The study's augmentation as Keras preprocessing layers (active only in training)."""
+    return [
+        layers.RandomFlip("horizontal", seed=seed, name="aug_flip"),
+        layers.RandomRotation(rotation, fill_mode="nearest", seed=seed, name="aug_rotate"),
+        layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed, name="aug_shift"),
+        layers.RandomZoom(zoom, fill_mode="nearest", seed=seed, name="aug_zoom"),
+    ]
+
+
+def conv_bn_relu(x, filters, name, strides=1):
+    x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def stem(x_train, augment):
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = inputs
+    for layer in augmentation() if augment else []:
+        x = layer(x)
+    return inputs, standardise(x_train)(x)
+
+
+def baseline_std_model(x_train: np.ndarray, augment: bool = False, widths=(32, 64, 128), dense=128, dropout=0.5):
+    """The study's plain CNN on standardised inputs: (Conv+BN+ReLU+MaxPool) x 3, Dense 128, softmax."""
+    inputs, x = stem(x_train, augment)
+    for i, filters in enumerate(widths, start=1):
+        name = "last" if i == len(widths) else f"block{i}"
+        x = conv_bn_relu(x, filters, name)
+        x = layers.MaxPooling2D(name=f"{name}_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(dense, activation="relu", name="dense")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="baseline_std_model")
+
+
+def attention_gate(skip, gating, filters, name):
+    """Additive attention gate (Oktay et al. 2018): weights the skip features by a map in [0, 1]."""
+    theta = layers.Conv2D(filters, 1, name=f"{name}_theta")(skip)
+    phi = layers.Conv2D(filters, 1, name=f"{name}_phi")(gating)
+    phi = layers.UpSampling2D(skip.shape[1] // gating.shape[1], name=f"{name}_phi_up")(phi)
+    attention = layers.Activation("relu", name=f"{name}_relu")(layers.Add(name=f"{name}_add")([theta, phi]))
+    attention = layers.Conv2D(1, 1, activation="sigmoid", name=f"{name}_map")(attention)
+    return layers.Multiply(name=f"{name}_gated")([skip, attention])
+
+
+def attention_unet(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(2, 2, 2, 2), augment=True, dropout=0.3):
+    """Attention U-Net classifier: encoder, decoder with attention-gated skips, pooled softmax head.
+
+    The decoder climbs back to the second-finest level (24x24 for 48x48 inputs): the full-resolution
+    decoder stage costs the most on a CPU and adds nothing a pooled classifier head can use.
+    `convs` gives the number of 3x3 convolutions per level (encoder and decoder alike).
+    """
+    inputs, x = stem(x_train, augment)
+    skips = []
+    for level, filters in enumerate(widths[:-1], start=1):
+        for c in range(convs[level - 1]):
+            x = conv_bn_relu(x, filters, f"enc{level}_{c + 1}")
+        skips.append(x)
+        x = layers.MaxPooling2D(name=f"enc{level}_pool")(x)
+    for c in range(convs[-1]):
+        x = conv_bn_relu(x, widths[-1], f"bottleneck_{c + 1}")
+    for level in range(len(widths) - 1, 1, -1):
+        skip, filters = skips[level - 1], widths[level - 1]
+        gated = attention_gate(skip, x, filters // 2, f"att{level}")
+        x = layers.UpSampling2D(name=f"dec{level}_up")(x)
+        x = layers.Concatenate(name=f"dec{level}_concat")([x, gated])
+        for c in range(convs[level - 1]):
+            x = conv_bn_relu(x, filters, "last" if level == 2 and c == convs[level - 1] - 1 else f"dec{level}_{c + 1}")
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="attention_unet")
+
+
+def conv_autoencoder(filters=(32, 64)):
+    """Convolutional autoencoder for outlier scores: strided encoder, transposed-conv decoder, sigmoid output."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = inputs
+    for i, f in enumerate(filters, start=1):
+        x = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"enc{i}")(x)
+    for i, f in enumerate(reversed(filters), start=1):
+        x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"dec{i}")(x)
+    outputs = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name="conv_autoencoder")

@@ -1,0 +1,88 @@
+"""Autoencoder outlier detection: train on the train split only, score every train image by its
+reconstruction error, flag those above the 98th percentile, and save the flagged ids."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import IsolationForest
+
+from . import config
+from .data import Split
+from .models import conv_autoencoder
+from .results import Stopwatch
+from .training import BATCH, set_seed
+
+PERCENTILE = 98
+
+
+@dataclass
+class OutlierRun:
+    autoencoder: keras.Model
+    errors: pd.Series  # train id -> reconstruction MSE
+    threshold: float
+    history: dict
+    wall_seconds: float
+
+    @property
+    def flagged(self) -> pd.Series:
+        """Errors of the flagged images (above the threshold), largest first."""
+        return self.errors[self.errors > self.threshold].sort_values(ascending=False)
+
+
+def reconstruction_errors(autoencoder: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Per-image mean squared reconstruction error."""
+    reconstructed = autoencoder.predict(x, batch_size=256, verbose=0)
+    return ((reconstructed - x) ** 2).mean(axis=(1, 2, 3))
+
+
+def fit_autoencoder(split: Split, epochs: int, seed: int = config.SEED, percentile: float = PERCENTILE) -> OutlierRun:
+    """Train the autoencoder on split.train (val for early stopping; test untouched) and score train."""
+    set_seed(seed)
+    watch = Stopwatch()
+    autoencoder = conv_autoencoder()
+    autoencoder.compile(keras.optimizers.Adam(1e-3), "mse")
+    x_train, x_val = split.train.x(), split.val.x()
+    fitted = autoencoder.fit(
+        x_train, x_train, validation_data=(x_val, x_val), epochs=epochs, batch_size=BATCH, shuffle=True, verbose=2,
+        callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=3, restore_best_weights=True)],
+    )
+    errors = pd.Series(reconstruction_errors(autoencoder, x_train), index=split.train.ids, name="error")
+    threshold = float(np.percentile(errors, percentile))
+    history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
+    return OutlierRun(autoencoder, errors, threshold, history, watch.seconds)
+
+
+def outlier_table(run: OutlierRun, split: Split) -> pd.DataFrame:
+    """The flagged ids with their class and error (what artifacts/outliers.csv holds)."""
+    labels = pd.Series([config.CLASSES[i] for i in split.train.labels], index=split.train.ids)
+    flagged = run.flagged
+    return pd.DataFrame({"id": flagged.index, "label": labels[flagged.index].to_numpy(), "error": flagged.to_numpy()})
+
+
+def load_outlier_ids(profile: config.Profile) -> list[str]:
+    """Ids flagged by chapter 3 (artifacts/outliers.csv); the classifier chapters drop these."""
+    path = profile.artifacts_dir / "outliers.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run notebooks/03_outliers.ipynb first")
+    return pd.read_csv(path, dtype={"id": str})["id"].tolist()
+
+
+def isolation_forest_scores(x: np.ndarray, seed: int = config.SEED) -> np.ndarray:
+    """A non-neural outlier score on raw pixels (higher = more anomalous)."""
+    forest = IsolationForest(n_estimators=200, random_state=seed, n_jobs=2).fit(x.reshape(len(x), -1))
+    return -forest.score_samples(x.reshape(len(x), -1))
+
+
+def class_mean_distance(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Distance of each image to the mean face of its class (another simple outlier score)."""
+    flat = x.reshape(len(x), -1)
+    means = np.stack([flat[labels == c].mean(axis=0) for c in range(len(config.CLASSES))])
+    return np.linalg.norm(flat - means[labels], axis=1)
+
+
+def top_share(scores: np.ndarray, percentile: float = PERCENTILE) -> np.ndarray:
+    """Boolean mask of the scores above their `percentile`."""
+    return scores > np.percentile(scores, percentile)
