@@ -1,0 +1,114 @@
+"""Shared figures: grids of 48x48 faces, pairs of images side by side, per-class panels.
+
+Every function returns the matplotlib Figure; notebooks show it by leaving it as the cell's value
+or with `plt.show()`. Grey images are drawn with the full 0..255 range (no per-image stretching)
+unless `stretch=True`.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import config
+
+TILE = 1.3  # inches per image
+
+
+def _show(ax, image, title=None, stretch=False, fontsize=8):
+    kwargs = {} if stretch else {"vmin": 0, "vmax": 255}
+    ax.imshow(image, cmap="gray", interpolation="nearest", **kwargs)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title is not None:
+        ax.set_title(title, fontsize=fontsize)
+
+
+def image_grid(images, titles=None, ncols: int = 8, suptitle: str | None = None, stretch: bool = False,
+               tile: float = TILE, fontsize: int = 8):
+    """Images in rows of `ncols`, each with an optional title."""
+    images = list(images)
+    n = max(len(images), 1)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(tile * ncols, tile * nrows + (0.4 if suptitle else 0)),
+                             squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        if k < len(images):
+            _show(ax, images[k], None if titles is None else titles[k], stretch, fontsize)
+        else:
+            ax.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def samples_per_class(images, labels, per_class: int = 8, seed: int = config.SEED, class_names=config.CLASSES,
+                      tile: float = TILE):
+    """A row of `per_class` random images for every class, the class name (and count) on the left."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    fig, axes = plt.subplots(len(class_names), per_class, figsize=(tile * per_class, tile * len(class_names)),
+                             squeeze=False)
+    for c, name in enumerate(class_names):
+        members = np.flatnonzero(labels == c)
+        chosen = rng.choice(members, min(per_class, len(members)), replace=False) if len(members) else []
+        for k, ax in enumerate(axes[c]):
+            if k < len(chosen):
+                _show(ax, images[chosen[k]])
+            else:
+                ax.axis("off")
+        axes[c, 0].set_ylabel(f"{name}\n({len(members):,})", rotation=0, ha="right", va="center", fontsize=10)
+        axes[c, 0].axis("on")
+        axes[c, 0].set_xticks([])
+        axes[c, 0].set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def pair_grid(left, right, captions=None, ncols: int = 4, tile: float = TILE, fontsize: int = 7,
+              suptitle: str | None = None):
+    """Pairs of images side by side (left[k] next to right[k]), `ncols` pairs per row, a caption over each pair."""
+    n = max(len(left), 1)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, 2 * ncols, figsize=(tile * 2 * ncols, (tile + 0.25) * nrows + (0.4 if suptitle else 0)),
+                             squeeze=False)
+    for k in range(nrows * ncols):
+        a, b = axes[k // ncols, 2 * (k % ncols)], axes[k // ncols, 2 * (k % ncols) + 1]
+        if k < len(left):
+            _show(a, left[k])
+            _show(b, right[k])
+            if captions is not None:
+                a.set_title(captions[k], fontsize=fontsize, loc="left", x=0.0)
+        else:
+            a.axis("off")
+            b.axis("off")
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def class_panels(images, titles=None, stretch: bool = True, tile: float = 1.8, suptitle: str | None = None):
+    """One panel per class (e.g. mean faces), titled by class name."""
+    titles = list(config.CLASSES) if titles is None else titles
+    return image_grid(images, titles, ncols=len(images), stretch=stretch, tile=tile, fontsize=10, suptitle=suptitle)
+
+
+def rows_of_images(rows: dict, tile: float = TILE, fontsize: int = 8, col_titles=None):
+    """A grid whose rows are named image lists: {row name: [images]} (e.g. noisy / filtered versions)."""
+    names = list(rows)
+    ncols = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(len(names), ncols, figsize=(tile * ncols + 0.8, tile * len(names)), squeeze=False)
+    for r, name in enumerate(names):
+        for c, ax in enumerate(axes[r]):
+            if c < len(rows[name]):
+                _show(ax, rows[name][c], None if (col_titles is None or r) else col_titles[c], fontsize=fontsize)
+            else:
+                ax.axis("off")
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=fontsize + 1)
+    fig.tight_layout()
+    return fig

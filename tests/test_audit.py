@@ -1,0 +1,160 @@
+"""The data audit on constructed cases: exact and near duplicates, leakage, blank images, watermarks."""
+import cv2
+import numpy as np
+import pytest
+
+from fer_helpers import audit, config, synthetic
+from fer_helpers.data import Split, Subset
+
+
+def smooth_images(n, seed=0):
+    """Distinct natural-looking images: blurred random fields stretched to the full grey range."""
+    rng = np.random.default_rng(seed)
+    fields = [cv2.GaussianBlur(rng.random((48, 48)).astype(np.float32), (0, 0), 3) for _ in range(n)]
+    return np.stack([cv2.normalize(f, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8) for f in fields])
+
+
+def subset(images, labels, prefix, part="Training"):
+    ids = np.array([f"{prefix}_{k}" for k in range(len(images))])
+    return Subset(np.asarray(images, np.uint8), np.asarray(labels, np.int8), ids, np.array([part] * len(images)))
+
+
+def make_split(train, val, test, train_labels=None, val_labels=None, test_labels=None):
+    labels = lambda imgs, given: np.arange(len(imgs)) % 7 if given is None else given  # noqa: E731
+    return Split(subset(train, labels(train, train_labels), "Training"),
+                 subset(val, labels(val, val_labels), "TrainingVal"),
+                 subset(test, labels(test, test_labels), "PrivateTest", "PrivateTest"), "synthetic", "smoke")
+
+
+@pytest.fixture(scope="module")
+def base():
+    return smooth_images(40)
+
+
+def test_distinct_images_give_a_clean_audit(base):
+    result = audit.run(make_split(base[:20], base[20:30], base[30:]))
+    assert result.report.empty
+    assert result.pair_counts().to_numpy().sum() == 0
+    leak = result.leakage()
+    assert leak["in_training"] == 0 and leak["test_images"] == 10
+
+
+def test_exact_duplicates_and_leakage_with_label_agreement(base):
+    train = base[:20]
+    test = base[30:].copy()
+    test[0] = train[3]  # train labels are index % 7, so train[3] is labelled 3
+    test[1] = train[4]
+    test_labels = np.arange(10) % 7
+    test_labels[0] = 3  # agrees with train[3]
+    test_labels[1] = 0  # train[4] is labelled 4: disagrees
+    val = base[20:30].copy()
+    val[5] = train[3]  # a third copy of the same image, in val, also labelled 3
+    val_labels = np.arange(10) % 7
+    val_labels[5] = 3
+    result = audit.run(make_split(train, val, test, val_labels=val_labels, test_labels=test_labels))
+    exact = result.report[result.report["issue"] == "exact_duplicate"]
+    # the test copy is kept; the training and validation copies are listed against it
+    assert set(exact["id"]) == {"Training_3", "Training_4", "TrainingVal_5"}
+    assert set(exact["related_id"]) == {"PrivateTest_0", "PrivateTest_1"}
+    assert (exact["split"] != "test").all()
+    counts = result.pair_counts()
+    assert counts.loc["train-test", "exact pairs"] == 2
+    assert counts.loc["train-test", "exact, labels differ"] == 1
+    assert counts.loc["train-val", "exact pairs"] == 1 and counts.loc["val-test", "exact pairs"] == 1
+    leak = result.leakage()
+    assert leak["in_training"] == 2 and leak["in_train"] == 2 and leak["in_val"] == 1
+    assert leak["label_agrees"] == 1 and leak["labels_differ"] == 1
+    assert audit.ids_to_drop(result.report) == {"Training_3", "Training_4", "TrainingVal_5"}
+
+
+def test_near_duplicates_are_found_but_not_confused_with_exact(base):
+    train = base[:20]
+    test = base[30:].copy()
+    test[2] = np.clip(train[7].astype(int) + 6, 0, 255).astype(np.uint8)  # brighter copy
+    noise = np.random.default_rng(1).normal(0, 3, (48, 48))
+    test[3] = np.clip(train[8] + noise, 0, 255).astype(np.uint8)  # re-encoded / noisy copy
+    result = audit.run(make_split(train, base[20:30], test))
+    near = result.report[result.report["issue"] == "near_duplicate"]
+    assert set(zip(near["id"], near["related_id"])) == {("Training_7", "PrivateTest_2"), ("Training_8", "PrivateTest_3")}
+    assert (result.report["issue"] != "exact_duplicate").all()
+    assert result.leakage("exact")["in_training"] == 0
+    assert result.leakage("near")["in_training"] == 2
+
+
+def test_phash_distance_separates_copies_from_other_images(base):
+    hashes = audit.perceptual_hashes(base)
+    shifted = audit.perceptual_hashes(np.clip(base[:1].astype(int) + 10, 0, 255).astype(np.uint8))
+    assert audit.hamming(hashes[0], shifted[0]) <= audit.NEAR_MAX_BITS
+    others = audit.hamming(hashes[0], hashes[1:])
+    assert others.min() > 3 * audit.NEAR_MAX_BITS
+
+
+def test_close_pairs_matches_brute_force():
+    rng = np.random.default_rng(0)
+    hashes = rng.integers(0, 2**63, 300, dtype=np.uint64)
+    hashes[10] = hashes[3] ^ np.uint64(0b101)  # 2 bits apart
+    hashes[200] = hashes[3]
+    found = {tuple(p) for p in audit.close_pairs(hashes, 4, chunk=64)}
+    brute = {(i, j, int(bin(int(hashes[i]) ^ int(hashes[j])).count("1"))) for i in range(300) for j in range(i + 1, 300)
+             if bin(int(hashes[i]) ^ int(hashes[j])).count("1") <= 4}
+    assert found == brute and (3, 10, 2) in found and (3, 200, 0) in found
+
+
+def test_blank_images_are_flagged_and_not_counted_as_duplicates(base):
+    train = base[:20].copy()
+    train[0] = 0  # black
+    train[1] = 0  # an identical black image
+    test = base[30:].copy()
+    test[0] = 128 + np.random.default_rng(2).integers(-2, 3, (48, 48))  # nearly constant grey
+    result = audit.run(make_split(train, base[20:30], test))
+    blank = result.report[result.report["issue"] == "blank"]
+    assert set(blank["id"]) == {"Training_0", "Training_1", "PrivateTest_0"}
+    assert "exact_duplicate" not in set(result.report["issue"])
+    assert audit.blank_mask(base).sum() == 0
+
+
+def text_overlay(image, y, lift=80):
+    """Letters drawn at 4x size and shrunk, added like a semi-transparent white stock-photo watermark."""
+    big = np.zeros((192, 192), np.uint8)
+    for k, char in enumerate("stockphoto"):
+        cv2.putText(big, char, (2 + 19 * k, int(y * 192)), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 3, cv2.LINE_AA)
+    mask = cv2.resize(big, (48, 48), interpolation=cv2.INTER_AREA) / 255.0
+    return np.clip(image + lift * mask, 0, 255).astype(np.uint8)
+
+
+def test_watermark_heuristic_fires_on_drawn_text_not_on_clean_faces():
+    rng = np.random.default_rng(0)
+    faces = [cv2.GaussianBlur(synthetic.draw_face(c, rng), (0, 0), 1.0) for c in range(7)]
+    clean = [audit.watermark_score(f) for f in faces]
+    texts = [audit.watermark_score(text_overlay(f, 0.95)) for f in faces]
+    assert max(clean) < audit.WATERMARK_MIN_CHAIN
+    assert sum(t >= audit.WATERMARK_MIN_CHAIN for t in texts) >= 6
+    assert np.mean(texts) > np.mean(clean) + 5
+
+
+def test_watermark_candidates_in_report():
+    rng = np.random.default_rng(0)
+    faces = np.stack([cv2.GaussianBlur(synthetic.draw_face(c % 7, rng), (0, 0), 1.0) for c in range(14)])
+    marked = faces.copy()
+    marked[0] = text_overlay(faces[0], 0.72)
+    result = audit.run(make_split(marked[:8], marked[8:11], marked[11:]))
+    flagged = result.report[result.report["issue"] == "watermark_candidate"]
+    assert "Training_0" in set(flagged["id"])
+    assert int(flagged.loc[flagged["id"] == "Training_0", "detail"].iloc[0]) >= audit.WATERMARK_MIN_CHAIN
+
+
+def test_report_round_trip(base, tmp_path):
+    profile = config.Profile("test", None, {}, tmp_path)
+    test = base[30:].copy()
+    test[0] = base[0]
+    result = audit.run(make_split(base[:20], base[20:30], test))
+    audit.save(result.report, profile)
+    loaded = audit.load(profile)
+    assert list(loaded.columns) == audit.COLUMNS
+    assert loaded["id"].tolist() == result.report["id"].tolist()
+    assert audit.ids_to_drop(loaded) == {"Training_0"}
+
+
+def test_load_without_audit_says_which_notebook(tmp_path):
+    with pytest.raises(FileNotFoundError, match="01_data_overview"):
+        audit.load(config.Profile("test", None, {}, tmp_path))
