@@ -47,7 +47,7 @@ test: env
 # JupyterLab on the notebooks; they open with the project's kernel "fer2013-book" (installed by env).
 lab: env
 	@$(VENV)/bin/jupyter-lab --version >/dev/null 2>&1 || $(PY) -m pip install -q "$(JUPYTERLAB)"
-	cd notebooks && ../$(VENV)/bin/jupyter lab --ServerApp.root_dir=. $(LAB_ARGS)
+	cd notebooks && ../$(VENV)/bin/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean:
 	rm -rf _build .smoke

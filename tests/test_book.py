@@ -60,12 +60,19 @@ def toc_pages(root: Path = ROOT) -> list[str]:
     return pages
 
 
+def has_outputs(path: Path) -> bool:
+    notebook = nbformat.read(path, as_version=4)
+    return any(cell.get("outputs") for cell in notebook.cells)
+
+
 @pytest.fixture(scope="session")
 def built_book() -> Path:
     """The book, built from scratch into _build/html with warnings as errors."""
     result = build(ROOT)
     log = result.stdout + result.stderr
-    assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings_in(log) or log.splitlines()[-30:])
+    unrun = [p.name for p in (ROOT / "notebooks").glob("*.ipynb") if not has_outputs(p)]
+    hint = f"\nNotebooks without outputs (run them with `make notebooks` and commit them): {unrun}" if unrun else ""
+    assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings_in(log) or log.splitlines()[-30:]) + hint
     assert not warnings_in(log), "\n".join(warnings_in(log))
     return HTML
 
@@ -309,8 +316,12 @@ COMMITTED = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 @pytest.mark.parametrize("path", COMMITTED, ids=[p.name for p in COMMITTED])
 def test_committed_notebook_is_clean(path):
-    """Kernel "fer2013-book", no error outputs, no paths of the machine it ran on."""
+    """Run by `make notebooks` in the full profile, kernel "fer2013-book", no error outputs, no paths
+    of the machine it ran on."""
     notebook = nbformat.read(path, as_version=4)
+    assert notebook.metadata.get("fer_run", {}).get("profile") == "full" and has_outputs(path), \
+        f"{path.name}: not run in the full profile; the book shows committed outputs: run " \
+        f"`make notebooks` (python -m fer_helpers.runbook notebooks/{path.name}) and commit the result"
     assert notebook.metadata.get("kernelspec", {}).get("name") == runbook.KERNEL, \
         f"{path.name}: kernelspec is not {runbook.KERNEL!r} (run it with `make notebooks` or pick the kernel in `make lab`)"
     errors = [i for i, cell in enumerate(notebook.cells) for output in cell.get("outputs", [])
