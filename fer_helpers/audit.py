@@ -193,8 +193,24 @@ class Audit:
         self.exact_group, self.near_group = exact_group, near_group
 
     def pairs(self, kind: str = "exact") -> pd.DataFrame:
-        """The pairs of one kind as a table: both ids, splits and labels, and the phash distance."""
-        pairs = self.exact_pairs if kind == "exact" else self.near_pairs
+        """The pairs of one kind ("exact" or "near") as a table: both ids, splits and labels, and the phash distance."""
+        return self._pair_table(self.exact_pairs if kind == "exact" else self.near_pairs)
+
+    def pairs_within(self, max_bits: int) -> pd.DataFrame:
+        """All pairs of non-blank images that are not pixel-identical and whose perceptual hashes differ in at
+        most `max_bits` bits (to see what a looser near-duplicate threshold would add)."""
+        found = close_pairs(self.phash, max_bits)
+        keep = (self.sha1[found[:, 0]] != self.sha1[found[:, 1]]) & ~self.blank[found[:, 0]] & ~self.blank[found[:, 1]]
+        return self._pair_table(found[keep])
+
+    def pair_images(self, pairs: pd.DataFrame, caption=None):
+        """Left images, right images and captions of `pairs` (rows of a pair table), for plots.pair_grid."""
+        caption = caption or (lambda r: f"{r.split_a}/{r.label_a} | {r.split_b}/{r.label_b}")
+        return (self.images[pairs["i"].to_numpy()], self.images[pairs["j"].to_numpy()],
+                [caption(r) for r in pairs.itertuples()])
+
+    def _pair_table(self, pairs: np.ndarray) -> pd.DataFrame:
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 3)
         i, j = pairs[:, 0], pairs[:, 1]
         t = self.table
         return pd.DataFrame({
@@ -230,9 +246,11 @@ class Audit:
         is_test = (t["split"] == "test").to_numpy()
         sizes = np.bincount(group)
         result = {"test_images": int(is_test.sum()), "in_training": 0, "in_train": 0, "in_val": 0,
-                  "label_agrees": 0, "labels_differ": 0, "training_copies": 0}
+                  "label_agrees": 0, "labels_differ": 0, "training_copies": 0,
+                  "by_part": {part: 0 for part in ("PublicTest", "PrivateTest")}}
         labels = t["label"].to_numpy()
         splits = t["split"].to_numpy()
+        parts = t["part"].to_numpy()
         for g in np.unique(group[is_test & (sizes[group] > 1)]):
             members = np.flatnonzero(group == g)
             training = members[splits[members] != "test"]
@@ -244,9 +262,28 @@ class Audit:
             result["in_val"] += len(tests) * bool((splits[training] == "val").any())
             result["training_copies"] += len(training)
             for m in tests:
+                if parts[m] in result["by_part"]:
+                    result["by_part"][parts[m]] += 1
                 agree = bool((labels[training] == labels[m]).all())
                 result["label_agrees" if agree else "labels_differ"] += 1
         return result
+
+    def double_filed(self) -> pd.DataFrame:
+        """Images whose file name occurs in two class folders (their ids carry ``-<class>``), with the
+        pixel difference to their namesake: are they the same picture filed twice or two pictures?"""
+        ids = self.table["id"].astype(str)
+        rows = self.table[ids.str.contains("-")].assign(name=lambda t: t["id"].str.split("-").str[0])
+        out = []
+        for name, group in rows.groupby("name", sort=True):
+            index = group.index.to_numpy()
+            first = self.images[index[0]].astype(int)
+            for i in index:
+                out.append({"file name": name, "id": self.table.at[i, "id"], "split": self.table.at[i, "split"],
+                            "label": self.table.at[i, "label"],
+                            "mean abs. difference to the first": float(np.abs(self.images[i].astype(int) - first).mean()),
+                            "phash bits to the first": int(hamming(self.phash[i], self.phash[index[0]])), "row": i})
+        return pd.DataFrame(out, columns=["file name", "id", "split", "label", "mean abs. difference to the first",
+                                          "phash bits to the first", "row"])
 
     def counts(self) -> dict:
         """Images flagged per issue and split."""
@@ -290,6 +327,25 @@ def load(profile: config.Profile) -> pd.DataFrame:
     if not target.exists():
         raise FileNotFoundError(f"{target} not found: run notebooks/01_data_overview.ipynb first")
     return pd.read_csv(target, dtype=str, keep_default_na=False)
+
+
+def watermark_precision(review: pd.DataFrame, scores: np.ndarray, min_score: int = 6, top: int = 8) -> pd.DataFrame:
+    """Precision of the watermark heuristic per score level from a by-eye review (columns id, score,
+    watermark 0/1, a random sample of images at each level), and what it implies for `scores`: the
+    number of images at each level and the estimated number of real watermarks among them.
+    Levels are min_score .. top-1 and "top+" (all scores >= top)."""
+    def level(score):
+        return f"{top}+" if score >= top else str(score)
+
+    reviewed = review.assign(level=review["score"].astype(int).map(level))
+    levels = [str(k) for k in range(min_score, top)] + [f"{top}+"]
+    table = reviewed.groupby("level")["watermark"].agg(reviewed="count", watermarks="sum").reindex(levels, fill_value=0)
+    table["precision"] = table["watermarks"] / table["reviewed"].where(table["reviewed"] > 0)
+    scores = np.asarray(scores)
+    table["images here"] = [int(np.sum(scores >= top)) if lv.endswith("+") else int(np.sum(scores == int(lv)))
+                            for lv in levels]
+    table["estimated watermarks"] = table["images here"] * table["precision"]
+    return table.rename_axis("score")
 
 
 def ids_to_drop(report: pd.DataFrame, issues=("exact_duplicate", "near_duplicate", "blank"),

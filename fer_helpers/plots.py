@@ -25,10 +25,20 @@ def _show(ax, image, title=None, stretch=False, fontsize=8):
         ax.set_title(title, fontsize=fontsize)
 
 
+def empty_figure(title: str | None = None, note: str = "none in this data"):
+    """A small figure that says there is nothing to show (e.g. no duplicates in a tiny synthetic set)."""
+    fig, ax = plt.subplots(figsize=(4, 0.8))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"{title + ': ' if title else ''}{note}", ha="center", va="center")
+    return fig
+
+
 def image_grid(images, titles=None, ncols: int = 8, suptitle: str | None = None, stretch: bool = False,
                tile: float = TILE, fontsize: int = 8):
-    """Images in rows of `ncols`, each with an optional title."""
+    """Images in rows of `ncols`, each with an optional title; a note when there are none."""
     images = list(images)
+    if not images:
+        return empty_figure(suptitle)
     n = max(len(images), 1)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
@@ -70,7 +80,10 @@ def samples_per_class(images, labels, per_class: int = 8, seed: int = config.SEE
 
 def pair_grid(left, right, captions=None, ncols: int = 4, tile: float = TILE, fontsize: int = 7,
               suptitle: str | None = None):
-    """Pairs of images side by side (left[k] next to right[k]), `ncols` pairs per row, a caption over each pair."""
+    """Pairs of images side by side (left[k] next to right[k]), `ncols` pairs per row, a caption over each pair;
+    a note when there are none."""
+    if len(left) == 0:
+        return empty_figure(suptitle)
     n = max(len(left), 1)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))

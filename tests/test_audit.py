@@ -64,6 +64,7 @@ def test_exact_duplicates_and_leakage_with_label_agreement(base):
     leak = result.leakage()
     assert leak["in_training"] == 2 and leak["in_train"] == 2 and leak["in_val"] == 1
     assert leak["label_agrees"] == 1 and leak["labels_differ"] == 1
+    assert leak["by_part"] == {"PublicTest": 0, "PrivateTest": 2}
     assert audit.ids_to_drop(result.report) == {"Training_3", "Training_4", "TrainingVal_5"}
 
 
@@ -79,6 +80,10 @@ def test_near_duplicates_are_found_but_not_confused_with_exact(base):
     assert (result.report["issue"] != "exact_duplicate").all()
     assert result.leakage("exact")["in_training"] == 0
     assert result.leakage("near")["in_training"] == 2
+    looser = result.pairs_within(3 * audit.NEAR_MAX_BITS)
+    assert {("Training_7", "PrivateTest_2"), ("Training_8", "PrivateTest_3")} <= set(zip(looser["id_a"], looser["id_b"]))
+    left, right, captions = result.pair_images(result.pairs("near"))
+    assert left.shape == right.shape == (2, 48, 48) and captions[0].startswith("train/")
 
 
 def test_phash_distance_separates_copies_from_other_images(base):
@@ -158,3 +163,40 @@ def test_report_round_trip(base, tmp_path):
 def test_load_without_audit_says_which_notebook(tmp_path):
     with pytest.raises(FileNotFoundError, match="01_data_overview"):
         audit.load(config.Profile("test", None, {}, tmp_path))
+
+
+def test_double_filed_names_are_reported(base):
+    split = make_split(base[:6], base[6:9], base[9:12])
+    split.train.ids = split.train.ids.astype(object)
+    split.val.ids = split.val.ids.astype(object)
+    split.train.ids[0] = "Training_77-angry"
+    split.val.ids[1] = "Training_77-surprise"
+    result = audit.run(split)
+    twins = result.double_filed()
+    assert twins["id"].tolist() == ["Training_77-angry", "Training_77-surprise"]
+    assert twins["file name"].unique().tolist() == ["Training_77"]
+    assert twins["mean abs. difference to the first"].iloc[1] > 10  # two different pictures
+    assert audit.run(make_split(base[:6], base[6:9], base[9:12])).double_filed().empty
+
+
+def test_watermark_precision_from_a_review():
+    import pandas as pd
+
+    review = pd.DataFrame({"id": [f"x{k}" for k in range(8)], "score": [6, 6, 7, 7, 8, 9, 9, 12],
+                           "watermark": [0, 1, 0, 0, 1, 1, 0, 1]})
+    scores = np.array([0, 3, 6, 6, 6, 6, 7, 8, 10, 11])
+    table = audit.watermark_precision(review, scores)
+    assert table.index.tolist() == ["6", "7", "8+"]
+    assert table["precision"].tolist() == [0.5, 0.0, 0.75]
+    assert table["images here"].tolist() == [4, 1, 3]
+    assert table["estimated watermarks"].tolist() == [2.0, 0.0, 2.25]
+
+
+def test_plots_say_when_there_is_nothing_to_show():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from fer_helpers import plots
+
+    fig = plots.pair_grid(np.zeros((0, 48, 48)), np.zeros((0, 48, 48)), suptitle="exact duplicates")
+    assert "none" in fig.axes[0].texts[0].get_text()

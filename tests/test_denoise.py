@@ -131,3 +131,13 @@ def test_pipeline_settings_fall_back_and_read_results(tmp_path):
                                                   "search": denoise.PIPELINE_SEARCH}
     results.save_result("denoising", {"pipeline": {"h": 7, "template": 7, "search": 15}}, profile)
     assert denoise.pipeline_settings(profile) == {"h": 7.0, "template": 7, "search": 15}
+
+
+def test_window_and_level_choices():
+    import pandas as pd
+
+    windows = pd.DataFrame({"search window": [21, 15, 11, 7], "psnr": [31.20, 31.40, 31.38, 30.9]})
+    assert denoise.smallest_window(windows) == 11
+    assert denoise.smallest_window(windows, tolerance_db=0.0) == 15
+    assert denoise.nearest_level([5, 10, 20], 3.6) == 5
+    assert denoise.nearest_level([5, 10, 20], 16) == 20
