@@ -44,7 +44,7 @@ PROFILES = {
     "full": Profile(
         "full",
         None,
-        {"autoencoder": 15, "baseline": 30, "augmentation": 40, "unet": 20, "vit": 30, "strong": 45},
+        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "unet": 12, "vit": 30, "strong": 45},
     ),
     "smoke": Profile(
         "smoke",

@@ -115,13 +115,16 @@ def manifest_path(profile: config.Profile) -> Path:
     return profile.artifacts_dir / "split.csv"
 
 
-def load_manifest(dataset: Dataset, profile: config.Profile, subset: bool = True) -> pd.DataFrame:
-    """The split manifest of `profile`, saved as artifacts/split.csv; a stored full manifest is checked."""
+def load_manifest(dataset: Dataset, profile: config.Profile, synthetic: bool = False) -> pd.DataFrame:
+    """The split manifest of `profile`, saved as <artifacts>/split.csv; a stored full manifest is checked.
+
+    The smoke profile keeps a stratified subset of the real data; synthetic data is small already.
+    """
     manifest = make_manifest(dataset)
     path = manifest_path(profile)
-    if profile.subset_fraction is not None and subset:
+    if profile.subset_fraction is not None and not synthetic:
         manifest = subset_manifest(manifest, profile.subset_fraction)
-    elif path.exists():
+    elif profile.subset_fraction is None and path.exists():
         stored = pd.read_csv(path, dtype=str)
         if list(stored["id"]) != list(manifest["id"]) or list(stored["split"]) != list(manifest["split"]):
             raise DataError(f"{path}: split manifest does not match the data set; delete it to re-make it")
@@ -142,7 +145,7 @@ def load_split(profile: str | config.Profile = "full", path: Path | None = None)
             raise
         print("No FER-2013 data set found: the smoke profile runs on synthetic faces.", file=sys.stderr)
         dataset, source = synthetic.make_dataset(), "synthetic"
-    manifest = load_manifest(dataset, profile, subset=source != "synthetic")
+    manifest = load_manifest(dataset, profile, synthetic=source == "synthetic")
     index = pd.Series(np.arange(len(dataset)), index=dataset.ids)
 
     def subset(name):

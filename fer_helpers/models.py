@@ -109,3 +109,9 @@ def conv_autoencoder(filters=(32, 64)):
         x = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"dec{i}")(x)
     outputs = layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="reconstruction")(x)
     return keras.Model(inputs, outputs, name="conv_autoencoder")
+
+
+def augmented_views(x: np.ndarray, views: int = 4, seed: int = config.SEED) -> list[np.ndarray]:
+    """`views` random augmentations of the images `x` (N,48,48,1), as the training pipeline sees them."""
+    pipeline = keras.Sequential(augmentation(seed=seed))
+    return [keras.ops.convert_to_numpy(pipeline(x, training=True)) for _ in range(views)]

@@ -53,8 +53,8 @@ class Run:
 def train(model: keras.Model, split: Split, name: str, profile: config.Profile, epochs: int, *,
           train: Subset | None = None, seed: int = config.SEED, learning_rate: float = 1e-3,
           label_smoothing: float = 0.0, class_weight: dict | None = None, patience: int = 8,
-          cosine: bool = False, weight_decay: float = 0.0) -> Run:
-    """Fit `model` on split.train (or `train`), select by validation accuracy, save models/<name>.keras.
+          cosine: bool = False, weight_decay: float = 0.0, save: bool = True) -> Run:
+    """Fit `model` on split.train (or `train`), select by validation accuracy; `save` writes models/<name>.keras.
 
     With `cosine`, the learning rate follows a cosine decay over `epochs` (AdamW); otherwise Adam
     with the rate halved when validation loss stalls for 3 epochs. Early stopping on validation
@@ -83,7 +83,8 @@ def train(model: keras.Model, split: Split, name: str, profile: config.Profile, 
         epochs=epochs, class_weight=class_weight, callbacks=callbacks, verbose=2,
     )
     history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
-    save_model(model, profile.models_dir / f"{name}.keras")
+    if save:
+        save_model(model, profile.models_dir / f"{name}.keras")
     return Run(model, history, len(history["loss"]), int(np.argmax(history["val_accuracy"])) + 1, watch.seconds, seed)
 
 
