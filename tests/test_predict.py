@@ -1,0 +1,240 @@
+"""`python -m fer_helpers.predict`: faces found in a real photo, 48x48 crops, bad input, GradCAM, model choice."""
+import json
+import shutil
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from fer_helpers import config, predict
+
+HAS_HAAR = hasattr(cv2, "CascadeClassifier")
+needs_haar = pytest.mark.skipif(
+    not HAS_HAAR, reason=f"OpenCV {cv2.__version__} has no Haar cascade (removed in OpenCV 5): pin opencv-python-headless 4.x")
+
+# Where the astronaut's (Eileen Collins') face lies in skimage.data.astronaut() (512x512): roughly x 170-280, y 60-170.
+ASTRONAUT_FACE_CENTRE = (225, 115)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A tiny Functional classifier like the book's (last_conv for GradCAM), saved as .keras."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((48, 48, 1), name="image")
+    x = layers.Conv2D(4, 3, padding="same", activation="relu", name="last_conv")(inputs)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = layers.Dense(len(config.CLASSES), activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name="tiny")
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """The astronaut photo, a grey and a colour 48x48 crop of her face, a blank image and a text file."""
+    folder = tmp_path_factory.mktemp("photos")
+    bgr = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    face = bgr[60:180, 165:285]
+    colour_crop = cv2.resize(face, (48, 48), interpolation=cv2.INTER_AREA)
+    files = {
+        "astronaut": folder / "astronaut.png", "grey_crop": folder / "grey_crop.png",
+        "colour_crop": folder / "colour_crop.jpg", "blank": folder / "blank.png", "text": folder / "notes.png",
+    }
+    cv2.imwrite(str(files["astronaut"]), bgr)
+    cv2.imwrite(str(files["grey_crop"]), cv2.cvtColor(colour_crop, cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(files["colour_crop"]), colour_crop)
+    cv2.imwrite(str(files["blank"]), np.full((200, 240, 3), 128, np.uint8))
+    files["text"].write_text("this is not an image\n")  # named .png on purpose: the content decides
+    return files
+
+
+def run(capsys, *argv):
+    code = predict.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+def check_probabilities(face):
+    probs = face["probabilities"]
+    assert list(probs) == list(config.CLASSES)
+    assert all(0 <= p <= 1 for p in probs.values())
+    assert sum(probs.values()) == pytest.approx(1, abs=1e-4)
+    assert face["top"] == max(probs, key=probs.get)
+
+
+@needs_haar
+def test_real_photo_face_found(tiny_model, photos, capsys):
+    code, report, err = run(capsys, photos["astronaut"], "--model", tiny_model)
+    assert code == 0, err
+    assert report["model"] == str(tiny_model)
+    (image,) = report["images"]
+    assert image["image"] == str(photos["astronaut"])
+    assert len(image["faces"]) >= 1
+    face = image["faces"][0]
+    x, y, w, h = face["box"]
+    assert 50 <= w <= 200 and 50 <= h <= 200
+    assert abs(x + w / 2 - ASTRONAUT_FACE_CENTRE[0]) < 40 and abs(y + h / 2 - ASTRONAUT_FACE_CENTRE[1]) < 40
+    check_probabilities(face)
+
+
+def test_face_crops_classified_directly(tiny_model, photos, capsys):
+    """A 48x48 image (grey or colour) is one face, box [0, 0, 48, 48], fed to the model as x / 255."""
+    import keras
+
+    code, report, err = run(capsys, photos["grey_crop"], photos["colour_crop"], "--model", tiny_model)
+    assert code == 0, err
+    model = keras.saving.load_model(tiny_model)
+    for entry, path in zip(report["images"], (photos["grey_crop"], photos["colour_crop"])):
+        (face,) = entry["faces"]
+        assert face["box"] == [0, 0, 48, 48]
+        check_probabilities(face)
+        grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        expected = model.predict((grey.astype("float32") / 255)[None, ..., None], verbose=0)[0]
+        assert list(face["probabilities"].values()) == pytest.approx(expected.tolist(), abs=1e-5)
+
+
+def test_preprocessing_square_margin_crop():
+    grey = np.arange(100 * 120, dtype=np.uint32).reshape(100, 120).astype(np.uint8)
+    crop = predict.crop_face(grey, [40, 30, 20, 30])  # 30 high -> 36 square with the 10 % margin
+    assert crop.shape == (36, 36)
+    assert np.array_equal(crop, grey[27:63, 32:68])
+    edge = predict.crop_face(grey, [0, 0, 20, 20])  # runs off the image: border repeated, still square
+    assert edge.shape == (24, 24) and np.array_equal(edge[2:, 2:], grey[:22, :22])
+    x = predict.to_model_input([crop, np.full((48, 48), 255, np.uint8)])
+    assert x.shape == (2, 48, 48, 1) and x.dtype == np.float32
+    assert 0 <= x.min() and x.max() == 1.0
+
+
+def test_text_file_is_a_clear_error(tiny_model, photos, capsys):
+    code, report, err = run(capsys, photos["text"], "--model", tiny_model)
+    assert code == 2
+    assert err.strip() == f"error: {photos['text']}: not an image OpenCV can read"
+    assert "Traceback" not in err
+    assert report["images"] == [{"image": str(photos["text"]), "error": f"{photos['text']}: not an image OpenCV can read"}]
+
+
+def test_missing_file(tiny_model, tmp_path, capsys):
+    missing = tmp_path / "nowhere.jpg"
+    code, _, err = run(capsys, missing, "--model", tiny_model)
+    assert code == 2
+    assert err.strip() == f"error: {missing}: file not found"
+
+
+@needs_haar
+def test_blank_image_has_no_face(tiny_model, photos, capsys):
+    code, _, err = run(capsys, photos["blank"], "--model", tiny_model)
+    assert code == 2
+    assert err.strip() == f"error: {photos['blank']}: no face found"
+
+
+def test_several_images_reported_one_by_one(tiny_model, photos, tmp_path, capsys):
+    missing = tmp_path / "gone.png"
+    code, report, err = run(capsys, photos["grey_crop"], missing, photos["text"], "--model", tiny_model)
+    assert code == 2
+    assert [len(e.get("faces", [])) for e in report["images"]] == [1, 0, 0]
+    assert err.splitlines() == [f"error: {missing}: file not found",
+                                f"error: {photos['text']}: not an image OpenCV can read"]
+
+
+def test_no_detector_is_a_clear_error(tiny_model, photos, capsys, monkeypatch):
+    """Without OpenCV's Haar cascade (OpenCV 5 removed it) a photo fails with a message saying so."""
+    monkeypatch.delattr(cv2, "CascadeClassifier", raising=False)
+    predict.face_detector.cache_clear()
+    try:
+        code, _, err = run(capsys, photos["astronaut"], "--model", tiny_model)
+    finally:
+        predict.face_detector.cache_clear()
+    assert code == 2
+    assert "no Haar cascade face detector" in err and "opencv-python-headless 4" in err
+
+
+def test_gradcam_writes_png(tiny_model, photos, tmp_path, capsys):
+    out = tmp_path / "cam" / "overlay.png"
+    code, report, err = run(capsys, photos["colour_crop"], "--model", tiny_model, "--gradcam", out)
+    assert code == 0, err
+    assert report["images"][0]["gradcam"] == str(out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    picture = cv2.imread(str(out))
+    assert picture.shape == (240, 240, 3)  # the 48x48 crop drawn 5x larger
+    original = cv2.resize(cv2.imread(str(photos["colour_crop"])), (240, 240), interpolation=cv2.INTER_NEAREST)
+    assert np.abs(picture.astype(int) - original).mean() > 5  # the heat map is blended in
+
+
+def test_gradcam_maps_and_layer(tiny_model):
+    import keras
+    from keras import layers
+
+    model = keras.saving.load_model(tiny_model)
+    assert predict.gradcam_layer(model) == "last_conv"
+    x = np.random.default_rng(0).random((2, 48, 48, 1), dtype=np.float32)
+    cams = predict.gradcam(model, x, [1, 3])
+    assert cams.shape == (2, 48, 48) and cams.min() >= 0 and cams.max() <= 1
+    with pytest.MonkeyPatch.context() as patch:  # without fer_helpers/explain.py: the local tf-keras-vis call
+        patch.setitem(sys.modules, "fer_helpers.explain", None)
+        alone = predict.gradcam(model, x, [1, 3])
+    assert alone.shape == (2, 48, 48) and alone.min() >= 0 and alone.max() <= 1
+    inputs = keras.Input((48, 48, 1))
+    x = layers.Conv2D(2, 3, name="first")(inputs)
+    x = layers.Conv2D(2, 3, name="second")(x)
+    other = keras.Model(inputs, layers.Dense(7, activation="softmax")(layers.GlobalAveragePooling2D()(x)))
+    assert predict.gradcam_layer(other) == "second"
+    x = layers.Conv2D(2, 3, name="last_conv")(inputs)
+    x = layers.Activation("relu", name="last_relu")(layers.BatchNormalization(name="last_bn")(x))
+    book_like = keras.Model(inputs, layers.Dense(7, activation="softmax")(layers.GlobalAveragePooling2D()(x)))
+    assert predict.gradcam_layer(book_like) == "last_relu"  # as chapter 7 (explain.TARGET_LAYER)
+
+
+@pytest.fixture
+def outputs(tmp_path, monkeypatch):
+    """The full profile's results/ and models/ moved to tmp_path."""
+    monkeypatch.delenv(config.PROFILE_ENV, raising=False)
+    profile = config.Profile("full", None, {}, tmp_path)
+    monkeypatch.setitem(config.PROFILES, "full", profile)
+    profile.results_dir.mkdir()
+    profile.models_dir.mkdir()
+    return profile
+
+
+def test_default_model_is_best_by_validation_accuracy(tiny_model, photos, outputs, capsys):
+    results = {
+        "cnn": {"val_accuracy": 0.55, "accuracy": 0.99, "run": {"profile": "full"}},  # test accuracy: never used
+        "unet": {"training": {"val_accuracy": 0.61, "epochs_run": 3}, "accuracy": 0.10, "run": {}},
+        "outliers": {"val_mse": 0.01, "accuracy": 1.0, "run": {}},  # the autoencoder: no val_accuracy
+    }
+    for name, result in results.items():
+        (outputs.results_dir / f"{name}.json").write_text(json.dumps(result))
+        shutil.copy(tiny_model, outputs.models_dir / f"{name}.keras")
+    shutil.copy(tiny_model, outputs.models_dir / "unscored.keras")  # no results file
+    assert predict.model_candidates() == [(0.55, outputs.models_dir / "cnn.keras"),
+                                          (0.61, outputs.models_dir / "unet.keras")]
+    assert predict.best_model() == outputs.models_dir / "unet.keras"
+    code, report, err = run(capsys, photos["grey_crop"])
+    assert code == 0, err
+    assert report["model"] == str(outputs.models_dir / "unet.keras")
+
+
+def test_no_trained_model_names_the_notebook(photos, outputs, capsys):
+    code, report, err = run(capsys, photos["grey_crop"])
+    assert code == 2 and report is None
+    assert len(err.strip().splitlines()) == 1
+    assert "no trained classifier" in err and "--model" in err
+    assert "_baseline.ipynb" in predict.classifier_notebook() and predict.classifier_notebook() in err
+
+
+def test_bad_model_file(photos, tmp_path, capsys):
+    fake = tmp_path / "broken.keras"
+    fake.write_text("not a model")
+    code, _, err = run(capsys, photos["grey_crop"], "--model", fake)
+    assert code == 2
+    assert err.startswith(f"error: {fake}: cannot load the model") and len(err.strip().splitlines()) == 1
+
+
+def test_usage_error_returns_2(capsys):
+    assert predict.main([]) == 2
+    assert "usage:" in capsys.readouterr().err
