@@ -12,7 +12,8 @@ COLUMNS = ["val accuracy", "test accuracy", "PrivateTest", "PublicTest", "macro-
 
 def run(build, split: Split, name: str, profile: config.Profile, epochs: int, *, train: Subset | None = None,
         seed: int = config.SEED, save: bool = False, **train_options) -> tuple[training.Run, dict]:
-    """Build a model on the training images, train it, evaluate it on the test set."""
+    """Build a model on the training images (seeded), train it, evaluate it on the test set."""
+    training.set_seed(seed)
     model = build((train or split.train).x())
     fitted = training.train(model, split, name, profile, epochs, train=train, seed=seed, save=save, **train_options)
     return fitted, evaluation.evaluate(fitted.model, split.test)
