@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -65,25 +66,48 @@ def has_outputs(path: Path) -> bool:
     return any(cell.get("outputs") for cell in notebook.cells)
 
 
+def is_draft(path: Path) -> bool:
+    """A chapter notebook not yet run by `make notebooks` in the full profile."""
+    notebook = nbformat.read(path, as_version=4)
+    return notebook.metadata.get("fer_run", {}).get("profile") != "full" or not has_outputs(path)
+
+
+# FER_BOOK_ALLOW_DRAFTS=1: build and check the book without the draft notebooks (and skip their
+# cleanliness test) instead of failing on them. Off by default: the book shows committed outputs.
+ALLOW_DRAFTS = os.environ.get("FER_BOOK_ALLOW_DRAFTS") == "1"
+
+
 @pytest.fixture(scope="session")
-def built_book() -> Path:
-    """The book, built from scratch into _build/html with warnings as errors."""
-    result = build(ROOT)
+def built_book(tmp_path_factory) -> Path:
+    """The book, built from scratch with warnings as errors: into _build/html, or, with
+    FER_BOOK_ALLOW_DRAFTS=1 and draft notebooks present, from a copy without them."""
+    source = ROOT
+    drafts = [p for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if is_draft(p)]
+    if drafts and ALLOW_DRAFTS:
+        source = tmp_path_factory.mktemp("book-without-drafts")
+        for name in ("_config.yml", "_toc.yml", "requirements.lock"):
+            shutil.copy(ROOT / name, source / name)
+        shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("_generated"))
+        shutil.copytree(ROOT / "notebooks", source / "notebooks",
+                        ignore=shutil.ignore_patterns(*[p.name for p in drafts], ".ipynb_checkpoints"))
+        if (ROOT / "results").is_dir():
+            shutil.copytree(ROOT / "results", source / "results")
+    result = build(source)
     log = result.stdout + result.stderr
-    unrun = [p.name for p in (ROOT / "notebooks").glob("*.ipynb") if not has_outputs(p)]
-    hint = f"\nNotebooks without outputs (run them with `make notebooks` and commit them): {unrun}" if unrun else ""
+    hint = (f"\nDraft notebooks, not yet run in the full profile (run `make notebooks` and commit them, "
+            f"or set FER_BOOK_ALLOW_DRAFTS=1): {[p.name for p in drafts]}") if drafts and source == ROOT else ""
     assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings_in(log) or log.splitlines()[-30:]) + hint
     assert not warnings_in(log), "\n".join(warnings_in(log))
-    return HTML
+    return source / "_build" / "html"
 
 
 # --- the built book ------------------------------------------------------------------------------
 
 def test_every_toc_page_and_notebook_is_built(built_book):
-    pages = toc_pages()
+    pages = toc_pages(built_book.parents[1])
     for page in pages:
         assert (built_book / f"{page}.html").is_file(), f"{page} is in _toc.yml but was not built"
-    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+    for notebook in (built_book.parents[1] / "notebooks").glob("*.ipynb"):
         assert f"notebooks/{notebook.stem}" in pages, f"{notebook.name} is not in the table of contents"
     assert (built_book / "index.html").is_file()
 
@@ -91,7 +115,7 @@ def test_every_toc_page_and_notebook_is_built(built_book):
 def test_no_unresolved_glue_or_references(built_book):
     """A glue role that did not resolve leaves its source text, a problematic node or nothing; the
     build's warnings catch the last case (-W), the HTML the others."""
-    for page in toc_pages():
+    for page in toc_pages(built_book.parents[1]):
         text = (built_book / f"{page}.html").read_text()
         body = text.split('<article class="bd-article"', 1)[-1]
         assert not re.search(r"\{glue(:\w+)?\}|\{(paste|cite|doc|ref|numref)[^}]*\}`", body), \
@@ -124,7 +148,7 @@ def test_pipeline_diagram_in_intro(built_book):
 def test_math_served_locally(built_book):
     assert (built_book / "_static" / "mathjax" / "tex-chtml-full.js").stat().st_size > 100_000
     assert list((built_book / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
-    for page in toc_pages():
+    for page in toc_pages(built_book.parents[1]):
         text = (built_book / f"{page}.html").read_text()
         assert not re.search(r"<script[^>]+src=\"https?://[^\"]*mathjax", text, flags=re.I), page
 
@@ -144,7 +168,7 @@ def internal_links(html_file: Path) -> list[tuple[str, Path, str]]:
 
 def test_internal_links_resolve(built_book):
     anchors = {}
-    for page in toc_pages():
+    for page in toc_pages(built_book.parents[1]):
         for href, target, fragment in internal_links(built_book / f"{page}.html"):
             assert target.exists(), f"{page}: link {href} points to a missing file"
             if fragment and target.suffix == ".html":
@@ -210,7 +234,7 @@ def test_pages_in_chromium(built_book, browser):
         shutil.rmtree(SCREENSHOTS)
     SCREENSHOTS.mkdir(parents=True)
     problems = []
-    for page in toc_pages():
+    for page in toc_pages(built_book.parents[1]):
         browser.get((built_book / f"{page}.html").as_uri())
         browser.execute_async_script(WAIT_FOR_PAGE)
         report = browser.execute_script(PAGE_REPORT)
@@ -229,7 +253,7 @@ def test_pages_in_chromium(built_book, browser):
         if errors:
             problems.append(f"{page}: console errors: {errors}")
     assert not problems, "\n".join(problems)
-    assert len(list(SCREENSHOTS.glob("*.png"))) == len(toc_pages())
+    assert len(list(SCREENSHOTS.glob("*.png"))) == len(toc_pages(built_book.parents[1]))
 
 
 # --- cross-document glue, in a throwaway copy of the book ------------------------------------------
@@ -318,8 +342,10 @@ COMMITTED = sorted((ROOT / "notebooks").glob("*.ipynb"))
 def test_committed_notebook_is_clean(path):
     """Run by `make notebooks` in the full profile, kernel "fer2013-book", no error outputs, no paths
     of the machine it ran on."""
+    if ALLOW_DRAFTS and is_draft(path):
+        pytest.skip(f"{path.name} is a draft, not yet run in the full profile (FER_BOOK_ALLOW_DRAFTS=1)")
     notebook = nbformat.read(path, as_version=4)
-    assert notebook.metadata.get("fer_run", {}).get("profile") == "full" and has_outputs(path), \
+    assert not is_draft(path), \
         f"{path.name}: not run in the full profile; the book shows committed outputs: run " \
         f"`make notebooks` (python -m fer_helpers.runbook notebooks/{path.name}) and commit the result"
     assert notebook.metadata.get("kernelspec", {}).get("name") == runbook.KERNEL, \
