@@ -282,8 +282,8 @@ class Audit:
                             "label": self.table.at[i, "label"],
                             "mean abs. difference to the first": float(np.abs(self.images[i].astype(int) - first).mean()),
                             "phash bits to the first": int(hamming(self.phash[i], self.phash[index[0]])), "row": i})
-        return pd.DataFrame(out, columns=["file name", "id", "split", "label", "mean abs. difference to the first",
-                                          "phash bits to the first", "row"])
+        columns = ["file name", "id", "split", "label", "mean abs. difference to the first", "phash bits to the first", "row"]
+        return pd.DataFrame(out, columns=columns).astype({"phash bits to the first": int, "row": int})
 
     def counts(self) -> dict:
         """Images flagged per issue and split."""

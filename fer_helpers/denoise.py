@@ -71,9 +71,11 @@ def pick_clean(images: np.ndarray, n: int, quantile: float = 0.25, min_std: floa
 
 def apply_filter(images: np.ndarray, name: str, param) -> np.ndarray:
     """Filter every image (uint8 N x 48 x 48) with one of :data:`FILTERS`."""
-    function = FILTERS[name][1]
     if len(images) == 0:
         return images.copy()
+    if name == "non-local means":  # the slow one: in parallel
+        return nlm(images, param, TEMPLATE, SEARCH)
+    function = FILTERS[name][1]
     return np.stack([function(np.ascontiguousarray(im), param) for im in images])
 
 
@@ -147,7 +149,7 @@ def nlm(images: np.ndarray, h: float, template: int = TEMPLATE, search: int = SE
     threads = threads or os.cpu_count() or 1
     if len(images) == 0:
         return images.copy()
-    if threads == 1 or len(images) < 500:
+    if threads == 1 or len(images) < 64:
         return _nlm_chunk((images, h, template, search))
     chunks = np.array_split(images, threads * 8)
     inner = cv2.getNumThreads()

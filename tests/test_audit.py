@@ -122,7 +122,7 @@ def text_overlay(image, y, lift=80):
     """Letters drawn at 4x size and shrunk, added like a semi-transparent white stock-photo watermark."""
     big = np.zeros((192, 192), np.uint8)
     for k, char in enumerate("stockphoto"):
-        cv2.putText(big, char, (2 + 19 * k, int(y * 192)), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 3, cv2.LINE_AA)
+        cv2.putText(big, char, (2 + 19 * k, int(y * 192)), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2, cv2.LINE_AA)
     mask = cv2.resize(big, (48, 48), interpolation=cv2.INTER_AREA) / 255.0
     return np.clip(image + lift * mask, 0, 255).astype(np.uint8)
 
