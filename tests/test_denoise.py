@@ -141,3 +141,22 @@ def test_window_and_level_choices():
     assert denoise.smallest_window(windows, tolerance_db=0.0) == 15
     assert denoise.nearest_level([5, 10, 20], 3.6) == 5
     assert denoise.nearest_level([5, 10, 20], 16) == 20
+
+
+def test_compare_windows_reports_quality_and_cost(clean):
+    noisy = denoise.add_noise(clean, 10)
+    table = denoise.compare_windows(clean, noisy, 10, windows=(21, 7))
+    assert table["search window"].tolist() == [21, 7]
+    assert (table["psnr"] > denoise.psnr_ssim(clean, noisy)[0].mean()).all()
+    assert (table["cpu ms per image"] > 0).all() and (table["ms per image"] > 0).all()
+
+
+def test_noise_estimate_tracks_added_noise_and_handles_constant_images(clean):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "mean of empty slice" from blank images
+        flat = denoise.noise_sigma(np.zeros((2, 48, 48), np.uint8))
+    assert flat.tolist() == [0.0, 0.0]
+    low, high = denoise.noise_sigma(denoise.add_noise(clean, 5)), denoise.noise_sigma(denoise.add_noise(clean, 20))
+    assert np.median(low) == pytest.approx(5, rel=0.3) and np.median(high) == pytest.approx(20, rel=0.2)
