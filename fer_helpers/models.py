@@ -47,14 +47,20 @@ def stem(x_train, augment):
 
 
 def baseline_std_model(x_train: np.ndarray, augment: bool = False, widths=(32, 64, 128), dense=128, dropout=0.5):
-    """The study's plain CNN on standardised inputs: (Conv+BN+ReLU+MaxPool) x 3, Dense 128, softmax."""
+    """The study's plain CNN on standardised inputs: (Conv+BN+ReLU+MaxPool) x 3, Dense 128, softmax.
+
+    The dense layer is batch-normalised too: without that, this CNN barely trained in its first
+    epochs here (train accuracy ~24 % after three epochs with Adam at 1e-3, measured).
+    """
     inputs, x = stem(x_train, augment)
     for i, filters in enumerate(widths, start=1):
         name = "last" if i == len(widths) else f"block{i}"
         x = conv_bn_relu(x, filters, name)
         x = layers.MaxPooling2D(name=f"{name}_pool")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(dense, activation="relu", name="dense")(x)
+    x = layers.Dense(dense, use_bias=False, name="dense")(x)
+    x = layers.BatchNormalization(name="dense_bn")(x)
+    x = layers.Activation("relu", name="dense_relu")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="baseline_std_model")
@@ -115,3 +121,39 @@ def augmented_views(x: np.ndarray, views: int = 4, seed: int = config.SEED) -> l
     """`views` random augmentations of the images `x` (N,48,48,1), as the training pipeline sees them."""
     pipeline = keras.Sequential(augmentation(seed=seed))
     return [keras.ops.convert_to_numpy(pipeline(x, training=True)) for _ in range(views)]
+
+
+def transformer_block(x, heads: int, mlp: int, dropout: float, name: str):
+    """Pre-norm transformer encoder block: self-attention and an MLP, each with a residual."""
+    dim = x.shape[-1]
+    y = layers.LayerNormalization(epsilon=1e-6, name=f"{name}_norm1")(x)
+    y = layers.MultiHeadAttention(heads, dim // heads, dropout=dropout, name=f"{name}_attention")(y, y)
+    x = layers.Add(name=f"{name}_add1")([x, y])
+    y = layers.LayerNormalization(epsilon=1e-6, name=f"{name}_norm2")(x)
+    y = layers.Dense(mlp, activation="gelu", name=f"{name}_mlp1")(y)
+    y = layers.Dropout(dropout, name=f"{name}_mlp_dropout")(y)
+    y = layers.Dense(dim, name=f"{name}_mlp2")(y)
+    return layers.Add(name=f"{name}_add2")([x, y])
+
+
+def vision_transformer(x_train: np.ndarray, dim=128, depth=4, heads=4, mlp=256, dropout=0.1, augment=True,
+                       stem_widths=(32, 64)):
+    """A small ViT for 48x48 faces, trained from scratch: a convolutional stem (stride-2 3x3
+    convolutions, Xiao et al. 2021; one per width, then one to `dim`) makes the token grid (6x6 = 36
+    tokens with the default three); positions come from a depthwise
+    convolution over the token grid (conditional position encoding, Chu et al. 2023), so the model
+    is built from stock Keras layers only; mean-pooled tokens feed the softmax head."""
+    inputs, x = stem(x_train, augment)
+    for i, width in enumerate(stem_widths, start=1):
+        x = conv_bn_relu(x, width, f"stem{i}", strides=2)
+    x = conv_bn_relu(x, dim, "last", strides=2)  # "last_conv": the token grid, GradCAM's layer
+    x = layers.Add(name="position_add")([x, layers.DepthwiseConv2D(3, padding="same", name="position")(x)])
+    grid = x.shape[1] * x.shape[2]
+    x = layers.Reshape((grid, dim), name="tokens")(x)
+    for block in range(1, depth + 1):
+        x = transformer_block(x, heads, mlp, dropout, f"block{block}")
+    x = layers.LayerNormalization(epsilon=1e-6, name="head_norm")(x)
+    x = layers.GlobalAveragePooling1D(name="token_mean")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="vision_transformer")
