@@ -198,7 +198,7 @@ def main(argv=None) -> int:
     paths = [p if p.is_file() else NOTEBOOKS / p.name for p in args.notebooks] or \
         sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     record_path = run_record(profile)
-    runs = book.load_runs(record_path)
+    mine = {"notebooks": {}, "environments": {}, "data": {}}  # this invocation's records
     context = None
     timings = []
     for path in paths:
@@ -206,8 +206,11 @@ def main(argv=None) -> int:
         if not args.force and profile.name == "full" and stored.get("code_hash") == code_hash(path, profile.name):
             print(f"--- {relative(path)}: up to date, skipped (--force to re-run)")
             continue
-        context = context or run_context(runs)
-        timings.append((path, execute(path, profile, runs["notebooks"], context)))
+        context = context or run_context(mine)
+        timings.append((path, execute(path, profile, mine["notebooks"], context)))
+        runs = book.load_runs(record_path)  # re-read: another run may have written since we started
+        for section, records in mine.items():
+            runs[section].update(records)
         record_path.parent.mkdir(parents=True, exist_ok=True)
         record_path.write_text(json.dumps(runs, indent=2, sort_keys=True) + "\n")
     if timings:
