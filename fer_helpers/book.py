@@ -48,14 +48,12 @@ PIPELINE_NODES = (
     ("denoise", "Non-local means\ndenoising", "denoising"),
     ("outliers", "Convolutional autoencoder\nreconstruction-error outliers", "autoencoder"),
     ("baseline", "Baseline CNN", "baseline"),
-    ("augment", "CNN + augmentation\n(mixup, cutout)", "augmentation"),
+    ("augment", "CNN + augmentation\n(flip, rotation, shift, zoom)", "augmentation"),
     ("unet", "Attention U-Net\nclassifier", "unet"),
-    ("vit", "Vision Transformer\n(SPT + LSA, small data)", "vit"),
-    ("strong", "Strong CNN\n(VGG-style)", "strong"),
     ("evaluate", "Evaluation\naccuracy, macro-F1, calibration (ECE)\nPublicTest / PrivateTest", "evaluation"),
     ("gradcam", "Grad-CAM explanations\n+ sanity checks", "gradcam"),
 )
-CLASSIFIERS = ("baseline", "augment", "unet", "vit", "strong")
+CLASSIFIERS = ("baseline", "augment", "unet")
 PIPELINE_EDGES = (
     [("data", "split"), ("split", "denoise"), ("denoise", "outliers")]
     + [("outliers", c) for c in CLASSIFIERS]

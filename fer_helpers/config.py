@@ -44,12 +44,12 @@ PROFILES = {
     "full": Profile(
         "full",
         None,
-        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "unet": 12, "vit": 30, "strong": 45},
+        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "unet": 12, "vit": 30},
     ),
     "smoke": Profile(
         "smoke",
         0.03,
-        {"autoencoder": 1, "baseline": 1, "augmentation": 1, "unet": 1, "vit": 1, "strong": 1},
+        {"autoencoder": 1, "baseline": 1, "augmentation": 1, "unet": 1, "vit": 1},
         ROOT / ".smoke",
     ),
 }

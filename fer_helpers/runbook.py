@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import logging
 import re
 import sys
@@ -194,6 +195,7 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="full", choices=sorted(config.PROFILES))
     parser.add_argument("--force", action="store_true", help="re-run notebooks that are up to date")
     args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernels inherit it: no TensorFlow log lines in pages
     profile = config.PROFILES[args.profile]
     paths = [p if p.is_file() else NOTEBOOKS / p.name for p in args.notebooks] or \
         sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))

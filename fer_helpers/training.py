@@ -33,6 +33,22 @@ def batches(x: np.ndarray, y: np.ndarray, shuffle: bool, seed: int = config.SEED
     return dataset.batch(BATCH).prefetch(2)
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training before an epoch would end past `seconds` of wall time (a matched CPU budget)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_begin(self, logs=None):
+        self.watch = Stopwatch()
+
+    def on_epoch_end(self, epoch, logs=None):
+        per_epoch = self.watch.seconds / (epoch + 1)
+        if self.watch.seconds + per_epoch > self.seconds:
+            self.model.stop_training = True
+
+
 @dataclass
 class Run:
     model: keras.Model
@@ -53,12 +69,14 @@ class Run:
 def train(model: keras.Model, split: Split, name: str, profile: config.Profile, epochs: int, *,
           train: Subset | None = None, seed: int = config.SEED, learning_rate: float = 1e-3,
           label_smoothing: float = 0.0, class_weight: dict | None = None, patience: int = 8,
-          cosine: bool = False, weight_decay: float = 0.0, save: bool = True) -> Run:
+          cosine: bool = False, weight_decay: float = 0.0, save: bool = True,
+          time_budget: float | None = None) -> Run:
     """Fit `model` on split.train (or `train`), select by validation accuracy; `save` writes models/<name>.keras.
 
     With `cosine`, the learning rate follows a cosine decay over `epochs` (AdamW); otherwise Adam
     with the rate halved when validation loss stalls for 3 epochs. Early stopping on validation
-    accuracy restores the best weights. An interrupted run resumes from its backup.
+    accuracy restores the best weights. An interrupted run resumes from its backup. With
+    `time_budget` (seconds), training stops before an epoch would end past it.
     """
     set_seed(seed)
     train = train or split.train
@@ -74,6 +92,8 @@ def train(model: keras.Model, split: Split, name: str, profile: config.Profile, 
         keras.callbacks.BackupAndRestore(str(profile.models_dir / ".backup" / name)),
         keras.callbacks.CSVLogger(str(history_dir / f"{name}.csv")),
     ]
+    if time_budget:
+        callbacks.append(TimeBudget(time_budget))
     if not cosine:
         callbacks.append(keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3, min_lr=1e-5))
     watch = Stopwatch()

@@ -101,3 +101,15 @@ def test_simple_outlier_scores_find_an_odd_image(split):
     x[0] = 1.0  # a white square is unlike any face
     assert outliers.top_share(outliers.isolation_forest_scores(x), 99)[0]
     assert outliers.class_mean_distance(x, split.train.labels).argmax() == 0
+
+
+def test_time_budget_stops_training_early(split, profile):
+    build = lambda x: models.baseline_std_model(x, widths=(4, 8, 8), dense=8)  # noqa: E731
+    fitted, _ = experiments.run(build, split, "budget", profile, 50, time_budget=1e-3)
+    assert fitted.epochs == 1
+
+
+def test_vision_transformer_is_functional_and_small():
+    model = models.vision_transformer(X, dim=16, depth=1, heads=2, mlp=16)
+    assert model.output_shape == (None, len(config.CLASSES)) and "last_conv" in {l.name for l in model.layers}
+    np.testing.assert_allclose(model.predict(X, verbose=0).sum(axis=1), 1, rtol=1e-5)
