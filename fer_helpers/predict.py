@@ -241,23 +241,10 @@ def gradcam_layer(model) -> str:
 
 
 def gradcam(model, x: np.ndarray, classes) -> np.ndarray:
-    """GradCAM maps (N, 48, 48) in [0, 1] for class `classes[i]` of image `x[i]` (tf-keras-vis Gradcam,
-    ReplaceToLinear, CategoricalScore), through the book's `explain.Explainer` when it is there."""
-    layer = gradcam_layer(model)
-    try:
-        from .explain import Explainer
-    except ModuleNotFoundError as error:
-        if error.name != f"{__package__}.explain":
-            raise
-    else:
-        return Explainer(model, layer=layer).cam(x, classes, "gradcam")
-    from tf_keras_vis.gradcam import Gradcam  # fallback while explain.py is absent
-    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
-    from tf_keras_vis.utils.scores import CategoricalScore
+    """GradCAM maps (N, 48, 48) in [0, 1] for class `classes[i]` of image `x[i]`, by chapter 7's explainer."""
+    from .explain import Explainer
 
-    explainer = Gradcam(model, model_modifier=ReplaceToLinear(), clone=True)
-    cams = explainer(CategoricalScore([int(c) for c in classes]), x, penultimate_layer=layer)
-    return np.nan_to_num(np.asarray(cams, dtype="float32").reshape(len(x), *x.shape[1:3]))
+    return Explainer(model, layer=gradcam_layer(model)).cam(x, classes, "gradcam")
 
 
 def overlay(image: np.ndarray, faces: list[dict], cams: list[np.ndarray], alpha: float = 0.45) -> np.ndarray:
