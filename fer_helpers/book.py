@@ -50,10 +50,11 @@ PIPELINE_NODES = (
     ("baseline", "Baseline CNN", "baseline"),
     ("augment", "CNN + augmentation\n(flip, rotation, shift, zoom)", "augmentation"),
     ("unet", "Attention U-Net\nclassifier", "unet"),
+    ("vit", "Vision Transformer\n(conv stem, from scratch)", "vit"),
     ("evaluate", "Evaluation\naccuracy, macro-F1, calibration (ECE)\nPublicTest / PrivateTest", "evaluation"),
     ("gradcam", "Grad-CAM explanations\n+ sanity checks", "gradcam"),
 )
-CLASSIFIERS = ("baseline", "augment", "unet")
+CLASSIFIERS = ("baseline", "augment", "unet", "vit")
 PIPELINE_EDGES = (
     [("data", "split"), ("split", "denoise"), ("denoise", "outliers")]
     + [("outliers", c) for c in CLASSIFIERS]
