@@ -29,3 +29,9 @@ def real_data_path() -> Path:
         return locate()
     except DataNotFound:
         pytest.skip(f"real FER-2013 not found (set {config.DATA_ENV}); real-data tests skipped")
+
+
+@pytest.fixture(autouse=True)
+def explicit_profile(monkeypatch):
+    """Unit tests name their profile; FER_PROFILE (set by `make test` for the notebooks) must not override it."""
+    monkeypatch.delenv(config.PROFILE_ENV, raising=False)
