@@ -281,7 +281,11 @@ def book_copy(tmp_path) -> Path:
     """The book's configuration and pages with one synthetic chapter notebook that glues values."""
     for name in ("_config.yml", "_toc.yml", "requirements.lock"):
         shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "book", tmp_path / "book", ignore=shutil.ignore_patterns("_generated"))
+    # the report glues from the real chapters, which this copy replaces: leave it out
+    shutil.copytree(ROOT / "book", tmp_path / "book", ignore=shutil.ignore_patterns("_generated", "report.md"))
+    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())
+    toc["parts"] = [part for part in toc["parts"] if {"file": "book/report"} not in part["chapters"]]
+    (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     (tmp_path / "notebooks").mkdir()
     notebook = nbformat.v4.new_notebook()
     notebook.metadata.kernelspec = dict(runbook.KERNELSPEC)
