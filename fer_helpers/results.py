@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import time
@@ -22,12 +23,17 @@ def git_commit() -> str:
         return "unknown"
 
 
+def machine() -> str:
+    """What a run ran on, e.g. 'x86_64, 2 CPUs'."""
+    return f"{platform.machine()}, {os.cpu_count()} CPUs"
+
+
 def run_metadata(profile: config.Profile, **extra) -> dict:
     """Profile, seed, git commit, time and machine of a run, plus `extra` (epochs, wall time, ...)."""
     return {
         "profile": profile.name, "seed": config.SEED, "git_commit": git_commit(),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs", **extra,
+        "machine": machine(), **extra,
     }
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from . import book, config
-from .results import git_commit
+from .results import git_commit, machine
 
 NOTEBOOKS = config.ROOT / "notebooks"
 EXECUTED = config.ROOT / "_build" / "executed"
@@ -176,7 +176,7 @@ def run_context(runs: dict) -> dict:
     referred to from each notebook's record."""
     from .sources import DataNotFound, locate
 
-    context = {"machine": f"{__import__('platform').machine()}, {__import__('os').cpu_count()} CPUs"}
+    context = {"machine": machine()}
     try:
         data = book.data_record(locate())
         runs["data"][data["sha256"]] = data
