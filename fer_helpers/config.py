@@ -44,12 +44,13 @@ PROFILES = {
     "full": Profile(
         "full",
         None,
-        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "unet": 12, "vit": 30},
+        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "unet": 12, "vit": 30, "cpu_cnn": 28,
+         "cpu_cnn_small": 40},
     ),
     "smoke": Profile(
         "smoke",
         0.03,
-        {"autoencoder": 1, "baseline": 1, "augmentation": 1, "unet": 1, "vit": 1},
+        {"autoencoder": 1, "baseline": 1, "augmentation": 1, "unet": 1, "vit": 1, "cpu_cnn": 1, "cpu_cnn_small": 1},
         ROOT / ".smoke",
     ),
 }

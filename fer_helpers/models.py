@@ -38,11 +38,14 @@ def conv_bn_relu(x, filters, name, strides=1):
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def stem(x_train, augment):
+def stem(x_train, augment, rotation=0.05, erase=0.0):
+    """Input, augmentation (training only; `erase` is the random-erasing probability), standardisation."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = inputs
-    for layer in augmentation() if augment else []:
+    for layer in augmentation(rotation) if augment else []:
         x = layer(x)
+    if augment and erase:
+        x = layers.RandomErasing((erase, erase), value_range=(0, 1), seed=config.SEED, name="aug_erase")(x)
     return inputs, standardise(x_train)(x)
 
 
@@ -64,6 +67,24 @@ def baseline_std_model(x_train: np.ndarray, augment: bool = False, widths=(32, 6
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="baseline_std_model")
+
+
+def vgg_cnn(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(1, 2, 3, 3), dropout=0.3, augment=True,
+            rotation=10 / 360, erase=0.25):
+    """VGG-style CNN sized for two CPU cores: stages of 3x3 Conv+BN+ReLU (`convs[i]` at width
+    `widths[i]`) with max-pooling between them (48->24->12->6), a global-average-pooled head.
+    Cheap capacity goes to the coarse stages: the cost is in the convolutions at 48x48 and 24x24."""
+    inputs, x = stem(x_train, augment, rotation, erase)
+    for stage, (filters, n) in enumerate(zip(widths, convs), start=1):
+        for c in range(1, n + 1):
+            last = stage == len(widths) and c == n
+            x = conv_bn_relu(x, filters, "last" if last else f"stage{stage}_{c}")
+        if stage < len(widths):
+            x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="vgg_cnn")
 
 
 def attention_gate(skip, gating, filters, name):

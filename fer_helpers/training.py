@@ -70,19 +70,31 @@ def train(model: keras.Model, split: Split, name: str, profile: config.Profile, 
           train: Subset | None = None, seed: int = config.SEED, learning_rate: float = 1e-3,
           label_smoothing: float = 0.0, class_weight: dict | None = None, patience: int = 8,
           cosine: bool = False, weight_decay: float = 0.0, save: bool = True,
-          time_budget: float | None = None) -> Run:
+          time_budget: float | None = None, sgd: bool = False, warmup_epochs: int = 0) -> Run:
     """Fit `model` on split.train (or `train`), select by validation accuracy; `save` writes models/<name>.keras.
 
-    With `cosine`, the learning rate follows a cosine decay over `epochs` (AdamW); otherwise Adam
-    with the rate halved when validation loss stalls for 3 epochs. Early stopping on validation
-    accuracy restores the best weights. An interrupted run resumes from its backup. With
-    `time_budget` (seconds), training stops before an epoch would end past it.
+    With `cosine`, the learning rate follows a cosine decay to 0 over `epochs`, after a linear
+    warm-up from 0 over `warmup_epochs`; otherwise it is halved when validation loss stalls for 3
+    epochs. The optimizer is Adam (AdamW with `weight_decay`), or with `sgd` SGD with Nesterov
+    momentum 0.9. Early stopping on validation accuracy restores the best weights. An interrupted
+    run resumes from its backup. With `time_budget` (seconds), training stops before an epoch would
+    end past it.
     """
     set_seed(seed)
     train = train or split.train
-    steps = int(np.ceil(len(train) / BATCH)) * epochs
-    rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps) if cosine else learning_rate
-    optimizer = keras.optimizers.AdamW(rate, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(rate)
+    steps_per_epoch = int(np.ceil(len(train) / BATCH))
+    rate = learning_rate
+    if cosine:
+        warmup = steps_per_epoch * min(warmup_epochs, epochs - 1)  # a 1-epoch smoke run has none
+        rate = keras.optimizers.schedules.CosineDecay(
+            0.0 if warmup else learning_rate, steps_per_epoch * epochs - warmup,
+            warmup_target=learning_rate if warmup else None, warmup_steps=warmup)
+    if sgd:
+        optimizer = keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
+    elif weight_decay:
+        optimizer = keras.optimizers.AdamW(rate, weight_decay=weight_decay)
+    else:
+        optimizer = keras.optimizers.Adam(rate)
     model.compile(optimizer, keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), metrics=["accuracy"])
     profile.models_dir.mkdir(parents=True, exist_ok=True)
     history_dir = profile.results_dir / "history"
