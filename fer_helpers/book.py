@@ -50,11 +50,12 @@ PIPELINE_NODES = (
     ("baseline", "Baseline CNN", "baseline"),
     ("augment", "CNN + augmentation\n(flip, rotation, shift, zoom)", "augmentation"),
     ("unet", "Attention U-Net\nclassifier", "unet"),
+    ("cpu_cnn", "VGG-style CNN\n(warm-up + cosine SGD,\nlabel smoothing, erasing)", "cpu_cnn"),
     ("vit", "Vision Transformer\n(conv stem, from scratch)", "vit"),
     ("evaluate", "Evaluation\naccuracy, macro-F1, calibration (ECE)\nPublicTest / PrivateTest", "evaluation"),
     ("gradcam", "Grad-CAM explanations\n+ sanity checks", "gradcam"),
 )
-CLASSIFIERS = ("baseline", "augment", "unet", "vit")
+CLASSIFIERS = ("baseline", "augment", "unet", "cpu_cnn", "vit")
 PIPELINE_EDGES = (
     [("data", "split"), ("split", "denoise"), ("denoise", "outliers")]
     + [("outliers", c) for c in CLASSIFIERS]

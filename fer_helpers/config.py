@@ -16,6 +16,9 @@ IMAGE_SIZE = 48
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 PARTS = ("Training", "PublicTest", "PrivateTest")
 VAL_FRACTION = 0.2
+# the book's classifiers, by the name of their saved model, in the order the chapters train them
+CLASSIFIERS = ("baseline_std_model", "baseline_augmented", "attention_unet", "vgg_cnn", "vgg_cnn_small",
+               "vision_transformer")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ PROFILES = {
     "full": Profile(
         "full",
         None,
-        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "unet": 12, "vit": 30, "cpu_cnn": 28,
+        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "unet": 12, "vit": 7, "cpu_cnn": 28,
          "cpu_cnn_small": 40},
     ),
     "smoke": Profile(

@@ -28,6 +28,11 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPUs"
 
 
+def saved_models(profile: config.Profile) -> list[str]:
+    """The book's classifiers (in `config.CLASSIFIERS` order) that have a saved models/<name>.keras."""
+    return [name for name in config.CLASSIFIERS if (profile.models_dir / f"{name}.keras").exists()]
+
+
 def run_metadata(profile: config.Profile, **extra) -> dict:
     """Profile, seed, git commit, time and machine of a run, plus `extra` (epochs, wall time, ...)."""
     return {

@@ -66,6 +66,17 @@ class Run:
         }
 
 
+def cosine_schedule(peak: float, steps_per_epoch: int, epochs: int, warmup_epochs: int = 0):
+    """Linear warm-up from 0 to `peak` over `warmup_epochs`, then cosine decay to 0 by the end of `epochs`.
+
+    The warm-up is cut to leave at least one epoch of decay (a 1-epoch smoke run has none).
+    """
+    warmup = steps_per_epoch * min(warmup_epochs, epochs - 1)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else peak, steps_per_epoch * epochs - warmup,
+        warmup_target=peak if warmup else None, warmup_steps=warmup)
+
+
 def train(model: keras.Model, split: Split, name: str, profile: config.Profile, epochs: int, *,
           train: Subset | None = None, seed: int = config.SEED, learning_rate: float = 1e-3,
           label_smoothing: float = 0.0, class_weight: dict | None = None, patience: int = 8,
@@ -83,12 +94,7 @@ def train(model: keras.Model, split: Split, name: str, profile: config.Profile, 
     set_seed(seed)
     train = train or split.train
     steps_per_epoch = int(np.ceil(len(train) / BATCH))
-    rate = learning_rate
-    if cosine:
-        warmup = steps_per_epoch * min(warmup_epochs, epochs - 1)  # a 1-epoch smoke run has none
-        rate = keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else learning_rate, steps_per_epoch * epochs - warmup,
-            warmup_target=learning_rate if warmup else None, warmup_steps=warmup)
+    rate = cosine_schedule(learning_rate, steps_per_epoch, epochs, warmup_epochs) if cosine else learning_rate
     if sgd:
         optimizer = keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
     elif weight_decay:

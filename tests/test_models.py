@@ -28,7 +28,8 @@ X = np.random.default_rng(0).random((8, 48, 48, 1), dtype=np.float32)
 
 
 @pytest.mark.parametrize("build", [models.baseline_std_model,
-                                   lambda x: models.attention_unet(x, widths=(4, 8, 16, 32), convs=(1, 1, 1, 1))])
+                                   lambda x: models.attention_unet(x, widths=(4, 8, 16, 32), convs=(1, 1, 1, 1)),
+                                   lambda x: models.vgg_cnn(x, widths=(4, 8, 8, 16), convs=(1, 1, 2, 1))])
 def test_classifiers_are_functional_with_named_layers(build):
     model = build(X)
     assert not isinstance(model, keras.Sequential)
@@ -113,3 +114,31 @@ def test_vision_transformer_is_functional_and_small():
     model = models.vision_transformer(X, dim=16, depth=1, heads=2, mlp=16)
     assert model.output_shape == (None, len(config.CLASSES)) and "last_conv" in {l.name for l in model.layers}
     np.testing.assert_allclose(model.predict(X, verbose=0).sum(axis=1), 1, rtol=1e-5)
+
+
+@pytest.mark.parametrize("probability, low, high", [(1.0, 1.0, 1.0), (0.25, 0.15, 0.35), (0.0, 0.0, 0.0)])
+def test_random_erasing_hits_the_stated_share_of_training_images(probability, low, high):
+    inputs, x = models.stem(X, augment=True, erase=probability)
+    pipeline = keras.Model(inputs, x)
+    blank = np.full((400, 48, 48, 1), 0.5, np.float32)  # affine transforms leave a flat image flat
+    out = keras.ops.convert_to_numpy(pipeline(blank, training=True))
+    erased = out.reshape(len(out), -1).std(axis=1) > 1e-6
+    assert low <= erased.mean() <= high
+    assert np.ptp(keras.ops.convert_to_numpy(pipeline(blank, training=False))) == 0
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    schedule = training.cosine_schedule(0.05, steps_per_epoch=10, epochs=5, warmup_epochs=2)
+    rate = lambda step: float(schedule(step))  # noqa: E731
+    assert rate(0) == 0 and rate(10) == pytest.approx(0.025) and rate(20) == pytest.approx(0.05)
+    assert rate(35) < rate(25) < 0.05 and rate(50) == pytest.approx(0, abs=1e-7)
+    assert float(training.cosine_schedule(0.05, 10, 1, warmup_epochs=2)(0)) == pytest.approx(0.05)
+
+
+def test_sgd_recipe_trains(split, profile):
+    build = lambda x: models.vgg_cnn(x, widths=(4, 8, 8, 16), convs=(1, 1, 1, 1))  # noqa: E731
+    fitted, result = experiments.run(build, split, "sgd", profile, 2, sgd=True, cosine=True, warmup_epochs=1,
+                                     learning_rate=0.05, weight_decay=5e-4, label_smoothing=0.1)
+    optimizer = fitted.model.optimizer
+    assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.nesterov and optimizer.momentum == 0.9
+    assert fitted.epochs == 2 and 0 <= result["accuracy"] <= 1
