@@ -55,11 +55,11 @@ PIPELINE_NODES = (
     ("evaluate", "Evaluation\naccuracy, macro-F1, calibration (ECE)\nPublicTest / PrivateTest", "evaluation"),
     ("gradcam", "Grad-CAM explanations\n+ sanity checks", "gradcam"),
 )
-CLASSIFIERS = ("baseline", "augment", "unet", "cpu_cnn", "vit")
+PIPELINE_CLASSIFIERS = ("baseline", "augment", "unet", "cpu_cnn", "vit")
 PIPELINE_EDGES = (
     [("data", "split"), ("split", "denoise"), ("denoise", "outliers")]
-    + [("outliers", c) for c in CLASSIFIERS]
-    + [(c, "evaluate") for c in CLASSIFIERS]
+    + [("outliers", c) for c in PIPELINE_CLASSIFIERS]
+    + [(c, "evaluate") for c in PIPELINE_CLASSIFIERS]
     + [("evaluate", "gradcam")]
 )
 
@@ -79,8 +79,8 @@ def pipeline_graph():
     row = pydot.Subgraph("classifier_row", rank="same")  # one row, in reading order left to right
     for node_id, label, _ in PIPELINE_NODES:
         node = pydot.Node(node_id, label=label, fillcolor=fills.get(node_id, "#eef3fb"))
-        (row if node_id in CLASSIFIERS else graph).add_node(node)
-    for a, b in zip(CLASSIFIERS, CLASSIFIERS[1:]):
+        (row if node_id in PIPELINE_CLASSIFIERS else graph).add_node(node)
+    for a, b in zip(PIPELINE_CLASSIFIERS, PIPELINE_CLASSIFIERS[1:]):
         row.add_edge(pydot.Edge(a, b, style="invis"))
     classifiers.add_subgraph(row)
     graph.add_subgraph(classifiers)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
+from .evaluation import predict
 
 TARGET_LAYER = "last_relu"
 MODEL_NAMES = ("baseline_std_model", "attention_unet")
@@ -128,11 +129,6 @@ def load_models(profile: config.Profile, names=MODEL_NAMES) -> dict:
     if not loaded:
         raise FileNotFoundError(f"no trained classifier in {profile.models_dir}: run the classifier chapters first")
     return loaded
-
-
-def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    """Class probabilities (N, 7)."""
-    return model.predict(x, batch_size=256, verbose=0)
 
 
 def randomised(model: keras.Model, seed: int = config.SEED) -> keras.Model:
