@@ -34,7 +34,7 @@ data: env
 	@$(PY) -m fer_helpers.data --summary >/dev/null && echo "data: OK ($$($(PY) -m fer_helpers.data --locate))"
 
 notebooks: data
-	$(PY) -m fer_helpers.runbook --profile $(PROFILE) $(if $(FORCE),--force)
+	$(PY) -m fer_helpers.book.runbook --profile $(PROFILE) $(if $(FORCE),--force)
 
 # A full rebuild (--all), so a warning on any page fails every build, not only the first.
 html: env

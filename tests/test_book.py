@@ -18,7 +18,8 @@ import nbformat
 import pytest
 import yaml
 
-from fer_helpers import book, config, runbook
+from fer_helpers import config
+from fer_helpers.book import diagrams, provenance, runbook, sphinx
 
 ROOT = config.ROOT
 HTML = ROOT / "_build" / "html"
@@ -141,7 +142,7 @@ def test_pipeline_diagram_in_intro(built_book):
     intro = (built_book / "book" / "intro.html").read_text()
     assert "pipeline.svg" in intro
     svg = html.unescape((built_book / "_images" / "pipeline.svg").read_text())
-    for _, label, _ in book.PIPELINE_NODES:
+    for _, label, _ in diagrams.PIPELINE_NODES:
         assert label.splitlines()[0] in svg
 
 
@@ -421,7 +422,7 @@ def test_runbook_prints_progress_and_records_the_run(run_area, capsys):
     assert "==> " in out and "01_ok.ipynb" in out
     assert "[3/4] for epoch in range(2):" in out and "| epoch 2/2" in out and "| smoke" in out
     assert re.search(r"<== .*01_ok\.ipynb: \d+ s", out) and "total" in out
-    runs = book.load_runs(run_area / "out" / "results" / "runs.json")
+    runs = provenance.load_runs(run_area / "out" / "results" / "runs.json")
     record = runs["notebooks"]["01_ok"]
     assert record["profile"] == "smoke" and record["wall_seconds"] > 0
     assert runs["environments"][record["environment"]]["packages"]["nbformat"] == nbformat.__version__
@@ -444,7 +445,7 @@ def test_runbook_stops_on_a_failing_cell(run_area, capsys):
     assert "03_later" not in captured.out  # the build stopped
     executed = nbformat.read(run_area / "executed" / "02_fails.ipynb", as_version=4)
     assert any(o.output_type == "error" for c in executed.cells for o in c.get("outputs", []))
-    runs = book.load_runs(run_area / "out" / "results" / "runs.json")
+    runs = provenance.load_runs(run_area / "out" / "results" / "runs.json")
     assert set(runs["notebooks"]) == {"01_ok"}
 
 
@@ -455,37 +456,37 @@ def test_reproduce_tables_come_from_the_run_records(tmp_path):
     for stem in ("01_data", "02_model", "03_new"):
         (tmp_path / "notebooks" / f"{stem}.ipynb").write_text("{}")
     shutil.copy(ROOT / "requirements.lock", tmp_path / "requirements.lock")
-    environment = book.environment_record()
+    environment = provenance.environment_record()
     environment["packages"]["numpy"] = "0.0.1"
-    env_id = book.environment_id(environment)
+    env_id = provenance.environment_id(environment)
     record = {"profile": "full", "git_commit": "abc1234", "finished": "2026-11-28T10:00:00+00:00",
               "machine": "x86_64, 2 CPUs", "environment": env_id, "data": "f" * 64}
     runs = {"notebooks": {"01_data": {**record, "wall_seconds": 61.0}, "02_model": {**record, "wall_seconds": 3600.4},
                           "99_removed": {**record, "wall_seconds": 5.0}},
             "environments": {env_id: environment},
-            "data": {"f" * 64: {"source": book.DATA_SOURCE, "name": "fer2013.zip", "form": "zip",
+            "data": {"f" * 64: {"source": provenance.DATA_SOURCE, "name": "fer2013.zip", "form": "zip",
                                 "sha256": "f" * 64, "sha256_file_agrees": True}}}
-    path = book.runs_path(tmp_path)
+    path = provenance.runs_path(tmp_path)
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(runs))
-    table = "\n".join(book.reproduce_markdown("runs", tmp_path))
+    table = "\n".join(sphinx.reproduce_markdown("runs", tmp_path))
     assert "1 min 01 s" in table and "1 h 00 min" in table and "**1 h 01 min**" in table
     assert "99_removed" not in table and "Not yet run in the full profile: `03_new`" in table
-    data = "\n".join(book.reproduce_markdown("data", tmp_path))
+    data = "\n".join(sphinx.reproduce_markdown("data", tmp_path))
     assert "f" * 64 in data and "msambare/fer2013" in data and "agrees with the `fer2013.zip.sha256`" in data
-    packages = "\n".join(book.reproduce_markdown("packages", tmp_path))
+    packages = "\n".join(sphinx.reproduce_markdown("packages", tmp_path))
     assert re.search(r"\| numpy \| [\d.]+ \| 0\.0\.1 ⚠ \|", packages)
-    profiles = "\n".join(book.reproduce_markdown("profiles", tmp_path))
+    profiles = "\n".join(sphinx.reproduce_markdown("profiles", tmp_path))
     assert "`full`" in profiles and "`smoke`" in profiles and "`.smoke/`" in profiles
 
 
 def test_reproduce_page_without_runs(tmp_path):
-    assert "No chapter notebook has run" in "\n".join(book.reproduce_markdown("runs", tmp_path))
-    assert "No run recorded yet" in "\n".join(book.reproduce_markdown("data", tmp_path))
+    assert "No chapter notebook has run" in "\n".join(sphinx.reproduce_markdown("runs", tmp_path))
+    assert "No run recorded yet" in "\n".join(sphinx.reproduce_markdown("data", tmp_path))
 
 
 def test_data_checksum_matches_its_sha256_file(real_data_path):
-    record = book.data_record(real_data_path)
+    record = provenance.data_record(real_data_path)
     assert re.fullmatch(r"[0-9a-f]{64}", record["sha256"])
     sidecar = real_data_path.with_name(real_data_path.name + ".sha256")
     if not sidecar.exists():
@@ -500,11 +501,11 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's `
 
 @needs_dot
 def test_pipeline_diagram(tmp_path):
-    svg = html.unescape(book.write_pipeline_diagram(tmp_path / "pipeline.svg").read_text())
-    assert svg.count('class="node"') == len(book.PIPELINE_NODES)
-    assert svg.count('class="edge"') == len(book.PIPELINE_EDGES)
+    svg = html.unescape(diagrams.write_pipeline_diagram(tmp_path / "pipeline.svg").read_text())
+    assert svg.count('class="node"') == len(diagrams.PIPELINE_NODES)
+    assert svg.count('class="edge"') == len(diagrams.PIPELINE_EDGES)
     assert "Attention U-Net" in svg and "Grad-CAM" in svg and "Generated by graphviz" not in svg
-    png = book.write_pipeline_diagram(tmp_path / "pipeline.png")
+    png = diagrams.write_pipeline_diagram(tmp_path / "pipeline.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -513,7 +514,7 @@ def test_architecture_diagram(tmp_path):
     keras = pytest.importorskip("keras")
     inputs = keras.Input((48, 48, 1))
     outputs = keras.layers.Dense(7)(keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs)))
-    path = book.architecture_diagram(keras.Model(inputs, outputs), tmp_path / "model.png")
+    path = diagrams.architecture_diagram(keras.Model(inputs, outputs), tmp_path / "model.png")
     assert path.stat().st_size > 1000
 
 

@@ -1,6 +1,6 @@
 """Execute the book's notebooks in order with papermill, then record what ran.
 
-    python -m fer_helpers.runbook [--profile full] [--force] [NOTEBOOK ...]
+    python -m fer_helpers.book.runbook [--profile full] [--force] [NOTEBOOK ...]
 
 A notebook whose code and profile match what its committed outputs were made from is skipped
 (`--force` re-runs it). Each run executes into _build/executed/ and replaces notebooks/<name>
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import book, config
-from .results import git_commit, machine
+from .. import config
+from ..results import git_commit, machine
+from . import provenance
 
 NOTEBOOKS = config.ROOT / "notebooks"
 EXECUTED = config.ROOT / "_build" / "executed"
@@ -167,30 +168,30 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict) -
         "profile": profile.name, "wall_seconds": round(seconds, 1), "git_commit": git_commit(),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), **context,
     }
-    print(f"<== {relative(path)}: {book.format_seconds(seconds)}", flush=True)
+    print(f"<== {relative(path)}: {provenance.format_seconds(seconds)}", flush=True)
     return seconds
 
 
 def run_context(runs: dict) -> dict:
     """The data checksum and environment of this invocation, stored once in runs.json and
     referred to from each notebook's record."""
-    from .sources import DataNotFound, locate
+    from ..sources import DataNotFound, locate
 
     context = {"machine": machine()}
     try:
-        data = book.data_record(locate())
+        data = provenance.data_record(locate())
         runs["data"][data["sha256"]] = data
         context["data"] = data["sha256"]
     except DataNotFound:
         pass
-    environment = book.environment_record()
-    runs["environments"][book.environment_id(environment)] = environment
-    context["environment"] = book.environment_id(environment)
+    environment = provenance.environment_record()
+    runs["environments"][provenance.environment_id(environment)] = environment
+    context["environment"] = provenance.environment_id(environment)
     return context
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fer_helpers.runbook", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m fer_helpers.book.runbook", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: notebooks/NN_*.ipynb)")
     parser.add_argument("--profile", default="full", choices=sorted(config.PROFILES))
     parser.add_argument("--force", action="store_true", help="re-run notebooks that are up to date")
@@ -210,7 +211,7 @@ def main(argv=None) -> int:
             continue
         context = context or run_context(mine)
         timings.append((path, execute(path, profile, mine["notebooks"], context)))
-        runs = book.load_runs(record_path)  # re-read: another run may have written since we started
+        runs = provenance.load_runs(record_path)  # re-read: another run may have written since we started
         for section, records in mine.items():
             runs[section].update(records)
         record_path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,8 +219,8 @@ def main(argv=None) -> int:
     if timings:
         print(f"\nRan {len(timings)} notebook(s) in profile {profile.name}:")
         for path, seconds in timings:
-            print(f"  {book.format_seconds(seconds):>14}  {relative(path)}")
-        print(f"  {book.format_seconds(sum(s for _, s in timings)):>14}  total; recorded in {relative(record_path)}")
+            print(f"  {provenance.format_seconds(seconds):>14}  {relative(path)}")
+        print(f"  {provenance.format_seconds(sum(s for _, s in timings)):>14}  total; recorded in {relative(record_path)}")
     else:
         print("All notebooks up to date." if paths else "No notebooks to run.")
     return 0

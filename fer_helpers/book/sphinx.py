@@ -1,17 +1,11 @@
-"""The book's machinery: the pipeline diagram, model diagrams, run records and a Sphinx extension.
-
-Jupyter Book loads this module as a Sphinx extension (`_config.yml`: `sphinx.extra_extensions`).
-It then
+"""The book's Sphinx extension (`_config.yml`: `sphinx.extra_extensions: fer_helpers.book.sphinx`).
 
 - draws the pipeline diagram (graphviz) into `book/_generated/pipeline.svg` before the pages are read;
 - offers the directive ```` ```{reproduce} runs|profiles|packages|data ``` ````, which renders
-  `results/runs.json` (written by `fer_helpers.runbook`), the profiles in `fer_helpers.config` and
+  `results/runs.json` (written by `fer_helpers.book.runbook`), the profiles in `fer_helpers.config` and
   `requirements.lock` as tables, so the "Reproduce this book" page types no number itself;
 - copies MathJax from the pinned `django-static-mathjax` package into `_static/mathjax/`, so math
   renders from disk without a network (`mathjax_path` in `_config.yml` points there).
-
-In a notebook: `fer_helpers.book.architecture_diagram(model, "figures/unet.png")` draws a Keras
-model with `keras.utils.plot_model` (pydot + graphviz's `dot`).
 """
 from __future__ import annotations
 
@@ -20,195 +14,20 @@ import json
 import platform
 import re
 import shutil
-import sys
-from importlib import metadata
 from pathlib import Path
 
-from . import config
+from .. import config
+from .diagrams import write_pipeline_diagram
+from .provenance import DATA_SOURCE, LOCK, chapter_notebooks, format_seconds, load_runs, locked_packages, runs_path
 
 BOOK = config.ROOT / "book"
 GENERATED = BOOK / "_generated"
-LOCK = config.ROOT / "requirements.lock"
-DATA_SOURCE = "Kaggle data set msambare/fer2013"
 DATA_URL = "https://www.kaggle.com/datasets/msambare/fer2013"
 MATHJAX_FILES = ("tex-chtml-full.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui", "a11y")
 # the packages the book's numbers depend on most, shown first on the reproduce page
 KEY_PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "opencv-python-headless", "scikit-learn",
                 "scikit-image", "pandas", "matplotlib", "seaborn", "tf-keras-vis", "papermill", "jupyter-book",
                 "myst-nb")
-
-# ---------------------------------------------------------------------------------------------
-# The pipeline diagram
-# ---------------------------------------------------------------------------------------------
-
-# (node id, label, chapter keyword) in reading order; edges below
-PIPELINE_NODES = (
-    ("data", "FER-2013\n48×48 grey faces, 7 emotions\n(Kaggle msambare/fer2013)", "data"),
-    ("split", "Split\ntrain / validation / test\n(test only for evaluation)", "data"),
-    ("denoise", "Non-local means\ndenoising", "denoising"),
-    ("outliers", "Convolutional autoencoder\nreconstruction-error outliers", "autoencoder"),
-    ("baseline", "Baseline CNN", "baseline"),
-    ("augment", "CNN + augmentation\n(flip, rotation, shift, zoom)", "augmentation"),
-    ("unet", "Attention U-Net\nclassifier", "unet"),
-    ("cpu_cnn", "VGG-style CNN\n(warm-up + cosine SGD,\nlabel smoothing, erasing)", "cpu_cnn"),
-    ("vit", "Vision Transformer\n(conv stem, from scratch)", "vit"),
-    ("evaluate", "Evaluation\naccuracy, macro-F1, calibration (ECE)\nPublicTest / PrivateTest", "evaluation"),
-    ("gradcam", "Grad-CAM explanations\n+ sanity checks", "gradcam"),
-)
-PIPELINE_CLASSIFIERS = ("baseline", "augment", "unet", "cpu_cnn", "vit")
-PIPELINE_EDGES = (
-    [("data", "split"), ("split", "denoise"), ("denoise", "outliers")]
-    + [("outliers", c) for c in PIPELINE_CLASSIFIERS]
-    + [(c, "evaluate") for c in PIPELINE_CLASSIFIERS]
-    + [("evaluate", "gradcam")]
-)
-
-
-def pipeline_graph():
-    """The book's pipeline (data → denoising → outliers → classifiers → evaluation → Grad-CAM) as a pydot graph."""
-    import pydot
-
-    graph = pydot.Dot("pipeline", graph_type="digraph", rankdir="TB", bgcolor="white", nodesep="0.25",
-                      ranksep="0.35", fontname="Helvetica")
-    graph.set_node_defaults(shape="box", style="rounded,filled", fillcolor="#eef3fb", color="#4a6fa5",
-                            fontname="Helvetica", fontsize="11", margin="0.15,0.06")
-    graph.set_edge_defaults(color="#4a6fa5", arrowsize="0.7")
-    fills = {"data": "#fdf1dc", "split": "#fdf1dc", "evaluate": "#e7f5e9", "gradcam": "#f8e6ef"}
-    classifiers = pydot.Cluster("classifiers", label="Classifiers", style="rounded,dashed", color="#8a8a8a",
-                                fontname="Helvetica", fontsize="11")
-    row = pydot.Subgraph("classifier_row", rank="same")  # one row, in reading order left to right
-    for node_id, label, _ in PIPELINE_NODES:
-        node = pydot.Node(node_id, label=label, fillcolor=fills.get(node_id, "#eef3fb"))
-        (row if node_id in PIPELINE_CLASSIFIERS else graph).add_node(node)
-    for a, b in zip(PIPELINE_CLASSIFIERS, PIPELINE_CLASSIFIERS[1:]):
-        row.add_edge(pydot.Edge(a, b, style="invis"))
-    classifiers.add_subgraph(row)
-    graph.add_subgraph(classifiers)
-    for a, b in PIPELINE_EDGES:
-        graph.add_edge(pydot.Edge(a, b))
-    return graph
-
-
-def write_pipeline_diagram(path: Path, fmt: str | None = None) -> Path:
-    """Draw the pipeline with graphviz into `path` (format from the suffix: svg, png, pdf); rewrite only on change."""
-    path = Path(path)
-    fmt = fmt or path.suffix.lstrip(".") or "svg"
-    data = pipeline_graph().create(format=fmt)
-    if fmt == "svg":  # graphviz stamps its version into a comment: drop it so the file is stable
-        data = re.sub(rb"<!-- Generated by graphviz[^>]*-->\n?", b"", data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or path.read_bytes() != data:
-        path.write_bytes(data)
-    return path
-
-
-def architecture_diagram(model, path, show_shapes: bool = True, dpi: int = 96, **kwargs) -> Path:
-    """Draw a Keras model's layer graph into `path` (PNG/SVG by suffix) with `keras.utils.plot_model`.
-
-    Needs pydot and graphviz's `dot`. Extra keyword arguments go to `plot_model`
-    (e.g. `show_layer_activations=True`, `expand_nested=True`, `rankdir="LR"`).
-    """
-    import keras
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    keras.utils.plot_model(model, to_file=str(path), show_shapes=show_shapes, dpi=dpi, **kwargs)
-    if not path.exists():  # plot_model only warns when pydot/graphviz are missing
-        raise RuntimeError(f"keras.utils.plot_model wrote no {path}: is graphviz's `dot` installed?")
-    return path
-
-
-def glue(name: str, value, display: bool = False):
-    """`myst_nb.glue` for the book's numbers: numpy scalars become Python numbers first.
-
-    With numpy 2 a glued `np.float64(0.5)` is stored as the text `np.float64(0.5)`, which
-    `{glue:text}` cannot format (`:.1%`); `float(...)` is stored as `0.5`. Not shown by default.
-    """
-    from myst_nb import glue as myst_glue
-
-    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
-        value = value.item()
-    return myst_glue(name, value, display=display)
-
-
-# ---------------------------------------------------------------------------------------------
-# Run records: what ran, how long, on which data and with which packages
-# ---------------------------------------------------------------------------------------------
-
-def sha256(path: Path) -> str:
-    """SHA-256 of a file; for a folder, of its files' relative paths and contents in sorted order."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with open(file, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-def data_record(path: Path) -> dict:
-    """Name, form and SHA-256 of the data set at `path`, and whether a `<path>.sha256` file beside it agrees."""
-    path = Path(path)
-    form = "folder" if path.is_dir() else path.suffix.lstrip(".").lower()
-    record = {"source": DATA_SOURCE, "name": path.name, "form": form, "sha256": sha256(path)}
-    sidecar = path.with_name(path.name + ".sha256")
-    if sidecar.is_file():
-        expected = sidecar.read_text().split()[0].lower() if sidecar.read_text().split() else ""
-        record["sha256_file_agrees"] = expected == record["sha256"]
-    return record
-
-
-def locked_packages(lock: Path = LOCK) -> dict[str, str]:
-    """`requirements.lock` as {name: version}."""
-    pins = {}
-    for line in lock.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if "==" in line:
-            name, version = line.split("==", 1)
-            pins[name.strip()] = version.strip()
-    return pins
-
-
-def installed_version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def environment_record(lock: Path = LOCK) -> dict:
-    """Python, machine and the installed version of every package pinned in requirements.lock."""
-    packages = {name: installed_version(name) for name in locked_packages(lock)}
-    return {"python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}",
-            "packages": packages}
-
-
-def environment_id(environment: dict) -> str:
-    return hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def load_runs(path: Path) -> dict:
-    """results/runs.json as {"notebooks": {stem: record}, "environments": {id: env}, "data": {sha256: record}}."""
-    runs = json.loads(Path(path).read_text()) if Path(path).exists() else {}
-    if runs and "notebooks" not in runs:  # the first, flat format: {stem: record}
-        runs = {"notebooks": runs}
-    for key in ("notebooks", "environments", "data"):
-        runs.setdefault(key, {})
-    return runs
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = round(float(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,15 +37,6 @@ def format_seconds(seconds: float) -> str:
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-
-
-def chapter_notebooks(root: Path = config.ROOT) -> list[Path]:
-    return sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-
-
-def runs_path(root: Path = config.ROOT) -> Path:
-    """results/runs.json of the full profile (the book's numbers) under `root`."""
-    return Path(root) / (config.PROFILES["full"].results_dir / "runs.json").relative_to(config.ROOT)
 
 
 def runs_markdown(runs: dict, root: Path = config.ROOT) -> list[str]:
@@ -321,7 +131,7 @@ def data_markdown(runs: dict) -> list[str]:
         lines += ["", f"- read by the runs: `{r['name']}` ({r['form']})",
                   f"- SHA-256, computed by `make notebooks`: `{r['sha256']}`", f"- {agrees}"]
     lines += ["", "Check a copy with `sha256sum fer2013.zip` (a zip or csv file; for a folder "
-              "`python -c \"from fer_helpers.book import sha256; print(sha256('data/fer2013'))\"`)."]
+              "`python -c \"from fer_helpers.book.provenance import sha256; print(sha256('data/fer2013'))\"`)."]
     if len(records) > 1:
         lines += ["", "⚠ The recorded runs read different copies of the data."]
     return lines
@@ -453,6 +263,3 @@ def setup(app):
                 if "book/reproduce" in env.all_docs else [])
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
 
-
-if __name__ == "__main__":  # python -m fer_helpers.book pipeline.svg
-    print(write_pipeline_diagram(Path(sys.argv[1] if len(sys.argv) > 1 else "pipeline.svg")))
