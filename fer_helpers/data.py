@@ -72,6 +72,7 @@ class Subset:
     labels: np.ndarray
     ids: np.ndarray
     parts: np.ndarray
+    leak_free: np.ndarray | None = None  # test images with no exact or near copy in train or val (data helper)
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -1,14 +1,17 @@
-"""One evaluation for every classifier, on the test set only (never used for selection).
+"""One evaluation for every classifier on the test set, and every choice between models on validation.
 
-Accuracy on the merged 7,178 test images and on PublicTest and PrivateTest separately (papers
-report PrivateTest), bootstrap 95 % CIs, macro-F1, per-class precision/recall/F1, a normalised
-confusion matrix, calibration (ECE with a reliability diagram) and inference speed.
+Test metrics: accuracy on the merged 7,178 test images, on PublicTest and PrivateTest separately (papers
+report PrivateTest) and on the leak-free test images (no copy in train or val), macro-F1, per-class
+precision/recall/F1, a normalised confusion matrix, calibration (ECE with a reliability diagram), the
+per-image predictions (for paired comparisons, see `comparisons`) and inference speed.
+Choices read validation only: `rank`, `choose_tta`, `select_ensemble`; test accuracy is carried, never used.
 """
 from __future__ import annotations
 
 import time
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from . import config
@@ -26,10 +29,11 @@ def predict(model, x: np.ndarray, flip_tta: bool = False) -> np.ndarray:
     return probs
 
 
-def bootstrap_ci(correct: np.ndarray, seed: int = config.SEED) -> list[float]:
-    """95 % percentile-bootstrap interval of the mean of a 0/1 vector."""
+def bootstrap_ci(values: np.ndarray, seed: int = config.SEED) -> list[float]:
+    """95 % percentile-bootstrap interval of the mean of per-image values (one trained model: test-sampling
+    noise only; a claim about models rests on seeds, see `comparisons`)."""
     rng = np.random.default_rng(seed)
-    means = correct[rng.integers(0, len(correct), (N_BOOTSTRAP, len(correct)))].mean(axis=1)
+    means = values[rng.integers(0, len(values), (N_BOOTSTRAP, len(values)))].mean(axis=1)
     return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
 
 
@@ -50,28 +54,60 @@ def calibration(probs: np.ndarray, labels: np.ndarray, bins: int = N_BINS) -> di
     return {"ece": float(ece), "bins": rows}
 
 
+def encode_predictions(predicted: np.ndarray) -> str:
+    """Predicted classes as one digit per image, in test order: a compact, one-line JSON value."""
+    return "".join(map(str, predicted))
+
+
+def correct(result: dict, labels: np.ndarray) -> np.ndarray:
+    """Per-image correctness (bool, in test order) of a `metrics` result, for paired comparisons."""
+    if "predicted" not in result:
+        raise KeyError("this result has no per-image predictions ('predicted'); re-run the notebook that made it")
+    predicted = np.frombuffer(result["predicted"].encode("ascii"), dtype=np.uint8) - ord("0")
+    if len(predicted) != len(labels):
+        raise ValueError(f"the result holds {len(predicted)} predictions for {len(labels)} labels")
+    return predicted == labels
+
+
+def leak_free_mask(test: Subset) -> np.ndarray | None:
+    """The test subset's leak-free mask (bool per image), checked, or None when it has none."""
+    if test.leak_free is None:
+        return None
+    mask = np.asarray(test.leak_free)
+    if mask.dtype != bool or mask.shape != test.labels.shape:
+        raise ValueError(f"test.leak_free must be a bool mask over the {len(test)} test images, "
+                         f"got {mask.dtype} of shape {mask.shape}")
+    return mask
+
+
 def metrics(probs: np.ndarray, test: Subset) -> dict:
-    """Every metric of the book from predicted probabilities on the test subset."""
+    """Every test metric of the book from predicted probabilities on the test subset."""
     labels, predicted = test.labels, probs.argmax(axis=1)
-    correct = (predicted == labels).astype(float)
-    by_part = {}
-    for part in ("PublicTest", "PrivateTest"):
-        inside = test.parts == part
-        if inside.any():
-            by_part[part] = {"accuracy": float(correct[inside].mean()), "ci95": bootstrap_ci(correct[inside]), "n": int(inside.sum())}
+    hits = predicted == labels
     classes = np.arange(len(config.CLASSES))
+
+    def macro_f1(inside):
+        return float(f1_score(labels[inside], predicted[inside], labels=classes, average="macro", zero_division=0))
+
+    by_part = {part: {"accuracy": float(hits[test.parts == part].mean()), "n": int((test.parts == part).sum())}
+               for part in ("PublicTest", "PrivateTest") if (test.parts == part).any()}
     precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, labels=classes, zero_division=0)
-    return {
+    result = {
         "n": len(labels),
-        "accuracy": float(correct.mean()),
-        "ci95": bootstrap_ci(correct),
+        "accuracy": float(hits.mean()),
         "parts": by_part,
-        "macro_f1": float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0)),
+        "macro_f1": macro_f1(slice(None)),
         "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
                              "support": int(support[i])} for i, name in enumerate(config.CLASSES)},
         "confusion": confusion_matrix(labels, predicted, labels=classes, normalize="true").round(4).tolist(),
         "calibration": calibration(probs, labels),
+        "predicted": encode_predictions(predicted),
     }
+    mask = leak_free_mask(test)
+    if mask is not None:
+        result["leak_free"] = {"n": int(mask.sum()), "accuracy": float(hits[mask].mean()) if mask.any() else None,
+                               "macro_f1": macro_f1(mask) if mask.any() else None}
+    return result
 
 
 def evaluate(model, test: Subset, flip_tta: bool = False) -> dict:
@@ -91,7 +127,8 @@ def speed(model, n: int = 1024, repeats: int = 20) -> dict:
     start = time.perf_counter()
     for _ in range(repeats):
         model(one, training=False)
-    return {"images_per_second_batch64": round(throughput, 1), "latency_ms_batch1": round(1000 * (time.perf_counter() - start) / repeats, 2)}
+    latency_ms = 1000 * (time.perf_counter() - start) / repeats
+    return {"images_per_second_batch64": round(throughput, 1), "latency_ms_batch1": round(latency_ms, 2)}
 
 
 def plot_confusion(result: dict, ax=None, title=None):
@@ -119,14 +156,71 @@ def plot_reliability(result: dict, ax=None, title=None):
     return ax
 
 
-def results_table(results: dict) -> "pd.DataFrame":
-    """One row per model ({name: result dict}): accuracy, PrivateTest, CI, macro-F1, ECE."""
-    import pandas as pd
+def metric_table(results: dict) -> pd.DataFrame:
+    """One row per model ({name: result}): val and test accuracy, PrivateTest, PublicTest, leak-free accuracy,
+    macro-F1, ECE; missing values (no validation score, no leak-free mask) are NaN."""
+    rows = {name: {"val accuracy": r.get("val_accuracy"), "test accuracy": r["accuracy"],
+                   "PrivateTest": r["parts"].get("PrivateTest", {}).get("accuracy"),
+                   "PublicTest": r["parts"].get("PublicTest", {}).get("accuracy"),
+                   "leak-free accuracy": r.get("leak_free", {}).get("accuracy"),
+                   "macro-F1": r["macro_f1"], "ECE": r["calibration"]["ece"]} for name, r in results.items()}
+    return pd.DataFrame.from_dict(rows, orient="index", dtype=float).rename_axis("model")
 
-    rows = []
-    for name, r in results.items():
-        rows.append({"model": name, "test accuracy": r["accuracy"], "95% CI": f"{r['ci95'][0]:.3f}–{r['ci95'][1]:.3f}",
-                     "PrivateTest": r["parts"].get("PrivateTest", {}).get("accuracy"),
-                     "PublicTest": r["parts"].get("PublicTest", {}).get("accuracy"),
-                     "macro-F1": r["macro_f1"], "ECE": r["calibration"]["ece"]})
-    return pd.DataFrame(rows).set_index("model")
+
+def rank(results: dict, by: str = "val_accuracy") -> pd.DataFrame:
+    """`metric_table` ordered by a validation metric of each result (best first); test metrics are only carried."""
+    if not by.startswith("val_"):
+        raise ValueError(f"rank by a validation metric ('val_...'), not {by!r}: the test set is for evaluation only")
+    unscored = [name for name, r in results.items() if r.get(by) is None]
+    if unscored:
+        raise ValueError(f"no {by!r} for {unscored}: only models with a validation score can be ranked")
+    order = sorted(results, key=lambda name: results[name][by], reverse=True)
+    table = metric_table({name: results[name] for name in order})
+    table.insert(0, "rank", range(1, len(order) + 1))
+    if by != "val_accuracy":
+        table.insert(1, by, [results[name][by] for name in order])
+    return table
+
+
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float((probs.argmax(axis=1) == labels).mean())
+
+
+def choose_tta(model_or_probs, val: Subset) -> dict:
+    """Keep horizontal-flip test-time augmentation only when it raises validation accuracy.
+
+    `model_or_probs`: a model, or a pair (plain, flip-averaged) of its class probabilities on `val`.
+    Returns {"flip_tta": bool, "val_accuracy": plain, "val_accuracy_flip_tta": with flip TTA}.
+    """
+    if isinstance(model_or_probs, tuple):
+        plain, flipped = model_or_probs
+    else:
+        x = val.x()
+        plain = predict(model_or_probs, x)
+        flipped = (plain + predict(model_or_probs, x[:, :, ::-1])) / 2
+    without, with_tta = accuracy(plain, val.labels), accuracy(flipped, val.labels)
+    return {"flip_tta": with_tta > without, "val_accuracy": without, "val_accuracy_flip_tta": with_tta}
+
+
+def select_ensemble(val_probs: dict, val_labels: np.ndarray, max_members: int = 3) -> dict:
+    """Greedy soft-voting ensemble chosen on validation.
+
+    Starts from the model with the best validation accuracy, then adds, one at a time, the model whose
+    averaged probabilities raise validation accuracy most; stops when none raises it or at `max_members`.
+    Returns {"members": [names, in the order added], "val_accuracy": [accuracy after each addition]}.
+    """
+    if not val_probs or max_members < 1:
+        raise ValueError(f"select_ensemble needs models and max_members >= 1, got {len(val_probs)} and {max_members}")
+
+    def score(names):
+        return accuracy(np.mean([val_probs[n] for n in names], axis=0), val_labels)
+
+    members, path = [], []
+    while len(members) < max_members:
+        candidates = {name: score(members + [name]) for name in val_probs if name not in members}
+        best = max(candidates, key=candidates.get, default=None)
+        if best is None or (path and candidates[best] <= path[-1]):
+            break
+        members.append(best)
+        path.append(candidates[best])
+    return {"members": members, "val_accuracy": path}
