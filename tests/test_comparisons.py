@@ -1,0 +1,189 @@
+"""Claims judged from paired runs over seeds: t-interval, pooled McNemar test, every verdict branch, the file."""
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.contingency_tables import mcnemar
+
+from fer_helpers import comparisons, config
+from fer_helpers.comparisons import Claim
+
+N = 1000
+SEEDS = (42, 43, 44)
+
+
+def runs(accuracies, n=N, seed=0):
+    """{seed: bool correctness over n images} with exactly the given accuracies (shuffled positions)."""
+    rng = np.random.default_rng(seed)
+    return {s: rng.permutation(np.arange(n) < round(a * n)) for s, a in zip(SEEDS, accuracies)}
+
+
+@pytest.mark.parametrize("ci, claimed, expected", [
+    # B better than A, no size
+    ([0.01, 0.03], Claim(), "holds"),
+    ([-0.01, 0.03], Claim(), "inconclusive"),
+    ([-0.03, -0.01], Claim(), "refuted"),
+    # B at least 4 points above A
+    ([0.01, 0.06], Claim(size=0.04), "holds"),
+    ([0.05, 0.09], Claim(size=0.04), "holds"),
+    ([0.005, 0.03], Claim(size=0.04), "refuted"),
+    ([-0.041, 0.041], Claim(size=0.04), "inconclusive"),
+    ([-0.05, 0.02], Claim(size=0.04), "refuted"),
+    # B below A, without and with a size
+    ([-0.03, -0.01], Claim(direction=-1), "holds"),
+    ([0.01, 0.03], Claim(direction=-1), "refuted"),
+    ([-0.01, 0.01], Claim(direction=-1), "inconclusive"),
+    ([-0.05, -0.01], Claim(direction=-1, size=0.02), "holds"),
+    ([-0.015, -0.005], Claim(direction=-1, size=0.02), "refuted"),
+    # a level (interval of accuracy minus the level)
+    ([0.005, 0.02], Claim(level=0.64), "holds"),
+    ([-0.02, -0.005], Claim(level=0.64), "refuted"),
+    ([-0.01, 0.01], Claim(level=0.64), "inconclusive"),
+])
+def test_verdict_of_every_branch(ci, claimed, expected):
+    assert comparisons.verdict(ci, claimed) == expected
+
+
+@pytest.mark.parametrize("kwargs", [dict(direction=0), dict(size=-0.01), dict(size=4), dict(level=64),
+                                    dict(level=0.64, size=0.01)])
+def test_a_malformed_claim_is_refused(kwargs):
+    with pytest.raises(ValueError, match="Claim|level claim"):
+        Claim(**kwargs)
+
+
+def test_t_interval_is_scipys_student_interval():
+    values = np.array([0.001, 0.016, -0.017])
+    expected = stats.t.interval(0.95, 2, loc=values.mean(), scale=stats.sem(values))
+    np.testing.assert_allclose(comparisons.t_interval(values), expected)
+    assert comparisons.t_interval([0.02, 0.02, 0.02]) == [0.02, 0.02]
+
+
+def test_the_studys_outlier_claim_is_inconclusive_not_refuted():
+    """Paired gains +0.1, +1.6, -1.7 points over three seeds cannot tell +4 points from 0."""
+    plain = runs([0.500, 0.520, 0.510])
+    cleaned = runs([0.501, 0.536, 0.493], seed=1)
+    record = comparisons.assess("outliers", "removing outliers gives +4 points", ("all", "clean"),
+                                {"all": plain, "clean": cleaned}, Claim(size=0.04))
+    np.testing.assert_allclose(record["differences"], [0.001, 0.016, -0.017], atol=1e-12)
+    assert record["mean_difference"] == pytest.approx(0.0, abs=1e-12)
+    lo, hi = record["ci95"]
+    assert lo < 0 < 0.04 < hi and hi - lo == pytest.approx(2 * 0.041, abs=0.002)
+    assert record["verdict"] == "inconclusive"
+    assert record["seeds"] == list(SEEDS) and record["n"] == N
+    assert record["accuracies"]["clean"] == pytest.approx([0.501, 0.536, 0.493])
+    assert record["mean"]["all"] == pytest.approx(0.51) and record["sd"]["all"] == pytest.approx(0.01)
+    assert record["claimed"] == {"direction": 1, "size": 0.04, "level": None}
+    assert comparisons.verdict(record["ci95"], Claim(**record["claimed"])) == record["verdict"]
+    json.dumps(record)  # JSON-able as it is
+
+
+def test_mcnemar_pools_the_discordant_pairs_of_every_seed():
+    rng = np.random.default_rng(3)
+    a = rng.random((3, 400)) < 0.6
+    b = a.copy()
+    b[:, :30] = True  # B fixes some of A's errors at every seed
+    b[:, 30:40] = False
+    table = [[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]]
+    p = comparisons.pooled_mcnemar(a, b)
+    assert p == pytest.approx(mcnemar(table, exact=True).pvalue)
+    assert comparisons.pooled_mcnemar(a, a) == 1.0
+    record = comparisons.assess("x", "B helps", ("A", "B"), {"A": dict(zip(SEEDS, a)), "B": dict(zip(SEEDS, b))},
+                                Claim())
+    assert record["test"] == "McNemar" and record["p_value"] == pytest.approx(p)
+
+
+def test_a_consistent_gain_holds_and_a_loss_refutes():
+    base = runs([0.60, 0.61, 0.62])
+    better = {s: v | (np.arange(N) < 30) for s, v in base.items()}
+    assess = lambda a, b: comparisons.assess("c", "B helps", ("A", "B"), {"A": a, "B": b}, Claim())  # noqa: E731
+    assert assess(base, better)["verdict"] == "holds"
+    assert assess(better, base)["verdict"] == "refuted"
+    assert assess(base, better)["p_value"] < 0.001
+
+
+def test_level_claim_uses_a_one_sample_t_interval_of_the_seed_accuracies():
+    reached = comparisons.assess("unet", "the U-Net reaches 64 %", ("unet",), {"unet": runs([0.655, 0.660, 0.665])},
+                                 Claim(level=0.64))
+    np.testing.assert_allclose(np.array(reached["ci95"]) + 0.64,
+                               stats.t.interval(0.95, 2, loc=0.66, scale=stats.sem([0.655, 0.660, 0.665])))
+    assert reached["verdict"] == "holds" and reached["test"] == "one-sample t"
+    assert reached["p_value"] == pytest.approx(stats.ttest_1samp([0.655, 0.660, 0.665], 0.64).pvalue)
+    missed = comparisons.assess("unet", "the U-Net reaches 64 %", ("unet",), {"unet": runs([0.60, 0.61, 0.62])},
+                                Claim(level=0.64))
+    assert missed["verdict"] == "refuted"
+
+
+def test_leak_free_statistics_use_the_masked_images_only():
+    a, b = runs([0.5, 0.5, 0.5]), runs([0.6, 0.6, 0.6], seed=1)
+    mask = np.arange(N) % 2 == 0
+    record = comparisons.assess("c", "B helps", ("A", "B"), {"A": a, "B": b}, Claim(), leak_free=mask)
+    free = record["leak_free"]
+    assert free["n"] == mask.sum()
+    assert free["accuracies"]["B"] == pytest.approx([b[s][mask].mean() for s in SEEDS])
+    assert free["verdict"] in comparisons.VERDICTS
+    with pytest.raises(ValueError, match="leak_free must be a bool mask"):
+        comparisons.assess("c", "B helps", ("A", "B"), {"A": a, "B": b}, Claim(), leak_free=mask[:10])
+    with pytest.raises(ValueError, match="at least one True"):
+        comparisons.assess("c", "B helps", ("A", "B"), {"A": a, "B": b}, Claim(), leak_free=np.zeros(N, bool))
+
+
+def test_bad_input_is_refused_with_the_reason():
+    three = runs([0.5, 0.5, 0.5])
+    two = {s: three[s] for s in SEEDS[:2]}
+    with pytest.raises(ValueError, match="at least 3 seeds"):
+        comparisons.assess("c", "B helps", ("A", "B"), {"A": two, "B": two}, Claim())
+    with pytest.raises(ValueError, match="paired by seed"):
+        comparisons.assess("c", "B helps", ("A", "B"), {"A": three, "B": {**two, 99: three[44]}}, Claim())
+    with pytest.raises(ValueError, match="no runs for arm"):
+        comparisons.assess("c", "B helps", ("A", "B"), {"A": three}, Claim())
+    with pytest.raises(ValueError, match="one bool per test image"):
+        comparisons.assess("c", "B helps", ("A", "B"), {"A": three, "B": {s: v[:-1] for s, v in three.items()}},
+                           Claim())
+    with pytest.raises(ValueError, match="one bool per test image"):
+        floats = {s: v.astype(float) for s, v in three.items()}
+        comparisons.assess("c", "B helps", ("A", "B"), {"A": three, "B": floats}, Claim())
+    with pytest.raises(ValueError, match="takes 1 arm"):
+        comparisons.assess("c", "reaches 64 %", ("A", "B"), {"A": three, "B": three}, Claim(level=0.64))
+
+
+def test_save_upserts_by_claim_id_and_load_reads_back(tmp_path):
+    profile = config.Profile("test", None, {}, tmp_path)
+    with pytest.raises(FileNotFoundError, match="comparisons.json"):
+        comparisons.load(profile)
+    a, b = runs([0.5, 0.51, 0.52]), runs([0.55, 0.56, 0.57], seed=1)
+    first = comparisons.assess("aug", "augmentation helps", ("plain", "augmented"), {"plain": a, "augmented": b},
+                               Claim())
+    other = comparisons.assess("unet", "reaches 64 %", ("unet",), {"unet": b}, Claim(level=0.64))
+    comparisons.save(first, profile)
+    comparisons.save(other, profile)
+    comparisons.save({**first, "claim": "augmentation helps (re-run)"}, profile)
+    saved = comparisons.load(profile)
+    assert list(saved) == ["aug", "unet"]
+    assert saved["aug"]["claim"] == "augmentation helps (re-run)" and saved["unet"] == json.loads(json.dumps(other))
+    comparisons.path(profile).write_text("[1, 2]")
+    with pytest.raises(ValueError, match="comparisons.json: expected an object"):
+        comparisons.load(profile)
+    comparisons.path(profile).write_text("{")
+    with pytest.raises(ValueError, match="comparisons.json: not valid JSON"):
+        comparisons.load(profile)
+
+
+def test_table_has_one_numeric_row_per_claim():
+    a, b = runs([0.5, 0.51, 0.52]), runs([0.55, 0.56, 0.57], seed=1)
+    mask = np.arange(N) < 800
+    records = {
+        "aug": comparisons.assess("aug", "augmentation helps", ("plain", "augmented"), {"plain": a, "augmented": b},
+                                  Claim(), leak_free=mask),
+        "unet": comparisons.assess("unet", "reaches 64 %", ("unet",), {"unet": b}, Claim(level=0.64)),
+    }
+    table = comparisons.table(records)
+    assert list(table.index) == ["aug", "unet"]
+    assert table.loc["aug", "arm B"] == "augmented" and table.loc["aug", "mean B"] == pytest.approx(0.56)
+    assert table.loc["aug", "difference"] == pytest.approx(0.05) and table.loc["aug", "verdict"] == "holds"
+    assert np.isnan(table.loc["unet", "mean B"]) and table.loc["unet", "level"] == 0.64
+    assert np.isnan(table.loc["unet", "leak-free difference"])
+    numeric = ["mean A", "sd A", "mean B", "difference", "ci low", "ci high", "p", "leak-free difference"]
+    assert all(np.issubdtype(table[c].dtype, np.floating) for c in numeric)
+    assert comparisons.table(list(records.values())).equals(table)
+    assert np.issubdtype(comparisons.table([records["aug"]])["level"].dtype, np.floating)
