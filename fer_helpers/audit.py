@@ -3,99 +3,57 @@
     report = audit.run(split)                   # one row per flagged image (see COLUMNS)
     audit.save(report, profile)                 # artifacts/audit.csv, read back with audit.load(profile)
     drop = audit.ids_to_drop(report, splits=("train", "val"))
+    sample = audit.review_sample(found.pairs_within(8))          # pairs to look at, for the review file
+    audit.near_duplicate_precision(review, found.pairs("near"))  # what the review says of the threshold
 
-Definitions (the chapter shows examples of each and why the thresholds are where they are):
+Duplicates, near duplicates and blank images are defined in :mod:`duplicates`; a *watermark candidate*
+has at least :data:`WATERMARK_MIN_CHAIN` letter-sized bright thin strokes in one horizontal row
+(:func:`watermark_score`).
 
-- *exact duplicate*: identical pixel bytes (SHA-1 of the 48x48 uint8 array); blank images are left out
-  of this test (they are identical to each other and flagged as blank instead);
-- *near duplicate*: perceptual hash (``imagehash.phash``, 64 bits) at most :data:`NEAR_MAX_BITS` bits
-  apart, pixels not identical;
-- *blank*: pixel standard deviation below :data:`BLANK_MAX_STD` grey levels;
-- *watermark candidate*: at least :data:`WATERMARK_MIN_CHAIN` letter-sized bright thin strokes in one
-  horizontal row (:func:`watermark_score`).
-
-In each group of duplicates one image is kept, preferring test, then validation, then training (so the
-test set stays whole and the training copies are the ones to drop); every other member gets a row whose
-``related_id`` is the kept image.
+Which copy is listed: among identical images one is kept, preferring test, then validation, then
+training (so the test set stays whole and the training copies are the ones to drop); every other one
+gets a row whose ``related_id`` is the kept image. A near duplicate is a pair: of each pair within the
+threshold the image of lower priority is listed, naming as ``related_id`` its nearest partner and as
+``detail`` their distance in bits, so no listed pair exceeds :data:`NEAR_MAX_BITS` and dropping every
+listed image leaves no pair.
 """
 from __future__ import annotations
 
-import hashlib
 from itertools import combinations_with_replacement
 
 import cv2
-import imagehash
 import numpy as np
 import pandas as pd
-from PIL import Image
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from . import config
+from . import config, duplicates
+from .duplicates import BLANK_MAX_STD, NEAR_MAX_BITS, close_pairs, hamming, has_copy, pixel_std
 
-BLANK_MAX_STD = 5.0  # grey levels (0..255)
-NEAR_MAX_BITS = 4  # of 64 phash bits
 WATERMARK_MIN_CHAIN = 7  # letter-like strokes in one row
 WATERMARK_TOPHAT = 20  # grey levels a stroke stands out above its 3x3 surroundings
 SPLIT_ORDER = ("train", "val", "test")
 KEEP_PRIORITY = {"test": 0, "val": 1, "train": 2}
 COLUMNS = ["id", "split", "label", "issue", "related_id", "related_split", "related_label", "detail"]
 ISSUES = ("exact_duplicate", "near_duplicate", "blank", "watermark_candidate")
+REVIEW_PER_BITS = 25  # pairs drawn per distance for the by-eye review of the near-duplicate threshold
 
 
 # ---- the pool of images ------------------------------------------------------------------------
 
 def pool(split) -> tuple[pd.DataFrame, np.ndarray]:
-    """All images of a Split as one table (id, split, part, label) and the stacked uint8 images."""
+    """All images of a Split as one table (id, key, split, part, label) and the stacked uint8 images."""
     frames, images = [], []
     for name in SPLIT_ORDER:
         subset = getattr(split, name)
-        frames.append(pd.DataFrame({"id": subset.ids, "split": name, "part": subset.parts,
+        frames.append(pd.DataFrame({"id": subset.ids, "key": subset.keys, "split": name, "part": subset.parts,
                                     "label": [config.CLASSES[i] for i in subset.labels]}))
         images.append(subset.images)
     table = pd.concat(frames, ignore_index=True)
     return table, np.concatenate(images)
 
 
-# ---- measurements per image --------------------------------------------------------------------
-
-def pixel_hashes(images: np.ndarray) -> np.ndarray:
-    """SHA-1 of each image's pixel bytes: equal hashes mean identical pixels."""
-    return np.array([hashlib.sha1(np.ascontiguousarray(im).tobytes()).hexdigest() for im in images])
-
-
-def pixel_std(images: np.ndarray) -> np.ndarray:
-    flat = images.reshape(images.shape[0], int(np.prod(images.shape[1:])))
-    return flat.astype(np.float32).std(axis=1)
-
-
-def blank_mask(images: np.ndarray, max_std: float = BLANK_MAX_STD) -> np.ndarray:
-    """True for near-constant images (pixel standard deviation below `max_std` grey levels)."""
-    return pixel_std(images) < max_std
-
-
-def perceptual_hashes(images: np.ndarray) -> np.ndarray:
-    """64-bit perceptual hash (``imagehash.phash``: DCT of a 32x32 resize, signs of the 8x8 lowest
-    frequencies against their median) of each image, as uint64."""
-    return np.array([int(str(imagehash.phash(Image.fromarray(im))), 16) for im in images], dtype=np.uint64)
-
-
-def hamming(a, b) -> np.ndarray:
-    """Number of differing bits between uint64 hashes (broadcasting)."""
-    return np.bitwise_count(np.bitwise_xor(np.asarray(a, np.uint64), np.asarray(b, np.uint64)))
-
-
-def close_pairs(hashes: np.ndarray, max_bits: int, chunk: int = 2048) -> np.ndarray:
-    """All pairs (i, j, bits) with i < j whose hashes differ in at most `max_bits` bits."""
-    hashes = np.asarray(hashes, np.uint64)
-    found = [np.empty((0, 3), np.int64)]
-    for start in range(0, len(hashes), chunk):
-        block = hamming(hashes[start:start + chunk, None], hashes[None, start:])
-        i, j = np.nonzero(block <= max_bits)
-        keep = j > i  # j is offset by `start`, as i is
-        found.append(np.stack([i[keep] + start, j[keep] + start, block[i[keep], j[keep]]], axis=1))
-    return np.concatenate(found).astype(np.int64)
-
+# ---- groups and watermarks ---------------------------------------------------------------------
 
 def groups_from_pairs(n: int, pairs: np.ndarray) -> np.ndarray:
     """Connected components of the graph whose edges are `pairs` (i, j, ...): a group number per node."""
@@ -143,23 +101,31 @@ def watermark_scores(images: np.ndarray) -> np.ndarray:
 
 # ---- the audit ---------------------------------------------------------------------------------
 
-def _keeper_order(table: pd.DataFrame) -> np.ndarray:
-    """Rank of each image when choosing which duplicate to keep: test, val, train, then table order."""
-    return np.lexsort((np.arange(len(table)), table["split"].map(KEEP_PRIORITY).to_numpy()))
-
-
-def _group_rows(table: pd.DataFrame, group: np.ndarray, issue: str, detail) -> list[dict]:
-    """One row per non-kept member of every group with two or more members."""
+def _keep_rank(table: pd.DataFrame) -> np.ndarray:
+    """Rank of each image when choosing which copy to keep (0 = kept first): test, val, train, then table order."""
+    order = np.lexsort((np.arange(len(table)), table["split"].map(KEEP_PRIORITY).to_numpy()))
     rank = np.empty(len(table), np.int64)
-    rank[_keeper_order(table)] = np.arange(len(table))
+    rank[order] = np.arange(len(table))
+    return rank
+
+
+def _exact_rows(table: pd.DataFrame, group: np.ndarray, rank: np.ndarray) -> list[dict]:
+    """One row per non-kept member of every group of identical images."""
     rows = []
-    sizes = np.bincount(group)
-    for g in np.flatnonzero(sizes > 1):
+    for g in np.flatnonzero(np.bincount(group) > 1):
         members = np.flatnonzero(group == g)
         keeper = members[np.argmin(rank[members])]
-        for m in members[members != keeper]:
-            rows.append(_row(table, m, issue, keeper, detail(m, keeper)))
+        rows += [_row(table, m, "exact_duplicate", keeper, 0) for m in members[members != keeper]]
     return rows
+
+
+def _near_rows(table: pd.DataFrame, near_pairs: np.ndarray, rank: np.ndarray) -> list[dict]:
+    """Of each near pair the image of lower keep priority, once, with its nearest partner and their distance."""
+    i, j, bits = np.asarray(near_pairs, np.int64).reshape(-1, 3).T
+    listed, partner = np.where(rank[i] > rank[j], i, j), np.where(rank[i] > rank[j], j, i)
+    chosen = (pd.DataFrame({"listed": listed, "partner": partner, "bits": bits, "partner_rank": rank[partner]})
+              .sort_values(["listed", "bits", "partner_rank"]).drop_duplicates("listed"))
+    return [_row(table, r.listed, "near_duplicate", r.partner, int(r.bits)) for r in chosen.itertuples()]
 
 
 def _row(table: pd.DataFrame, i: int, issue: str, related: int | None = None, detail="") -> dict:
@@ -174,23 +140,21 @@ def _row(table: pd.DataFrame, i: int, issue: str, related: int | None = None, de
 class Audit:
     """What :func:`run` measured: the per-image table, the hashes and pairs, and the flagged rows."""
 
-    def __init__(self, table, images, sha1, phash, blank, exact_pairs, near_pairs, watermark):
+    def __init__(self, table, images, hashes: duplicates.Hashes, exact_pairs, near_pairs, watermark):
         self.table, self.images = table, images
-        self.sha1, self.phash, self.blank = sha1, phash, blank
+        self.sha1, self.phash, self.blank = hashes.sha1, hashes.phash, hashes.blank
         self.exact_pairs, self.near_pairs, self.watermark = exact_pairs, near_pairs, watermark
-        n = len(table)
-        exact_group = groups_from_pairs(n, exact_pairs)
-        near_group = groups_from_pairs(n, np.concatenate([exact_pairs[:, :2], near_pairs[:, :2]]))
-        rows = _group_rows(table, exact_group, "exact_duplicate", lambda m, k: 0)
+        self.exact_group = groups_from_pairs(len(table), exact_pairs)
+        rank = _keep_rank(table)
+        rows = _exact_rows(table, self.exact_group, rank)
         exact_listed = {r["id"] for r in rows}
-        near_rows = _group_rows(table, near_group, "near_duplicate", lambda m, k: int(hamming(phash[m], phash[k])))
-        rows += [r for r in near_rows if r["id"] not in exact_listed]  # an exact copy is listed once
+        rows += [r for r in _near_rows(table, near_pairs, rank) if r["id"] not in exact_listed]  # listed once
+        blank = self.blank
         rows += [_row(table, i, "blank", detail=round(float(s), 2))
                  for i, s in zip(np.flatnonzero(blank), pixel_std(images[blank]))]
         rows += [_row(table, i, "watermark_candidate", detail=int(watermark[i]))
                  for i in np.flatnonzero(watermark >= WATERMARK_MIN_CHAIN)]
         self.report = pd.DataFrame(rows, columns=COLUMNS)
-        self.exact_group, self.near_group = exact_group, near_group
 
     def pairs(self, kind: str = "exact") -> pd.DataFrame:
         """The pairs of one kind ("exact" or "near") as a table: both ids, splits and labels, and the phash distance."""
@@ -212,61 +176,48 @@ class Audit:
     def _pair_table(self, pairs: np.ndarray) -> pd.DataFrame:
         pairs = np.asarray(pairs, np.int64).reshape(-1, 3)
         i, j = pairs[:, 0], pairs[:, 1]
-        t = self.table
-        return pd.DataFrame({
-            "i": i, "j": j, "id_a": t["id"].to_numpy()[i], "id_b": t["id"].to_numpy()[j],
-            "split_a": t["split"].to_numpy()[i], "split_b": t["split"].to_numpy()[j],
-            "label_a": t["label"].to_numpy()[i], "label_b": t["label"].to_numpy()[j], "bits": pairs[:, 2],
-        })
+        columns = {f"{c}_{side}": self.table[c].to_numpy()[k] for c in ("id", "key", "split", "label")
+                   for side, k in (("a", i), ("b", j))}
+        return pd.DataFrame({"i": i, "j": j, **columns, "bits": pairs[:, 2]})
 
     def pair_counts(self) -> pd.DataFrame:
-        """Number of exact and near-duplicate image pairs for every pair of splits, and how many disagree on the label."""
+        """Number of exact and near-duplicate image pairs for every pair of splits, and how many disagree on the
+        label."""
         index = [f"{a}-{b}" for a, b in combinations_with_replacement(SPLIT_ORDER, 2)]
         out = pd.DataFrame(0, index=pd.Index(index, name="splits"),
                            columns=["exact pairs", "exact, labels differ", "near pairs", "near, labels differ"])
-        for kind, prefix in (("exact", "exact"), ("near", "near")):
+        for kind in ("exact", "near"):
             pairs = self.pairs(kind)
             if pairs.empty:
                 continue
             a, b = pairs["split_a"].map(SPLIT_ORDER.index), pairs["split_b"].map(SPLIT_ORDER.index)
             key = [f"{SPLIT_ORDER[min(x, y)]}-{SPLIT_ORDER[max(x, y)]}" for x, y in zip(a, b)]
             differ = (pairs["label_a"] != pairs["label_b"]).to_numpy()
-            out[f"{prefix} pairs"] = pd.Series(key).value_counts().reindex(index, fill_value=0).to_numpy()
-            out[f"{prefix}, labels differ"] = pd.Series(key)[differ].value_counts().reindex(index, fill_value=0).to_numpy()
+            out[f"{kind} pairs"] = pd.Series(key).value_counts().reindex(index, fill_value=0).to_numpy()
+            differing = pd.Series(key)[differ].value_counts()
+            out[f"{kind}, labels differ"] = differing.reindex(index, fill_value=0).to_numpy()
         return out
 
     def leakage(self, kind: str = "exact") -> dict:
-        """Test images with a copy (exact, or exact-or-near) in the Training part (train or val), and whether labels agree.
+        """Test images with a copy (exact, or exact-or-near: a pair, not a chain) in the Training part
+        (train or val), and whether labels agree.
 
         ``label_agrees`` counts test images whose label equals the label of every training copy;
-        ``labels_differ`` those with at least one copy labelled otherwise.
+        ``labels_differ`` those with at least one copy labelled otherwise; ``training_copies`` the
+        training images that copy a test image.
         """
-        group = self.exact_group if kind == "exact" else self.near_group
-        t = self.table
-        is_test = (t["split"] == "test").to_numpy()
-        sizes = np.bincount(group)
-        result = {"test_images": int(is_test.sum()), "in_training": 0, "in_train": 0, "in_val": 0,
-                  "label_agrees": 0, "labels_differ": 0, "training_copies": 0,
-                  "by_part": {part: 0 for part in ("PublicTest", "PrivateTest")}}
-        labels = t["label"].to_numpy()
-        splits = t["split"].to_numpy()
-        parts = t["part"].to_numpy()
-        for g in np.unique(group[is_test & (sizes[group] > 1)]):
-            members = np.flatnonzero(group == g)
-            training = members[splits[members] != "test"]
-            if len(training) == 0:
-                continue
-            tests = members[splits[members] == "test"]
-            result["in_training"] += len(tests)
-            result["in_train"] += len(tests) * bool((splits[training] == "train").any())
-            result["in_val"] += len(tests) * bool((splits[training] == "val").any())
-            result["training_copies"] += len(training)
-            for m in tests:
-                if parts[m] in result["by_part"]:
-                    result["by_part"][parts[m]] += 1
-                agree = bool((labels[training] == labels[m]).all())
-                result["label_agrees" if agree else "labels_differ"] += 1
-        return result
+        found = self.exact_pairs if kind == "exact" else np.concatenate([self.exact_pairs, self.near_pairs])
+        splits, labels = self.table["split"].to_numpy(), self.table["label"].to_numpy()
+        is_test = splits == "test"
+        leaked = has_copy(found, is_test, ~is_test)
+        differ = has_copy(found[labels[found[:, 0]] != labels[found[:, 1]]], is_test, ~is_test)
+        parts = self.table["part"].to_numpy()[leaked]
+        return {"test_images": int(is_test.sum()), "in_training": int(leaked.sum()),
+                "in_train": int(has_copy(found, is_test, splits == "train").sum()),
+                "in_val": int(has_copy(found, is_test, splits == "val").sum()),
+                "label_agrees": int(leaked.sum() - differ.sum()), "labels_differ": int(differ.sum()),
+                "training_copies": int(has_copy(found, ~is_test, is_test).sum()),
+                "by_part": {part: int((parts == part).sum()) for part in ("PublicTest", "PrivateTest")}}
 
     def double_filed(self) -> pd.DataFrame:
         """Images whose file name occurs in two class folders (their ids carry ``-<class>``), with the
@@ -278,11 +229,13 @@ class Audit:
             index = group.index.to_numpy()
             first = self.images[index[0]].astype(int)
             for i in index:
+                difference = float(np.abs(self.images[i].astype(int) - first).mean())
                 out.append({"file name": name, "id": self.table.at[i, "id"], "split": self.table.at[i, "split"],
                             "label": self.table.at[i, "label"],
-                            "mean abs. difference to the first": float(np.abs(self.images[i].astype(int) - first).mean()),
+                            "mean abs. difference to the first": difference,
                             "phash bits to the first": int(hamming(self.phash[i], self.phash[index[0]])), "row": i})
-        columns = ["file name", "id", "split", "label", "mean abs. difference to the first", "phash bits to the first", "row"]
+        columns = ["file name", "id", "split", "label", "mean abs. difference to the first", "phash bits to the first",
+                   "row"]
         return pd.DataFrame(out, columns=columns).astype({"phash bits to the first": int, "row": int})
 
     def counts(self) -> dict:
@@ -294,19 +247,9 @@ class Audit:
 def run(split, near_max_bits: int = NEAR_MAX_BITS, blank_max_std: float = BLANK_MAX_STD) -> Audit:
     """Audit every image of a Split (train, val and test together)."""
     table, images = pool(split)
-    blank = blank_mask(images, blank_max_std)
-    sha1 = pixel_hashes(images)
-    phash = perceptual_hashes(images)
-    # exact pairs among non-blank images: all pairs inside each group of equal SHA-1
-    codes = pd.Series(sha1).where(~blank).factorize()[0]  # blank -> -1
-    exact = []
-    for code in np.flatnonzero(np.bincount(codes[codes >= 0]) > 1):
-        members = np.flatnonzero(codes == code)
-        exact += [(a, b, 0) for k, a in enumerate(members) for b in members[k + 1:]]
-    exact_pairs = np.array(exact, np.int64).reshape(-1, 3)
-    near = close_pairs(phash, near_max_bits)
-    near = near[(codes[near[:, 0]] != codes[near[:, 1]]) & ~blank[near[:, 0]] & ~blank[near[:, 1]]] if len(near) else near
-    return Audit(table, images, sha1, phash, blank, exact_pairs, near, watermark_scores(images))
+    hashes = duplicates.measure(images, blank_max_std)
+    exact_pairs, near_pairs = duplicates.pairs(hashes, near_max_bits)
+    return Audit(table, images, hashes, exact_pairs, near_pairs, watermark_scores(images))
 
 
 # ---- the saved list ----------------------------------------------------------------------------
@@ -329,6 +272,19 @@ def load(profile: config.Profile) -> pd.DataFrame:
     return pd.read_csv(target, dtype=str, keep_default_na=False)
 
 
+def precision_by_level(levels: list, reviewed: pd.Series, verdicts: pd.Series, found: pd.Series, what: str,
+                       items: str) -> pd.DataFrame:
+    """Precision of a detector per level from a by-eye review and what it implies for all `found` items:
+    per level, the items reviewed, how many the reviewer confirmed (`what`), the precision, the number of
+    `items` found at that level and the estimated number of real ones among them."""
+    table = (pd.DataFrame({"level": reviewed.to_numpy(), "verdict": verdicts.astype(int).to_numpy()})
+             .groupby("level")["verdict"].agg(reviewed="count", **{what: "sum"}).reindex(levels, fill_value=0))
+    table["precision"] = table[what] / table["reviewed"].where(table["reviewed"] > 0)
+    table[f"{items} here"] = found.value_counts().reindex(levels, fill_value=0).to_numpy()
+    table[f"estimated {what}"] = table[f"{items} here"] * table["precision"]
+    return table
+
+
 def watermark_precision(review: pd.DataFrame, scores: np.ndarray, min_score: int = 6, top: int = 8) -> pd.DataFrame:
     """Precision of the watermark heuristic per score level from a by-eye review (columns id, score,
     watermark 0/1, a random sample of images at each level), and what it implies for `scores`: the
@@ -337,15 +293,32 @@ def watermark_precision(review: pd.DataFrame, scores: np.ndarray, min_score: int
     def level(score):
         return f"{top}+" if score >= top else str(score)
 
-    reviewed = review.assign(level=review["score"].astype(int).map(level))
     levels = [str(k) for k in range(min_score, top)] + [f"{top}+"]
-    table = reviewed.groupby("level")["watermark"].agg(reviewed="count", watermarks="sum").reindex(levels, fill_value=0)
-    table["precision"] = table["watermarks"] / table["reviewed"].where(table["reviewed"] > 0)
-    scores = np.asarray(scores)
-    table["images here"] = [int(np.sum(scores >= top)) if lv.endswith("+") else int(np.sum(scores == int(lv)))
-                            for lv in levels]
-    table["estimated watermarks"] = table["images here"] * table["precision"]
-    return table.rename_axis("score")
+    return precision_by_level(levels, review["score"].astype(int).map(level), review["watermark"],
+                              pd.Series(np.asarray(scores)).map(level), "watermarks", "images").rename_axis("score")
+
+
+def review_sample(pairs: pd.DataFrame, per_bits: int = REVIEW_PER_BITS, seed: int = config.SEED) -> pd.DataFrame:
+    """Pairs to look at by eye, to measure the near-duplicate threshold's precision: a seeded sample of a
+    pair table (:meth:`Audit.pairs_within`, reaching past :data:`NEAR_MAX_BITS` to see where precision
+    falls), stratified by distance (up to `per_bits` pairs at each number of bits), in random order, with
+    an empty ``duplicate`` column for the reviewer: 1 when both are the same photograph, 0 otherwise.
+    Saved as ``artifacts/near_duplicate_review.csv`` and filled in, it is what
+    :func:`near_duplicate_precision` reads."""
+    strata = [group.sample(min(per_bits, len(group)), random_state=seed) for _, group in pairs.groupby("bits")]
+    sample = pd.concat(strata) if strata else pairs.iloc[:0]
+    return sample.sample(frac=1, random_state=seed).reset_index(drop=True).assign(duplicate="")
+
+
+def near_duplicate_precision(review: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Precision of the perceptual-hash distance per number of bits from a reviewed :func:`review_sample`
+    (columns bits and duplicate 0/1), and what it implies for `pairs` (a pair table, e.g. the near pairs):
+    the pairs at each distance and the estimated number of real duplicates among them."""
+    if review["duplicate"].astype(str).str.strip().eq("").any():
+        raise ValueError("near-duplicate review: some pairs have no verdict in the `duplicate` column (1 or 0)")
+    levels = sorted(set(review["bits"].astype(int)) | set(pairs["bits"].astype(int)))
+    return precision_by_level(levels, review["bits"].astype(int), review["duplicate"], pairs["bits"].astype(int),
+                              "duplicates", "pairs").rename_axis("bits")
 
 
 def ids_to_drop(report: pd.DataFrame, issues=("exact_duplicate", "near_duplicate", "blank"),

@@ -1,11 +1,14 @@
-"""Find FER-2013 and read it from any of the three forms users have: the Kaggle folder, the same
-folder as a zip (read in place), or the original ``fer2013.csv``.
+"""Find FER-2013 and read it from any of the forms users have: the Kaggle folder, the same folder as
+a zip (read in place), the original ``fer2013.csv`` (``emotion,pixels,Usage``) or ``icml_face_data.csv``
+(``emotion, Usage, pixels``).
 
-Every reader returns the same :class:`Dataset`: uint8 images (N, 48, 48), labels in the
-alphabetical class order of :data:`config.CLASSES`, stable image ids (``<part>_<number>``, the file name; ``-<class>`` is appended to a file name
-that appears in two class folders) and the
-source part (Training / PublicTest / PrivateTest), sorted by part then id number. Bad input raises
-:class:`DataError` naming the file or row and what is wrong; nothing is skipped silently.
+Every reader returns the same :class:`Dataset`: uint8 images (N, 48, 48), labels in the alphabetical
+class order of :data:`config.CLASSES`, ids and the source part (Training / PublicTest / PrivateTest),
+sorted by part then id number. Ids are the Kaggle file names (``<part>_<number>``; ``-<class>`` is
+appended to a file name that appears in two class folders) or, for the CSV forms, ``<Usage>_<row>``:
+the two forms share no id, only content, so :attr:`Dataset.keys` names every image by its content
+(:func:`content_keys`), the same in every form. Bad input raises :class:`DataError` naming the file or
+row and what is wrong; nothing is skipped silently.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import cv2
@@ -32,6 +36,7 @@ KAGGLE_HINT = (
 CSV_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 CSV_TO_CLASS = np.array([config.CLASSES.index(name) for name in CSV_LABELS], dtype=np.int8)
 SPLIT_DIRS = {"train": ("Training",), "test": ("PublicTest", "PrivateTest")}
+CSV_COLUMNS = ("emotion", "pixels", "Usage")
 FILE_NAME = re.compile(r"^(Training|PublicTest|PrivateTest)_(\d+)\.jpe?g$", re.IGNORECASE)
 PIXELS = config.IMAGE_SIZE * config.IMAGE_SIZE
 
@@ -50,16 +55,37 @@ class Dataset:
     labels: np.ndarray  # int8, index into config.CLASSES
     ids: np.ndarray  # str, e.g. "Training_10118481"
     parts: np.ndarray  # str, one of config.PARTS
+    kaggle_ids: bool = False  # True when the ids are Kaggle file names (folder or zip), False for CSV row ids
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @cached_property
+    def keys(self) -> np.ndarray:
+        """Content key of every image (:func:`content_keys`): the same in every form of the data."""
+        return content_keys(self.images, self.labels, self.parts)
 
     def sorted(self) -> "Dataset":
         """Canonical order: by part (Training, PublicTest, PrivateTest), then by id number."""
         part_rank = np.array([config.PARTS.index(p) for p in self.parts])
         number = np.array([id_number(i) for i in self.ids])
         order = np.lexsort((self.ids, number, part_rank))
-        return Dataset(self.images[order], self.labels[order], self.ids[order], self.parts[order])
+        return Dataset(self.images[order], self.labels[order], self.ids[order], self.parts[order], self.kaggle_ids)
+
+
+def content_keys(images: np.ndarray, labels: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """``<sha1>-<n>`` per image: SHA-1 (16 hex digits) of part, class name and pixel bytes, and n, the
+    occurrence among identical (part, class, pixels) images. Identical images are interchangeable, so
+    numbering them in any order names the same content: the keys do not depend on the form or its order."""
+    seen: dict[str, int] = {}
+    keys = []
+    for image, label, part in zip(images, labels, parts):
+        digest = hashlib.sha1(f"{part}|{config.CLASSES[label]}|".encode())
+        digest.update(np.ascontiguousarray(image, np.uint8).tobytes())
+        base = digest.hexdigest()[:16]
+        keys.append(f"{base}-{seen.get(base, 0)}")
+        seen[base] = seen.get(base, 0) + 1
+    return np.array(keys)
 
 
 def id_number(image_id: str) -> int:
@@ -144,7 +170,8 @@ def from_members(members: dict[str, "callable"], source: Path) -> Dataset:
             raise DataError(f"{source}/{rel}: unexpected entry; expected train|test/<class>/<part>_<id>.jpg")
         split_dir, class_name, file_name = pieces
         if class_name not in config.CLASSES:
-            raise DataError(f"{source}/{split_dir}/{class_name}: unknown class folder; expected one of {config.CLASSES}")
+            raise DataError(f"{source}/{split_dir}/{class_name}: unknown class folder; "
+                            f"expected one of {config.CLASSES}")
         match = FILE_NAME.match(file_name)
         if not match or match.group(1) not in SPLIT_DIRS[split_dir]:
             raise DataError(f"{source}/{rel}: file name is not <part>_<number>.jpg with a part of {split_dir}/")
@@ -160,7 +187,7 @@ def from_members(members: dict[str, "callable"], source: Path) -> Dataset:
     # A file name found in two class folders (FER-2013 has two) keeps both images, with the class in the id.
     repeated = {i for i in ids if ids.count(i) > 1} if len(set(ids)) != len(ids) else set()
     ids = [f"{i}-{config.CLASSES[label]}" if i in repeated else i for i, label in zip(ids, labels)]
-    return Dataset(np.stack(images), np.array(labels, np.int8), np.array(ids), np.array(parts)).sorted()
+    return Dataset(np.stack(images), np.array(labels, np.int8), np.array(ids), np.array(parts), True).sorted()
 
 
 def read_folder(path: Path) -> Dataset:
@@ -211,21 +238,29 @@ def read_zip(path: Path) -> Dataset:
         return from_members({n[len(prefix):]: reader(n) for n in names}, path)
 
 
+def csv_columns(header: list[str] | None, path: Path) -> list[int]:
+    """Positions of emotion, pixels and Usage in a CSV header (any order, spaces around names ignored)."""
+    names = [h.strip() for h in header or []]
+    if sorted(names) != sorted(CSV_COLUMNS):
+        raise DataError(f"{path}: header is {header}, expected the columns {', '.join(CSV_COLUMNS)} (in any order)")
+    return [names.index(column) for column in CSV_COLUMNS]
+
+
 def read_csv(path: Path) -> Dataset:
-    """Read the original ``fer2013.csv`` (emotion,pixels,Usage); ids are ``<Usage>_<row number>``."""
+    """Read ``fer2013.csv`` (emotion,pixels,Usage) or ``icml_face_data.csv`` (emotion, Usage, pixels);
+    ids are ``<Usage>_<row number>``."""
     images, labels, ids, parts = [], [], [], []
     with open(path, newline="") as handle:
         rows = csv.reader(handle)
-        header = next(rows, None)
-        if header is None or [h.strip() for h in header[:3]] != ["emotion", "pixels", "Usage"]:
-            raise DataError(f"{path}: header is {header}, expected emotion,pixels,Usage")
+        columns = csv_columns(next(rows, None), path)
         for row_number, row in enumerate(rows, start=1):
             where = f"{path}, row {row_number + 1}"
-            if len(row) < 3:
-                raise DataError(f"{where}: expected 3 columns, found {len(row)}")
-            emotion, pixels, usage = row[0].strip(), row[1].split(), row[2].strip()
+            if len(row) != len(CSV_COLUMNS):
+                raise DataError(f"{where}: expected {len(CSV_COLUMNS)} columns, found {len(row)}")
+            emotion, pixels, usage = (row[k] for k in columns)
+            emotion, pixels, usage = emotion.strip(), pixels.split(), usage.strip()
             if not emotion.isdigit() or int(emotion) >= len(CSV_LABELS):
-                raise DataError(f"{where}: emotion label {row[0]!r} is not in 0..6")
+                raise DataError(f"{where}: emotion label {emotion!r} is not in 0..6")
             if len(pixels) != PIXELS:
                 raise DataError(f"{where}: {len(pixels)} pixel values, expected {PIXELS}")
             if usage not in config.PARTS:

@@ -1,7 +1,9 @@
 """Small synthetic 'faces' in FER-2013's shape, for tests and for the smoke profile without data.
 
-Each class draws a cartoon face whose mouth, brows and eyes differ, plus noise, so a model can
-learn something in one epoch. `write_forms` saves a Dataset as the three forms users have.
+Each class draws a cartoon face whose mouth, brows and eyes differ, at a random place and size under
+random smooth lighting, plus noise, so a model can learn something in one epoch and no two faces are
+near duplicates by chance (few pairs of perceptual hashes within 4 bits, as in the real data).
+`write_forms` saves a Dataset as the four forms users have.
 """
 from __future__ import annotations
 
@@ -30,16 +32,18 @@ FEATURES = {
 def draw_face(label: int, rng: np.random.Generator) -> np.ndarray:
     curve, opened, tilt, eye = FEATURES[config.CLASSES[label]]
     image = np.full((48, 48), rng.integers(20, 60), np.uint8)
-    cx, cy = 24 + rng.integers(-2, 3), 24 + rng.integers(-2, 3)
-    cv2.ellipse(image, (cx, cy), (17, 21), 0, 0, 360, int(rng.integers(140, 200)), -1)
+    cx, cy = 24 + rng.integers(-4, 5), 24 + rng.integers(-4, 5)
+    axes = (17 + int(rng.integers(-2, 3)), 21 + int(rng.integers(-2, 3)))
+    cv2.ellipse(image, (cx, cy), axes, 0, 0, 360, int(rng.integers(140, 200)), -1)
     for side in (-1, 1):
         ex = cx + side * 7
         cv2.circle(image, (ex, cy - 5), eye, 40, -1)
         cv2.line(image, (ex - 4, cy - 11 + side * tilt // 2), (ex + 4, cy - 11 - side * tilt // 2), 60, 1)
     cv2.ellipse(image, (cx, cy + 10 - curve // 2), (7, max(1, abs(curve) + opened)), 0,
                 0 if curve >= 0 else 180, 180 if curve >= 0 else 360, 50, 2 if opened < 3 else -1)
+    lighting = 40 * cv2.resize(rng.normal(0, 1, (4, 4)).astype(np.float32), (48, 48), interpolation=cv2.INTER_CUBIC)
     noise = rng.normal(0, 8, image.shape)
-    return np.clip(image + noise, 0, 255).astype(np.uint8)
+    return np.clip(image + lighting + noise, 0, 255).astype(np.uint8)
 
 
 def make_dataset(train_per_class: int = 60, test_per_class: int = 10, seed: int = config.SEED) -> Dataset:
@@ -62,13 +66,14 @@ def folder_entry(dataset: Dataset, i: int) -> str:
     return f"{split_dir}/{config.CLASSES[dataset.labels[i]]}/{dataset.ids[i]}.jpg"
 
 
-def write_forms(dataset: Dataset, out: Path) -> dict[str, Path]:
-    """Write `dataset` as a Kaggle folder, a zip of it and a fer2013.csv holding the decoded JPEG pixels.
+def write_forms(dataset: Dataset, out: Path, seed: int = config.SEED) -> dict[str, Path]:
+    """Write `dataset` as a Kaggle folder, a zip of it, a ``fer2013.csv`` (emotion,pixels,Usage) and an
+    ``icml_face_data.csv`` (emotion, Usage, pixels), the CSVs holding the decoded JPEG pixels in a
+    shuffled row order (as in reality, CSV row numbers are not the file names).
 
-    Returns the three paths and the Dataset the three forms hold (JPEG is lossy) under "expected".
-    """
+    Returns the four paths and the Dataset the forms hold (JPEG is lossy) under "expected"."""
     out = Path(out)
-    folder, archive, table = out / "fer2013", out / "fer2013.zip", out / "fer2013.csv"
+    folder, archive = out / "fer2013", out / "fer2013.zip"
     decoded = np.empty_like(dataset.images)
     with zipfile.ZipFile(archive, "w") as zipped:
         for i in range(len(dataset)):
@@ -79,13 +84,24 @@ def write_forms(dataset: Dataset, out: Path) -> dict[str, Path]:
             (folder / entry).write_bytes(jpeg.tobytes())
             zipped.writestr(entry, jpeg.tobytes())
             decoded[i] = cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED)
-    # the CSV's rows are numbered in the order of the ids, so its ids equal the folder's
-    order = np.argsort([int(i.split("_")[1]) for i in dataset.ids])
-    with open(table, "w", newline="") as handle:
+    expected = Dataset(decoded, dataset.labels, dataset.ids, dataset.parts, True)
+    rng = np.random.default_rng(seed)
+    tables = {"csv": (out / "fer2013.csv", ["emotion", "pixels", "Usage"]),
+              "icml": (out / "icml_face_data.csv", ["emotion", " Usage", " pixels"])}
+    for target, header in tables.values():
+        write_csv(expected, target, header, rng.permutation(len(expected)))
+    return {"folder": folder, "zip": archive, **{form: target for form, (target, _) in tables.items()},
+            "expected": expected}
+
+
+def write_csv(dataset: Dataset, target: Path, header: list[str], order=None) -> Path:
+    """Write `dataset` as a FER-2013 CSV with the columns of `header` (emotion, pixels and Usage in any
+    order, spaces around the names kept), rows in `order` (default: the dataset's)."""
+    with open(target, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["emotion", "pixels", "Usage"])
-        for i in order:
-            emotion = CSV_LABELS.index(config.CLASSES[dataset.labels[i]])
-            writer.writerow([emotion, " ".join(map(str, decoded[i].ravel())), dataset.parts[i]])
-    expected = Dataset(decoded, dataset.labels, dataset.ids, dataset.parts)
-    return {"folder": folder, "zip": archive, "csv": table, "expected": expected}
+        writer.writerow(header)
+        for i in range(len(dataset)) if order is None else order:
+            values = {"emotion": CSV_LABELS.index(config.CLASSES[dataset.labels[i]]),
+                      "pixels": " ".join(map(str, dataset.images[i].ravel())), "Usage": dataset.parts[i]}
+            writer.writerow([values[name.strip()] for name in header])
+    return target

@@ -1,6 +1,7 @@
 """The data audit on constructed cases: exact and near duplicates, leakage, blank images, watermarks."""
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 
 from fer_helpers import audit, config, synthetic
@@ -76,33 +77,15 @@ def test_near_duplicates_are_found_but_not_confused_with_exact(base):
     test[3] = np.clip(train[8] + noise, 0, 255).astype(np.uint8)  # re-encoded / noisy copy
     result = audit.run(make_split(train, base[20:30], test))
     near = result.report[result.report["issue"] == "near_duplicate"]
-    assert set(zip(near["id"], near["related_id"])) == {("Training_7", "PrivateTest_2"), ("Training_8", "PrivateTest_3")}
+    copies = {("Training_7", "PrivateTest_2"), ("Training_8", "PrivateTest_3")}
+    assert set(zip(near["id"], near["related_id"])) == copies
     assert (result.report["issue"] != "exact_duplicate").all()
     assert result.leakage("exact")["in_training"] == 0
     assert result.leakage("near")["in_training"] == 2
     looser = result.pairs_within(3 * audit.NEAR_MAX_BITS)
-    assert {("Training_7", "PrivateTest_2"), ("Training_8", "PrivateTest_3")} <= set(zip(looser["id_a"], looser["id_b"]))
+    assert copies <= set(zip(looser["id_a"], looser["id_b"]))
     left, right, captions = result.pair_images(result.pairs("near"))
     assert left.shape == right.shape == (2, 48, 48) and captions[0].startswith("train/")
-
-
-def test_phash_distance_separates_copies_from_other_images(base):
-    hashes = audit.perceptual_hashes(base)
-    shifted = audit.perceptual_hashes(np.clip(base[:1].astype(int) + 10, 0, 255).astype(np.uint8))
-    assert audit.hamming(hashes[0], shifted[0]) <= audit.NEAR_MAX_BITS
-    others = audit.hamming(hashes[0], hashes[1:])
-    assert others.min() > 3 * audit.NEAR_MAX_BITS
-
-
-def test_close_pairs_matches_brute_force():
-    rng = np.random.default_rng(0)
-    hashes = rng.integers(0, 2**63, 300, dtype=np.uint64)
-    hashes[10] = hashes[3] ^ np.uint64(0b101)  # 2 bits apart
-    hashes[200] = hashes[3]
-    found = {tuple(p) for p in audit.close_pairs(hashes, 4, chunk=64)}
-    brute = {(i, j, int(bin(int(hashes[i]) ^ int(hashes[j])).count("1"))) for i in range(300) for j in range(i + 1, 300)
-             if bin(int(hashes[i]) ^ int(hashes[j])).count("1") <= 4}
-    assert found == brute and (3, 10, 2) in found and (3, 200, 0) in found
 
 
 def test_blank_images_are_flagged_and_not_counted_as_duplicates(base):
@@ -115,7 +98,55 @@ def test_blank_images_are_flagged_and_not_counted_as_duplicates(base):
     blank = result.report[result.report["issue"] == "blank"]
     assert set(blank["id"]) == {"Training_0", "Training_1", "PrivateTest_0"}
     assert "exact_duplicate" not in set(result.report["issue"])
-    assert audit.blank_mask(base).sum() == 0
+
+
+def shifted(image, lift):
+    return np.clip(image.astype(int) + lift, 0, 255).astype(np.uint8)
+
+
+def test_near_duplicates_are_pairs_that_do_not_chain(base):
+    """A morph from one image to another: each step is a near duplicate of the next, the ends are not. Every
+    listed near duplicate names a partner within the threshold, and dropping the listed ones leaves no pair."""
+    train = base[:20].copy()
+    train[8:20] = [((1 - t) * base[5] + t * base[6]).astype(np.uint8) for t in np.linspace(0, 1, 12)]
+    result = audit.run(make_split(train, base[20:30], base[30:]))
+    pairs = result.pairs("near")
+    component = audit.groups_from_pairs(len(result.table), pairs[["i", "j"]].to_numpy())
+    chained = [np.flatnonzero(component == g) for g in np.flatnonzero(np.bincount(component) > 2)]
+    widest = max(audit.hamming(result.phash[m][:, None], result.phash[m][None]).max() for m in chained)
+    assert widest > audit.NEAR_MAX_BITS
+    near = result.report[result.report["issue"] == "near_duplicate"]
+    assert len(near) and (near["detail"].astype(int) <= audit.NEAR_MAX_BITS).all()
+    index = {i: k for k, i in enumerate(result.table["id"])}
+    for row in near.itertuples():
+        assert audit.hamming(result.phash[index[row.id]], result.phash[index[row.related_id]]) == int(row.detail)
+    listed = set(near["id"])
+    assert all(a in listed or b in listed for a, b in zip(pairs["id_a"], pairs["id_b"]))
+
+
+def test_review_sample_is_seeded_and_stratified_by_distance(base):
+    test = base[30:].copy()
+    test[0], test[1], test[2] = shifted(base[0], 4), shifted(base[1], 8), shifted(base[2], 12)
+    found = audit.run(make_split(base[:20], base[20:30], test))
+    pairs = found.pairs_within(12)
+    sample = audit.review_sample(pairs, per_bits=1)
+    assert sample["bits"].value_counts().max() == 1 and set(sample["bits"]) == set(pairs["bits"])
+    assert (sample["duplicate"] == "").all() and {"key_a", "key_b", "id_a", "id_b"} <= set(sample.columns)
+    assert sample.equals(audit.review_sample(pairs, per_bits=1))
+    assert audit.review_sample(pairs.iloc[:0]).empty
+
+
+def test_near_duplicate_precision_from_a_review():
+    review = pd.DataFrame({"bits": [1, 1, 2, 2, 3, 3, 3, 3, 6, 6], "duplicate": [1, 1, 1, 0, 1, 1, 1, 0, 0, 0]})
+    pairs = pd.DataFrame({"bits": [1] * 10 + [2] * 4 + [3] * 8 + [4] * 2})
+    table = audit.near_duplicate_precision(review, pairs)
+    assert table.index.tolist() == [1, 2, 3, 4, 6]
+    assert table["reviewed"].tolist() == [2, 2, 4, 0, 2]
+    assert table["precision"].iloc[:3].tolist() == [1.0, 0.5, 0.75] and np.isnan(table.loc[4, "precision"])
+    assert table["pairs here"].tolist() == [10, 4, 8, 2, 0]
+    assert table["estimated duplicates"].iloc[:3].tolist() == [10.0, 2.0, 6.0]
+    with pytest.raises(ValueError, match="no verdict"):
+        audit.near_duplicate_precision(review.assign(duplicate=[""] + [1] * 9), pairs)
 
 
 def text_overlay(image, y, lift=80):
@@ -180,8 +211,6 @@ def test_double_filed_names_are_reported(base):
 
 
 def test_watermark_precision_from_a_review():
-    import pandas as pd
-
     review = pd.DataFrame({"id": [f"x{k}" for k in range(8)], "score": [6, 6, 7, 7, 8, 9, 9, 12],
                            "watermark": [0, 1, 0, 0, 1, 1, 0, 1]})
     scores = np.array([0, 3, 6, 6, 6, 6, 7, 8, 10, 11])
