@@ -11,7 +11,7 @@ def subset(labels, parts=None, leak_free=None, images=None):
     n = len(labels)
     parts = np.asarray(parts if parts is not None else ["PrivateTest"] * n)
     images = np.zeros((n, 48, 48), np.uint8) if images is None else images
-    return data.Subset(images, np.asarray(labels), np.array([f"x_{i}" for i in range(n)]), parts, leak_free)
+    return data.Subset(images, np.asarray(labels), np.array([f"x_{i}" for i in range(n)]), parts, leak_free=leak_free)
 
 
 def one_hot_probs(predicted, confidence=0.9):
