@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed
 KAGGLE_JSON := $(HOME)/.kaggle/kaggle.json
 
-.PHONY: book env data notebooks html test lab clean
+.PHONY: book env data notebooks status verify html test lab clean
 
 JUPYTERLAB := jupyterlab==4.6.6
 
-# `make book`: run the notebooks (each notebook's cells, output and time as it goes; a failing cell
-# stops the build and names notebook and cell), then build the HTML. Total time at the end.
+# `make book`: re-run the stale notebooks, naming each and why (each notebook's cells, output and time as
+# it goes; a failing cell stops the build and names notebook and cell), then build the HTML. Total time at the end.
 book:
 	@start=$$(date +%s); $(MAKE) --no-print-directory notebooks html && \
 	  echo "make book: $$(( $$(date +%s) - start )) s in all"
@@ -33,16 +33,29 @@ data: env
 	  $(VENV)/bin/kaggle datasets download -d msambare/fer2013 -p data/ ; }
 	@$(PY) -m fer_helpers.data --summary >/dev/null && echo "data: OK ($$($(PY) -m fer_helpers.data --locate))"
 
+# `make notebooks NB=04_baseline` (a stem or a path) runs one chapter; FORCE=1 runs it even when up to date.
 notebooks: data
-	$(PY) -m fer_helpers.book.runbook --profile $(PROFILE) $(if $(FORCE),--force)
+	$(PY) -m fer_helpers.book.runbook --profile $(PROFILE) $(if $(FORCE),--force) $(NB)
 
-# A full rebuild (--all), so a warning on any page fails every build, not only the first.
+# Each chapter: up to date, or stale and why (its code, the fer_helpers modules it imports, the lock, the data).
+status: env
+	@$(PY) -m fer_helpers.book.runbook --status
+
+# Re-run a chapter (NB=04_baseline; default: those under 5 minutes) in the full profile into _build/verify/
+# and compare its glued values and results with the committed ones; fails on a difference.
+verify: data
+	$(PY) -m fer_helpers.book.verify $(NB)
+
+# A full rebuild (--all), so a warning on any page fails every build, not only the first. Runs no notebook:
+# the pages show the committed outputs.
 html: env
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
+# The chapters' staleness is reported after the tests, never failing them.
 test: env
 	FER_PROFILE=smoke $(VENV)/bin/pytest --nbval-lax tests notebooks
+	@echo "Chapters (committed outputs):" && $(PY) -m fer_helpers.book.runbook --status || true
 
 # JupyterLab on the notebooks; they open with the project's kernel "fer2013-book" (installed by env).
 lab: env

@@ -10,6 +10,7 @@ DATA_DIR = ROOT / "data"
 CACHE_DIR = DATA_DIR / "cache"
 DATA_ENV = "FER2013_PATH"
 PROFILE_ENV = "FER_PROFILE"
+VERIFY_ROOT_ENV = "FER_VERIFY_ROOT"
 
 SEED = 42
 IMAGE_SIZE = 48
@@ -57,6 +58,10 @@ PROFILES = {
         ROOT / ".smoke",
     ),
 }
+# `full` once more, into a scratch folder: `make verify` (fer_helpers.book.verify) compares it with the committed
+# outputs; FER_VERIFY_ROOT moves the folder (the kernels that run the chapters inherit it)
+PROFILES["verify"] = Profile("verify", None, dict(PROFILES["full"].epochs),
+                             Path(os.environ.get(VERIFY_ROOT_ENV) or ROOT / "_build" / "verify"))
 
 
 def get_profile(name: str | None = None) -> Profile:

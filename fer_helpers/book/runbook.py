@@ -1,30 +1,31 @@
 """Execute the book's notebooks in order with papermill, then record what ran.
 
     python -m fer_helpers.book.runbook [--profile full] [--force] [NOTEBOOK ...]
+    python -m fer_helpers.book.runbook --status
 
-A notebook whose code and profile match what its committed outputs were made from is skipped
-(`--force` re-runs it). Each run executes into _build/executed/ and replaces notebooks/<name>
-only on success, so a failure leaves the executed copy for inspection; the run's wall time,
-profile, git commit, data checksum and package versions go to results/runs.json (read by the
-"Reproduce this book" page). Progress is printed per cell, with the cell's output as it comes.
+NOTEBOOK is a path or a stem (`04_baseline`). In the full profile a notebook is re-run only when it
+is stale: when its code cells, the `fer_helpers` modules it imports, requirements.lock or the data
+changed since its committed run (`provenance.stale_reasons`; the reasons are printed; `--force`
+re-runs it anyway); `--status` only prints each chapter's state. Each run executes into
+_build/executed/ and replaces notebooks/<name> only on success, so a failure leaves the executed copy
+for inspection; the run's keys, wall time, machine, data checksum and package versions go to
+results/runs.json (read by the "Reproduce this book" page). Progress is printed per cell.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import os
 import logging
+import os
 import re
 import sys
 import time
-from datetime import datetime, timezone
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 
 from .. import config
-from ..results import git_commit, machine
+from ..results import run_metadata
 from . import provenance
 
 NOTEBOOKS = config.ROOT / "notebooks"
@@ -34,11 +35,14 @@ KERNELSPEC = {"name": KERNEL, "display_name": "Python (FER-2013 book)", "languag
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def code_hash(path: Path, profile: str) -> str:
-    """Hash of a notebook's own code cells (not papermill's injected parameters) and the profile."""
-    notebook = nbformat.read(path, as_version=4)
-    cells = [c.source for c in notebook.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
-    return hashlib.sha256(json.dumps([profile, cells]).encode()).hexdigest()[:16]
+def notebook_path(name: Path | str) -> Path:
+    """A chapter named by its path or its stem (`04_baseline`, `04_baseline.ipynb`)."""
+    path = Path(name)
+    for candidate in (path, NOTEBOOKS / path.name, NOTEBOOKS / f"{path.name}.ipynb"):
+        if candidate.is_file() and candidate.suffix == ".ipynb":
+            return candidate
+    raise SystemExit(f"no notebook {name}: give a path or a stem of one of "
+                     f"{', '.join(p.stem for p in provenance.chapter_notebooks())}")
 
 
 def run_record(profile: config.Profile) -> Path:
@@ -127,17 +131,32 @@ def failure_report(path: Path, target: Path, error) -> str:
             f"The executed copy, with the outputs up to the failure, is at {relative(target)}")
 
 
-def execute(path: Path, profile: config.Profile, records: dict, context: dict) -> float:
-    """Run one notebook with papermill into _build/executed/; on success record it (and, in the
-    full profile, write it back to notebooks/). Exits with status 1 on a failing cell."""
-    import papermill
+@contextmanager
+def kernel_profile(name: str):
+    """The kernels started meanwhile see FER_PROFILE=`name`: the profile papermill passes is the one that runs."""
+    before = os.environ.get(config.PROFILE_ENV)
+    os.environ[config.PROFILE_ENV] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(config.PROFILE_ENV)
+        else:
+            os.environ[config.PROFILE_ENV] = before
 
-    EXECUTED.mkdir(parents=True, exist_ok=True)
-    target = EXECUTED / path.name
-    print(f"==> {relative(path)} (profile {profile.name})", flush=True)
+
+def execute(path: Path, profile: config.Profile, records: dict, context: dict, into: Path | None = None) -> float:
+    """Run one notebook with papermill into `into` (default _build/executed/); on success record it under
+    `records` (and, in the full profile, write it back to notebooks/). Exits with status 1 on a failing cell."""
+    import papermill
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
+    folder = into or EXECUTED
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    keys = provenance.run_keys(path, context.get("data"))
+    print(f"==> {relative(path)} (profile {profile.name})", flush=True)
     parameters = {"profile": profile.name}
     # the notebook as papermill will run it (with its injected-parameters cell), for the progress lines
     handler = CellProgress(parameterize_notebook(load_notebook_node(str(path)), parameters, kernel_name=KERNEL))
@@ -147,10 +166,11 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict) -
     propagate, logger.propagate = logger.propagate, False
     start = time.time()
     try:
-        papermill.execute_notebook(
-            str(path), str(target), parameters=parameters, kernel_name=KERNEL,
-            cwd=str(path.parent), log_output=True, progress_bar=False,
-        )
+        with kernel_profile(profile.name):
+            papermill.execute_notebook(
+                str(path), str(target), parameters=parameters, kernel_name=KERNEL,
+                cwd=str(path.parent), log_output=True, progress_bar=False,
+            )
     except papermill.PapermillExecutionError as error:
         print(failure_report(path, target, error), file=sys.stderr, flush=True)
         raise SystemExit(1) from None
@@ -160,14 +180,12 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict) -
     seconds = time.time() - start
     notebook = nbformat.read(target, as_version=4)
     sanitize(notebook)
-    notebook.metadata["fer_run"] = {"profile": profile.name, "code_hash": code_hash(target, profile.name)}
+    notebook.metadata["fer_run"] = {"profile": profile.name, "keys": keys}
     nbformat.write(notebook, target)
     if profile.name == "full":
         nbformat.write(notebook, path)
-    records[path.stem] = {
-        "profile": profile.name, "wall_seconds": round(seconds, 1), "git_commit": git_commit(),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), **context,
-    }
+    records[path.stem] = {**run_metadata(profile), "notebook": relative(path), "wall_seconds": round(seconds, 1),
+                          "keys": keys, **context}
     print(f"<== {relative(path)}: {provenance.format_seconds(seconds)}", flush=True)
     return seconds
 
@@ -177,11 +195,11 @@ def run_context(runs: dict) -> dict:
     referred to from each notebook's record."""
     from ..sources import DataNotFound, locate
 
-    context = {"machine": machine()}
+    context = {}
     try:
         data = provenance.data_record(locate())
-        runs["data"][data["sha256"]] = data
-        context["data"] = data["sha256"]
+        runs["data"][data["fingerprint"]] = data
+        context["data"] = data["fingerprint"]
     except DataNotFound:
         pass
     environment = provenance.environment_record()
@@ -190,37 +208,51 @@ def run_context(runs: dict) -> dict:
     return context
 
 
+def print_status(paths: list[Path]) -> None:
+    """Each chapter: up to date, or stale and why (the full profile's committed outputs)."""
+    data = provenance.current_data()
+    if data is None:
+        print("(no data set found: a change of data is not detected)")
+    for path in paths:
+        print(f"{path.stem:<24} {provenance.describe(provenance.notebook_stale_reasons(path, data))}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_helpers.book.runbook", description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: notebooks/NN_*.ipynb)")
+    parser.add_argument("notebooks", nargs="*", help="by path or stem (default: every notebooks/NN_*.ipynb)")
     parser.add_argument("--profile", default="full", choices=sorted(config.PROFILES))
     parser.add_argument("--force", action="store_true", help="re-run notebooks that are up to date")
+    parser.add_argument("--status", action="store_true", help="print whether each chapter is up to date; run nothing")
     args = parser.parse_args(argv)
+    paths = [notebook_path(n) for n in args.notebooks] or provenance.chapter_notebooks()
+    if args.status:
+        print_status(paths)
+        return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernels inherit it: no TensorFlow log lines in pages
     profile = config.PROFILES[args.profile]
-    paths = [p if p.is_file() else NOTEBOOKS / p.name for p in args.notebooks] or \
-        sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     record_path = run_record(profile)
     mine = {"notebooks": {}, "environments": {}, "data": {}}  # this invocation's records
     context = None
     timings = []
     for path in paths:
-        stored = nbformat.read(path, as_version=4).metadata.get("fer_run", {})
-        if not args.force and profile.name == "full" and stored.get("code_hash") == code_hash(path, profile.name):
-            print(f"--- {relative(path)}: up to date, skipped (--force to re-run)")
-            continue
         context = context or run_context(mine)
+        if profile.name == "full":
+            reasons = provenance.notebook_stale_reasons(path, context.get("data"))
+            if not reasons and not args.force:
+                print(f"--- {relative(path)}: up to date, skipped (--force to re-run)")
+                continue
+            print(f"--- {relative(path)}: {provenance.describe(reasons)}{'' if reasons else ', --force'}")
         timings.append((path, execute(path, profile, mine["notebooks"], context)))
         runs = provenance.load_runs(record_path)  # re-read: another run may have written since we started
         for section, records in mine.items():
             runs[section].update(records)
-        record_path.parent.mkdir(parents=True, exist_ok=True)
-        record_path.write_text(json.dumps(runs, indent=2, sort_keys=True) + "\n")
+        provenance.write_runs(record_path, runs)
     if timings:
         print(f"\nRan {len(timings)} notebook(s) in profile {profile.name}:")
         for path, seconds in timings:
             print(f"  {provenance.format_seconds(seconds):>14}  {relative(path)}")
-        print(f"  {provenance.format_seconds(sum(s for _, s in timings)):>14}  total; recorded in {relative(record_path)}")
+        total = provenance.format_seconds(sum(s for _, s in timings))
+        print(f"  {total:>14}  total; recorded in {relative(record_path)}")
     else:
         print("All notebooks up to date." if paths else "No notebooks to run.")
     return 0

@@ -1,9 +1,10 @@
 """The book's Sphinx extension (`_config.yml`: `sphinx.extra_extensions: fer_helpers.book.sphinx`).
 
 - draws the pipeline diagram (graphviz) into `book/_generated/pipeline.svg` before the pages are read;
-- offers the directive ```` ```{reproduce} runs|profiles|packages|data ``` ````, which renders
-  `results/runs.json` (written by `fer_helpers.book.runbook`), the profiles in `fer_helpers.config` and
-  `requirements.lock` as tables, so the "Reproduce this book" page types no number itself;
+- offers the directive ```` ```{reproduce} runs|status|profiles|packages|data ``` ````, which renders
+  `results/runs.json` (written by `fer_helpers.book.runbook`), each chapter's staleness, the profiles in
+  `fer_helpers.config` and `requirements.lock` as tables, so the "Reproduce this book" page types no
+  number itself;
 - copies MathJax from the pinned `django-static-mathjax` package into `_static/mathjax/`, so math
   renders from disk without a network (`mathjax_path` in `_config.yml` points there).
 """
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from .. import config
 from .diagrams import write_pipeline_diagram
-from .provenance import DATA_SOURCE, LOCK, chapter_notebooks, format_seconds, load_runs, locked_packages, runs_path
+from .provenance import (DATA_SOURCE, LOCK, chapter_notebooks, chapter_status, current_data, describe, format_seconds,
+                         load_runs, locked_packages, runs_path)
 
 BOOK = config.ROOT / "book"
 GENERATED = BOOK / "_generated"
@@ -58,6 +60,20 @@ def runs_markdown(runs: dict, root: Path = config.ROOT) -> list[str]:
     missing = sorted(set(present) - set(records))
     if missing:
         lines += ["", "Not yet run in the full profile: " + ", ".join(f"`{m}`" for m in missing) + "."]
+    return lines
+
+
+def status_markdown(root: Path = config.ROOT) -> list[str]:
+    """Each chapter's committed outputs: up to date, or stale and why (`make book` re-runs the stale ones)."""
+    data = current_data()
+    status = chapter_status(root, data)
+    if not status:
+        return ["No chapter notebooks."]
+    rows = [[f"[{stem}](/notebooks/{stem}.ipynb)", describe([re.sub(r"(\S+\.py)", r"`\1`", r) for r in reasons])]
+            for stem, reasons in status.items()]
+    lines = _table(["chapter", "committed outputs"], rows)
+    if data is None:
+        lines += ["", "No data set was found when this page was built, so a change of the data is not detected."]
     return lines
 
 
@@ -117,7 +133,7 @@ def packages_markdown(runs: dict, lock: Path = LOCK) -> list[str]:
 
 
 def data_markdown(runs: dict) -> list[str]:
-    """The data set's source and the SHA-256 of the copy the recorded runs read."""
+    """The data set's source and the checksum (`sources.fingerprint`) of the copy the recorded runs read."""
     lines = [f"Source: the {DATA_SOURCE} (<{DATA_URL}>), grayscale 48×48 JPEGs in the folder layout "
              "`train/<class>/*.jpg`, `test/<class>/*.jpg`; `make data` downloads it with the Kaggle CLI."]
     used = {r["data"] for r in runs["notebooks"].values() if r.get("data")}
@@ -129,9 +145,10 @@ def data_markdown(runs: dict) -> list[str]:
                   False: f"**differs from** the `{r['name']}.sha256` file beside it"}.get(
             r.get("sha256_file_agrees"), "no `.sha256` file beside it to compare with")
         lines += ["", f"- read by the runs: `{r['name']}` ({r['form']})",
-                  f"- SHA-256, computed by `make notebooks`: `{r['sha256']}`", f"- {agrees}"]
-    lines += ["", "Check a copy with `sha256sum fer2013.zip` (a zip or csv file; for a folder "
-              "`python -c \"from fer_helpers.book.provenance import sha256; print(sha256('data/fer2013'))\"`)."]
+                  f"- checksum, computed by `make notebooks`: `{r['fingerprint']}`", f"- {agrees}"]
+    lines += ["", "For a zip or csv file the checksum is the start of its SHA-256 (`sha256sum fer2013.zip`); for a "
+              "folder it covers file names, sizes and times. Any copy: `python -c \"from fer_helpers.sources import "
+              "fingerprint, locate; print(fingerprint(locate()))\"`."]
     if len(records) > 1:
         lines += ["", "⚠ The recorded runs read different copies of the data."]
     return lines
@@ -141,7 +158,8 @@ def reproduce_markdown(what: str, root: Path = config.ROOT) -> list[str]:
     """The markdown lines of one table of the reproduce page, from the files under `root`."""
     runs = load_runs(runs_path(root))
     lock = Path(root) / "requirements.lock"
-    makers = {"runs": lambda: runs_markdown(runs, root), "profiles": profiles_markdown,
+    makers = {"runs": lambda: runs_markdown(runs, root), "status": lambda: status_markdown(root),
+              "profiles": profiles_markdown,
               "packages": lambda: packages_markdown(runs, lock if lock.exists() else LOCK),
               "data": lambda: data_markdown(runs)}
     if what not in makers:
@@ -235,7 +253,7 @@ def _reproduce_directive():
     from sphinx.util.docutils import SphinxDirective
 
     class Reproduce(SphinxDirective):
-        """```{reproduce} runs|profiles|packages|data``` renders that table from the project's files."""
+        """```{reproduce} runs|status|profiles|packages|data``` renders that table from the project's files."""
 
         required_arguments = 1
 
