@@ -55,9 +55,9 @@ def load_average() -> list[float]:
     return [round(load, 2) for load in os.getloadavg()]
 
 
-def machine() -> dict:
-    """What a run ran on: architecture, cores, CPU model and flags, TensorFlow threads."""
-    return {"arch": platform.machine(), "cpus": os.cpu_count(), "cpu": cpu_info(), "tf_threads": tensorflow_threads()}
+def machine() -> str:
+    """What a run ran on, in one line, e.g. 'x86_64, 2 CPUs, AMD EPYC' (details in `run_metadata`)."""
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, {cpu_info()['model']}"
 
 
 def saved_models(profile: config.Profile) -> list[str]:
@@ -66,7 +66,8 @@ def saved_models(profile: config.Profile) -> list[str]:
 
 
 def run_metadata(profile: config.Profile, watch: Stopwatch | None = None, **extra) -> dict:
-    """Profile, seed, git commit, time, machine and load of a run, plus `extra` (epochs, seed, ...).
+    """Profile, seed, git commit, time, machine (CPU model, oneDNN flags, TensorFlow threads) and load of a
+    run, plus `extra` (epochs, seed, ...).
 
     With `watch` (started with the run): its wall time and the load average at its start and now.
     """
@@ -74,7 +75,7 @@ def run_metadata(profile: config.Profile, watch: Stopwatch | None = None, **extr
     return {
         "profile": profile.name, "seed": config.SEED, "git_commit": git_commit(),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(), **timing, **extra,
+        "machine": machine(), "cpu": cpu_info(), "tf_threads": tensorflow_threads(), **timing, **extra,
     }
 
 

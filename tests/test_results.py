@@ -26,9 +26,8 @@ def test_run_metadata_records_machine_threads_load_and_wall_time():
     watch = results.Stopwatch()
     meta = results.run_metadata(config.PROFILES["smoke"], watch, seed=7, epochs=3)
     assert meta["profile"] == "smoke" and meta["seed"] == 7 and meta["epochs"] == 3
-    machine = meta["machine"]
-    assert machine["cpus"] >= 1 and isinstance(machine["cpu"]["model"], str) and isinstance(machine["cpu"]["flags"], list)
-    assert set(machine["tf_threads"]) == {"intra_op", "inter_op"}
+    assert meta["machine"].endswith(meta["cpu"]["model"]) and isinstance(meta["cpu"]["flags"], list)
+    assert set(meta["tf_threads"]) == {"intra_op", "inter_op"}
     assert len(meta["load"]["start"]) == len(meta["load"]["end"]) == 3
     assert 0 <= meta["wall_seconds"] < 60
 
