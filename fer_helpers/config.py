@@ -1,8 +1,9 @@
-"""One place for the project's configuration: paths, the seed, the class names and the profiles."""
+"""One place for the project's configuration: paths, seeds, class names, the training recipes, the
+accuracy targets and the profiles (how much work a run does)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,13 +14,97 @@ PROFILE_ENV = "FER_PROFILE"
 VERIFY_ROOT_ENV = "FER_VERIFY_ROOT"
 
 SEED = 42
+SEEDS = (SEED, SEED + 1, SEED + 2)  # the seeds every repeated experiment runs
 IMAGE_SIZE = 48
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 PARTS = ("Training", "PublicTest", "PrivateTest")
+SPLITS = ("train", "val", "test")
 VAL_FRACTION = 0.2
 # the book's classifiers, by the name of their saved model, in the order the chapters train them
 CLASSIFIERS = ("baseline_std_model", "baseline_augmented", "attention_unet", "vgg_cnn", "vgg_cnn_small",
                "vision_transformer")
+
+
+@dataclass(frozen=True)
+class Target:
+    accuracy: float  # on the merged test set unless the source says otherwise
+    source: str
+
+
+# accuracy targets a chapter measures itself against (see FACTS.md and reference.py)
+TARGETS = {
+    "study goal": Target(0.75, "the study's stated goal"),
+    "best single model": Target(0.733, "best single model without extra data, PrivateTest (Khaireddin & Chen 2021)"),
+    "human": Target(0.65, "human accuracy, ±5 points (Goodfellow et al. 2013)"),
+}
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random transforms of the training images, drawn afresh every epoch (training only)."""
+
+    flip: bool = False  # horizontal
+    rotation: float = 0.0  # up to ± this many degrees
+    zoom: float = 0.0  # scale in 1 ± zoom
+    shift: float = 0.0  # up to ± this share of the side, both axes
+    erase: float = 0.0  # probability of erasing a random rectangle
+
+    def __post_init__(self):
+        for name in ("rotation", "zoom", "shift", "erase"):
+            if not 0 <= getattr(self, name) <= (180 if name == "rotation" else 1):
+                raise ValueError(f"Augmentation.{name} = {getattr(self, name)} is out of range")
+
+    def describe(self) -> str:
+        parts = (["flip"] if self.flip else []) + [
+            text for value, text in [(self.rotation, f"rotation ±{self.rotation:g}°"),
+                                     (self.zoom, f"zoom ±{self.zoom:.0%}"), (self.shift, f"shift ±{self.shift:.0%}"),
+                                     (self.erase, f"erasing p={self.erase:g}")] if value]
+        return ", ".join(parts) or "no augmentation"
+
+
+OPTIMIZERS = ("sgd", "adam")  # SGD with Nesterov momentum 0.9; Adam (AdamW with weight decay)
+SCHEDULES = ("cosine", "plateau")  # warm-up then cosine to 0; halved when validation loss stalls
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a classifier is trained: optimizer, learning-rate schedule, regularisation, batch, augmentation, epochs."""
+
+    optimizer: str
+    learning_rate: float  # the peak (cosine) or starting (plateau) rate
+    schedule: str
+    warmup_epochs: int = 0
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    batch: int = 64
+    augmentation: Augmentation = Augmentation()
+    epochs: int = 30
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Recipe.optimizer {self.optimizer!r}: choose one of {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"Recipe.schedule {self.schedule!r}: choose one of {SCHEDULES}")
+        if self.learning_rate <= 0 or self.batch < 1 or self.epochs < 1 or self.warmup_epochs < 0:
+            raise ValueError(f"Recipe needs a positive learning rate, batch and epochs: {self}")
+
+    def describe(self) -> str:
+        """One line for tables and results files."""
+        optimizer = {"sgd": "SGD-Nesterov", "adam": "AdamW" if self.weight_decay else "Adam"}[self.optimizer]
+        schedule = (f"warm-up {self.warmup_epochs}, cosine" if self.warmup_epochs else "cosine") \
+            if self.schedule == "cosine" else "halved on plateau"
+        extras = [f"wd {self.weight_decay:g}"] * bool(self.weight_decay) \
+            + [f"label smoothing {self.label_smoothing:g}"] * bool(self.label_smoothing)
+        return ", ".join([f"{optimizer} {self.learning_rate:g}", schedule, *extras, f"batch {self.batch}",
+                          self.augmentation.describe(), f"{self.epochs} epochs"])
+
+
+# the book's one recipe for every architecture comparison (calibrated in FACTS.md)
+PROTOCOL = Recipe("sgd", 0.05, "cosine", warmup_epochs=2, weight_decay=5e-4, label_smoothing=0.1, batch=64,
+                  augmentation=Augmentation(flip=True, rotation=10, zoom=0.1, shift=0.1, erase=0.25))
+# the study's own recipe, for the chapters that reproduce it; its augmentation is what chapter 5 tests
+STUDY_BASELINE = Recipe("adam", 1e-3, "plateau", batch=64)
+STUDY_AUGMENTATION = Augmentation(flip=True, rotation=18, zoom=0.1, shift=0.1)
 
 
 @dataclass(frozen=True)
@@ -28,8 +113,9 @@ class Profile:
 
     name: str
     subset_fraction: float | None  # stratified share of every split kept; None keeps all
-    epochs: dict = field(default_factory=dict)  # chapter -> epoch budget
+    epochs: dict = field(default_factory=dict)  # budget name -> epochs
     output_root: Path = ROOT
+    samples: dict = field(default_factory=dict)  # what a chapter samples (e.g. GradCAM images) -> how many
 
     @property
     def results_dir(self) -> Path:
@@ -43,19 +129,39 @@ class Profile:
     def artifacts_dir(self) -> Path:
         return self.output_root / "artifacts"
 
+    def budget(self, name: str) -> int:
+        """Epochs of the budget `name` in this profile."""
+        if name not in self.epochs:
+            raise KeyError(f"profile {self.name!r} has no epoch budget {name!r}; it has {sorted(self.epochs)}")
+        return self.epochs[name]
+
+    def recipe(self, recipe: Recipe, budget: str) -> Recipe:
+        """`recipe` with this profile's epoch budget `budget`."""
+        return replace(recipe, epochs=self.budget(budget))
+
+    def sample(self, name: str) -> int:
+        """How many items the sample `name` holds in this profile."""
+        if name not in self.samples:
+            raise KeyError(f"profile {self.name!r} has no sample size {name!r}; it has {sorted(self.samples)}")
+        return self.samples[name]
+
 
 PROFILES = {
     "full": Profile(
         "full",
         None,
-        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "unet": 12, "vit": 7, "cpu_cnn": 28,
-         "cpu_cnn_small": 40},
+        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "protocol": 30},
+        ROOT,
+        {"gradcam_pool_per_class": 250, "gradcam_per_class": 60, "gradcam_wrong_per_class": 30,
+         "sanity_per_class": 15, "am_steps": 128},
     ),
     "smoke": Profile(
         "smoke",
         0.03,
-        {"autoencoder": 1, "baseline": 1, "augmentation": 1, "unet": 1, "vit": 1, "cpu_cnn": 1, "cpu_cnn_small": 1},
+        {"autoencoder": 1, "baseline": 1, "augmentation": 1, "protocol": 2},
         ROOT / ".smoke",
+        {"gradcam_pool_per_class": 30, "gradcam_per_class": 4, "gradcam_wrong_per_class": 4,
+         "sanity_per_class": 2, "am_steps": 16},
     ),
 }
 # `full` once more, into a scratch folder: `make verify` (fer_helpers.book.verify) compares it with the committed
@@ -65,8 +171,8 @@ PROFILES["verify"] = Profile("verify", None, dict(PROFILES["full"].epochs),
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """The profile called `name`; the environment variable FER_PROFILE, when set, wins (the tests use it)."""
-    name = os.environ.get(PROFILE_ENV) or name or "full"
+    """The profile called `name`; without a name, the one FER_PROFILE names, else `full`."""
+    name = name or os.environ.get(PROFILE_ENV) or "full"
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     return PROFILES[name]

@@ -1,29 +1,57 @@
-"""Train-and-evaluate runs as table rows, repeated over seeds and summarised as mean ± sd."""
+"""Train-and-evaluate trials: one arm (a model builder under a recipe) over seeds, with each seed's test
+predictions kept for paired tests, and tables of them (mean ± sd over seeds)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 
 from . import config, evaluation, results, training
 from .data import Split, Subset
 
-SEEDS = (config.SEED, config.SEED + 1, config.SEED + 2)
 COLUMNS = ["val accuracy", "test accuracy", "PrivateTest", "PublicTest", "macro-F1"]
 
 
-def run(build, split: Split, name: str, profile: config.Profile, epochs: int, *, train: Subset | None = None,
-        seed: int = config.SEED, save: bool = False, **train_options) -> tuple[training.Run, dict]:
-    """Build a model on the training images (seeded), train it, evaluate it on the test set."""
+@dataclass
+class Trial:
+    """One trained seed of an arm: the run, its test metrics and its predicted class per test image."""
+
+    run: training.Run
+    result: dict  # evaluation.metrics on split.test
+    predicted: np.ndarray  # class index per test image, in split.test order
+    correct: np.ndarray  # bool per test image: predicted == label (what paired tests compare)
+
+
+def run(build, split: Split, name: str, profile: config.Profile, recipe: config.Recipe, *, epochs: int | None = None,
+        train: Subset | None = None, seed: int = config.SEED, save: bool = False,
+        class_weight: dict | None = None) -> Trial:
+    """Build a model on the training images (seeded), train it with `recipe`, evaluate it on the test set."""
     training.set_seed(seed)
     model = build((train or split.train).x())
-    fitted = training.train(model, split, name, profile, epochs, train=train, seed=seed, save=save, **train_options)
-    return fitted, evaluation.evaluate(fitted.model, split.test)
+    fitted = training.train(model, split, name, profile, recipe, epochs=epochs, train=train, seed=seed, save=save,
+                            class_weight=class_weight)
+    probs = evaluation.predict(fitted.model, split.test.x())
+    predicted = probs.argmax(axis=1)
+    return Trial(fitted, evaluation.metrics(probs, split.test), predicted, predicted == split.test.labels)
 
 
-def row(variant: str, fitted: training.Run, result: dict) -> dict:
+def run_seeds(build, split: Split, name: str, profile: config.Profile, recipe: config.Recipe, *,
+              seeds=config.SEEDS, save: bool = False, **options) -> list[Trial]:
+    """`run` once per seed (runs named <name>_s<seed>); `save` keeps the first seed's model as models/<name>.keras."""
+    trials = [run(build, split, f"{name}_s{seed}", profile, recipe, seed=seed, **options) for seed in seeds]
+    if save:
+        training.save_model(trials[0].run.model, profile.models_dir / f"{name}.keras")
+    return trials
+
+
+def row(variant: str, trial: Trial) -> dict:
     """One table row: the variant, its seed and training summary, and its test metrics."""
+    fitted, result = trial.run, trial.result
     return {
         "variant": variant, "seed": fitted.seed, "epochs": fitted.epochs, "best epoch": fitted.best_epoch,
-        "train seconds": fitted.wall_seconds, "val accuracy": max(fitted.history["val_accuracy"]),
+        "train seconds": fitted.wall_seconds, "val accuracy": fitted.summary()["val_accuracy"],
         "test accuracy": result["accuracy"], "PrivateTest": result["parts"]["PrivateTest"]["accuracy"],
         "PublicTest": result["parts"]["PublicTest"]["accuracy"], "macro-F1": result["macro_f1"],
     }
@@ -37,11 +65,40 @@ def mean_sd(table: pd.DataFrame, columns=COLUMNS) -> pd.DataFrame:
     return summary[["seeds"] + [f"{c} {s}" for c in columns for s in ("mean", "sd")]]
 
 
-def save_model_result(name: str, fitted: training.Run, result: dict, profile: config.Profile, **extra) -> None:
+def predictions_path(name: str, profile: config.Profile) -> Path:
+    return profile.results_dir / "predictions" / f"{name}.csv"
+
+
+def save_predictions(name: str, trials: list[Trial], test: Subset, profile: config.Profile) -> Path:
+    """results/predictions/<name>.csv: per test image its id, part and label, and the class each seed predicted."""
+    table = pd.DataFrame({"id": test.ids, "part": test.parts, "label": test.labels})
+    for trial in trials:
+        table[f"seed {trial.run.seed}"] = trial.predicted
+    path = predictions_path(name, profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    return path
+
+
+def load_correct(name: str, profile: config.Profile) -> pd.DataFrame:
+    """Per test image (index: id) and seed (columns): was it classified correctly, from `save_predictions`."""
+    path = predictions_path(name, profile)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run the chapter that trains '{name}' first")
+    table = pd.read_csv(path, dtype={"id": str}).set_index("id")
+    seeds = [c for c in table.columns if c.startswith("seed ")]
+    if not seeds:
+        raise ValueError(f"{path}: no 'seed <n>' columns of predicted classes")
+    return table[seeds].eq(table["label"], axis=0)
+
+
+def save_model_result(name: str, trial: Trial, profile: config.Profile, **extra) -> None:
     """results/<name>.json for a saved model: test metrics, training summary, inference speed, metadata."""
-    payload = {**result, "val_accuracy": max(fitted.history["val_accuracy"]), "training": fitted.summary(),
+    fitted = trial.run
+    payload = {**trial.result, "val_accuracy": fitted.summary()["val_accuracy"], "training": fitted.summary(),
                "speed": evaluation.speed(fitted.model), **extra}
-    results.save_result(name, payload, profile, epochs=fitted.epochs, train_seconds=fitted.wall_seconds)
+    results.save_result(name, payload, profile, seed=fitted.seed, epochs=fitted.epochs,
+                        train_seconds=fitted.wall_seconds, load=fitted.load)
 
 
 def row_from_saved(variant: str, saved: dict) -> dict:

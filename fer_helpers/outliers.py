@@ -38,21 +38,27 @@ def reconstruction_errors(autoencoder: keras.Model, x: np.ndarray) -> np.ndarray
     return ((reconstructed - x) ** 2).mean(axis=(1, 2, 3))
 
 
-def fit_autoencoder(split: Split, epochs: int, seed: int = config.SEED, percentile: float = PERCENTILE) -> OutlierRun:
-    """Train the autoencoder on split.train (val for early stopping; test untouched) and score train."""
+def fit_autoencoder(split: Split, profile: config.Profile, seed: int = config.SEED,
+                    percentile: float = PERCENTILE) -> OutlierRun:
+    """Train the autoencoder on split.train for the profile's "autoencoder" epochs (seeded; val for early
+    stopping, test untouched) and score every train image."""
     set_seed(seed)
     watch = Stopwatch()
     autoencoder = conv_autoencoder()
     autoencoder.compile(keras.optimizers.Adam(1e-3), "mse")
     x_train, x_val = split.train.x(), split.val.x()
     fitted = autoencoder.fit(
-        x_train, x_train, validation_data=(x_val, x_val), epochs=epochs, batch_size=BATCH, shuffle=True, verbose=2,
+        x_train, x_train, validation_data=(x_val, x_val), epochs=profile.budget("autoencoder"), batch_size=BATCH,
+        shuffle=True, verbose=0,
         callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=3, restore_best_weights=True)],
     )
     errors = pd.Series(reconstruction_errors(autoencoder, x_train), index=split.train.ids, name="error")
     threshold = float(np.percentile(errors, percentile))
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
-    return OutlierRun(autoencoder, errors, threshold, history, watch.seconds)
+    run = OutlierRun(autoencoder, errors, threshold, history, watch.seconds)
+    print(f"autoencoder: {len(history['loss'])} epochs, best val MSE {min(history['val_loss']):.5f}, "
+          f"{run.wall_seconds / len(history['loss']):.0f} s/epoch")
+    return run
 
 
 def outlier_table(run: OutlierRun, split: Split) -> pd.DataFrame:

@@ -1,18 +1,35 @@
-"""One training function for every classifier: seeded, in-memory tf.data with fixed prefetch,
-early stopping and LR reduction on the validation split, resumable checkpoints, saved history."""
+"""One training function for every classifier: a `config.Recipe` trained for exactly its epochs, the best
+epoch chosen by validation accuracy, and a resume that gives the same weights as an uninterrupted run.
+The recipe's augmentation is applied here, in front of the model while it trains (so build models
+without their own augmentation layers); the saved model is the bare classifier.
+
+Every random draw derives from (seed, epoch): the shuffle order, and the state of every Keras
+`SeedGenerator` (augmentation, dropout), reset before each epoch. After each epoch a backup
+(weights with optimizer state, history) is written under models/.backup/<name>/; a new call with
+the same name and settings resumes from it.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import tensorflow as tf
+from keras import layers
 
 from . import config
 from .data import Split, Subset
-from .results import Stopwatch
+from .results import Stopwatch, load_average
 
-BATCH = 64
+BATCH = config.PROTOCOL.batch
+# the plateau schedule: the rate is halved when validation loss has not improved for 3 epochs
+PLATEAU_FACTOR, PLATEAU_PATIENCE, PLATEAU_FLOOR, PLATEAU_MIN_DELTA = 0.5, 3, 1e-5, 1e-4
 
 
 def set_seed(seed: int = config.SEED) -> None:
@@ -25,45 +42,51 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
     return keras.utils.to_categorical(labels, len(config.CLASSES)).astype("float32")
 
 
-def batches(x: np.ndarray, y: np.ndarray, shuffle: bool, seed: int = config.SEED) -> tf.data.Dataset:
-    """Batches from memory; fixed prefetch (tf.data autotuning stalls fit() on this CPU)."""
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(BATCH).prefetch(2)
+def epoch_seeds(seed: int, epoch: int, n: int) -> np.ndarray:
+    """`n` seeds for epoch `epoch` (0-based) of a run seeded `seed`."""
+    return np.random.SeedSequence([seed, epoch]).generate_state(n) >> 1  # < 2**31: fits every backend's seed
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stop training before an epoch would end past `seconds` of wall time (a matched CPU budget)."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
-
-    def on_train_begin(self, logs=None):
-        self.watch = Stopwatch()
-
-    def on_epoch_end(self, epoch, logs=None):
-        per_epoch = self.watch.seconds / (epoch + 1)
-        if self.watch.seconds + per_epoch > self.seconds:
-            self.model.stop_training = True
+def batches(x: np.ndarray, y: np.ndarray, batch: int = BATCH, order: np.ndarray | None = None) -> tf.data.Dataset:
+    """Batches from memory in `order` (all rows in turn by default); fixed prefetch (autotuning stalls fit())."""
+    if order is not None:
+        x, y = x[order], y[order]
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(2)
 
 
-@dataclass
-class Run:
-    model: keras.Model
-    history: dict  # metric -> list per epoch
-    epochs: int  # epochs run
-    best_epoch: int  # 1-based, by validation accuracy
-    wall_seconds: float
-    seed: int
+def reseed(model: keras.Model, seed: int, epoch: int) -> None:
+    """Reset every SeedGenerator of `model` (augmentation, dropout) to a state derived from (seed, epoch)."""
+    states = [v for v in model.variables if v.name == "seed_generator_state"]
+    for state, value in zip(states, epoch_seeds(seed, epoch, len(states))):
+        state.assign(np.array([value, 0], dtype=state.dtype))
 
-    def summary(self) -> dict:
-        return {
-            "epochs_run": self.epochs, "best_epoch": self.best_epoch, "train_seconds": self.wall_seconds,
-            "seconds_per_epoch": round(self.wall_seconds / max(self.epochs, 1), 1), "seed": self.seed,
-            "val_accuracy": max(self.history["val_accuracy"]), "params": self.model.count_params(),
-        }
+
+def augmentation_layers(augmentation: config.Augmentation, seed: int = config.SEED) -> list[layers.Layer]:
+    """The random transforms of `augmentation` as Keras layers (active only in training)."""
+    chosen = [
+        (augmentation.flip, lambda: layers.RandomFlip("horizontal", seed=seed, name="aug_flip")),
+        (augmentation.rotation, lambda: layers.RandomRotation(augmentation.rotation / 360, fill_mode="nearest",
+                                                              seed=seed, name="aug_rotate")),
+        (augmentation.zoom, lambda: layers.RandomZoom(augmentation.zoom, fill_mode="nearest", seed=seed,
+                                                      name="aug_zoom")),
+        (augmentation.shift, lambda: layers.RandomTranslation(augmentation.shift, augmentation.shift,
+                                                               fill_mode="nearest", seed=seed, name="aug_shift")),
+        (augmentation.erase, lambda: layers.RandomErasing((augmentation.erase, augmentation.erase), value_range=(0, 1),
+                                                          seed=seed, name="aug_erase")),
+    ]
+    return [make() for wanted, make in chosen if wanted]
+
+
+def trainer(model: keras.Model, augmentation: config.Augmentation) -> keras.Model:
+    """`model` behind the recipe's augmentation layers: what is fitted (the saved model stays bare)."""
+    augment = augmentation_layers(augmentation)
+    if not augment:
+        return model
+    inputs = keras.Input(model.input_shape[1:], name="image")
+    x = inputs
+    for layer in augment:
+        x = layer(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_training")
 
 
 def cosine_schedule(peak: float, steps_per_epoch: int, epochs: int, warmup_epochs: int = 0):
@@ -77,69 +100,214 @@ def cosine_schedule(peak: float, steps_per_epoch: int, epochs: int, warmup_epoch
         warmup_target=peak if warmup else None, warmup_steps=warmup)
 
 
-def train(model: keras.Model, split: Split, name: str, profile: config.Profile, epochs: int, *,
-          train: Subset | None = None, seed: int = config.SEED, learning_rate: float = 1e-3,
-          label_smoothing: float = 0.0, class_weight: dict | None = None, patience: int = 8,
-          cosine: bool = False, weight_decay: float = 0.0, save: bool = True,
-          time_budget: float | None = None, sgd: bool = False, warmup_epochs: int = 0) -> Run:
-    """Fit `model` on split.train (or `train`), select by validation accuracy; `save` writes models/<name>.keras.
+def plateau_rate(val_losses, start: float) -> float:
+    """The plateau schedule's rate after `val_losses` (Keras ReduceLROnPlateau's rule, replayed from history)."""
+    rate, best, wait = start, np.inf, 0
+    for loss in val_losses:
+        if loss < best - PLATEAU_MIN_DELTA:
+            best, wait = loss, 0
+            continue
+        wait += 1
+        if wait >= PLATEAU_PATIENCE:
+            rate, wait = max(rate * PLATEAU_FACTOR, PLATEAU_FLOOR), 0
+    return rate
 
-    With `cosine`, the learning rate follows a cosine decay to 0 over `epochs`, after a linear
-    warm-up from 0 over `warmup_epochs`; otherwise it is halved when validation loss stalls for 3
-    epochs. The optimizer is Adam (AdamW with `weight_decay`), or with `sgd` SGD with Nesterov
-    momentum 0.9. Early stopping on validation accuracy restores the best weights. An interrupted
-    run resumes from its backup. With `time_budget` (seconds), training stops before an epoch would
-    end past it.
+
+def optimizer(recipe: config.Recipe, steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer: SGD with Nesterov momentum 0.9, or Adam (AdamW with weight decay)."""
+    rate = (cosine_schedule(recipe.learning_rate, steps_per_epoch, epochs, recipe.warmup_epochs)
+            if recipe.schedule == "cosine" else recipe.learning_rate)
+    if recipe.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay or None)
+    if recipe.weight_decay:
+        return keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay)
+    return keras.optimizers.Adam(rate)
+
+
+@dataclass
+class Run:
+    model: keras.Model  # with the best epoch's weights
+    history: dict  # metric -> list per epoch, every epoch across resumes
+    best_epoch: int  # 1-based, by validation accuracy
+    seed: int
+    recipe: config.Recipe
+    epoch_seconds: list  # wall time of each epoch
+    load: dict  # 1-minute load average at the start and end of training in this session
+    resumed_at: int = 0  # epochs already done when this session started
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history["loss"])
+
+    @property
+    def wall_seconds(self) -> float:
+        return round(sum(self.epoch_seconds), 1)
+
+    def summary(self) -> dict:
+        return {
+            "epochs_run": self.epochs, "best_epoch": self.best_epoch, "train_seconds": self.wall_seconds,
+            "seconds_per_epoch": round(self.wall_seconds / max(self.epochs, 1), 1), "seed": self.seed,
+            "val_accuracy": self.history["val_accuracy"][self.best_epoch - 1], "params": self.model.count_params(),
+            "recipe": self.recipe.describe(), "resumed_at": self.resumed_at,
+        }
+
+    def line(self, name: str) -> str:
+        """The one summary line a run prints."""
+        resumed = f", resumed after epoch {self.resumed_at}" if self.resumed_at else ""
+        return (f"{name}: {self.epochs} epochs{resumed}, best epoch {self.best_epoch}, val accuracy "
+                f"{self.history['val_accuracy'][self.best_epoch - 1]:.4f}, "
+                f"{self.wall_seconds / max(self.epochs, 1):.0f} s/epoch")
+
+
+class Backup:
+    """A run's backup in `folder`: epoch-NNN.weights.h5 (weights with optimizer state) of the last and the
+    best epoch, and progress.json (settings, history, epoch times), renamed into place last."""
+
+    def __init__(self, folder: Path, settings: dict):
+        self.folder, self.settings = Path(folder), json.loads(json.dumps(settings))
+        self.progress = self.folder / "progress.json"
+
+    def path(self, epoch: int) -> Path:
+        return self.folder / f"epoch-{epoch:03d}.weights.h5"
+
+    def restore(self, model: keras.Model) -> tuple[dict, list]:
+        """Load the last backed-up epoch into `model`: (history, epoch seconds); empty without a backup."""
+        if not self.progress.exists():
+            return {}, []
+        progress = json.loads(self.progress.read_text())
+        if progress["settings"] != self.settings:
+            print(f"{self.folder}: a backup of other settings; starting afresh", file=sys.stderr)
+            self.remove()
+            return {}, []
+        self.load_epoch(model, progress["epoch"])
+        return progress["history"], progress["epoch_seconds"]
+
+    def save(self, model: keras.Model, epoch: int, best: int, history: dict, epoch_seconds: list) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.folder / "partial.weights.h5"
+        model.save_weights(partial)
+        partial.replace(self.path(epoch))
+        progress = {"settings": self.settings, "epoch": epoch, "history": history, "epoch_seconds": epoch_seconds}
+        partial = self.progress.with_suffix(".partial")
+        partial.write_text(json.dumps(progress))
+        partial.replace(self.progress)
+        for old in set(self.folder.glob("epoch-*.weights.h5")) - {self.path(epoch), self.path(best)}:
+            old.unlink()
+
+    def load_epoch(self, model: keras.Model, epoch: int) -> None:
+        if not self.path(epoch).exists():
+            raise FileNotFoundError(f"{self.path(epoch)}: backup of epoch {epoch} missing; delete {self.folder}")
+        model.load_weights(self.path(epoch))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Progress(keras.callbacks.Callback):
+    """One line on the terminal, rewritten in place (never in a notebook's outputs); silent without a terminal."""
+
+    def __init__(self, name: str, epoch: int, epochs: int, steps: int):
+        super().__init__()
+        self.stream = sys.__stderr__
+        self.shown = bool(self.stream and self.stream.isatty())
+        self.text, self.last = f"{name}: epoch {epoch + 1}/{epochs}", 0.0
+        self.steps = steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.shown and time.monotonic() - self.last > 1:
+            self.last = time.monotonic()
+            self.stream.write(f"\r{self.text}, batch {batch + 1}/{self.steps}\033[K")
+            self.stream.flush()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def train(model: keras.Model, split: Split, name: str, profile: config.Profile, recipe: config.Recipe, *,
+          epochs: int | None = None, train: Subset | None = None, seed: int = config.SEED, save: bool = True,
+          class_weight: dict | None = None) -> Run:
+    """Fit `model` on split.train (or `train`) with `recipe` for exactly `epochs` (default: the recipe's).
+
+    The model keeps the weights of the epoch with the best validation accuracy; `save` writes them to
+    models/<name>.keras. The history is logged to results/history/<name>.csv. A run that stopped part way
+    resumes from its backup and ends with the same weights and history as an uninterrupted one.
     """
-    set_seed(seed)
+    epochs = recipe.epochs if epochs is None else epochs
+    if epochs < 1:
+        raise ValueError(f"{name}: epochs must be at least 1, got {epochs}")
     train = train or split.train
-    steps_per_epoch = int(np.ceil(len(train) / BATCH))
-    rate = cosine_schedule(learning_rate, steps_per_epoch, epochs, warmup_epochs) if cosine else learning_rate
-    if sgd:
-        optimizer = keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
-    elif weight_decay:
-        optimizer = keras.optimizers.AdamW(rate, weight_decay=weight_decay)
-    else:
-        optimizer = keras.optimizers.Adam(rate)
-    model.compile(optimizer, keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), metrics=["accuracy"])
-    profile.models_dir.mkdir(parents=True, exist_ok=True)
-    history_dir = profile.results_dir / "history"
-    history_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = [
-        keras.callbacks.EarlyStopping("val_accuracy", patience=patience, restore_best_weights=True),
-        keras.callbacks.BackupAndRestore(str(profile.models_dir / ".backup" / name)),
-        keras.callbacks.CSVLogger(str(history_dir / f"{name}.csv")),
-    ]
-    if time_budget:
-        callbacks.append(TimeBudget(time_budget))
-    if not cosine:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=3, min_lr=1e-5))
+    set_seed(seed)
+    steps = int(np.ceil(len(train) / recipe.batch))
+    fitted = trainer(model, recipe.augmentation)
+    fitted.compile(optimizer(recipe, steps, epochs),
+                   keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing), metrics=["accuracy"])
+    fitted.optimizer.build(fitted.trainable_variables)
+    x, y = train.x(), one_hot(train.labels)
+    validation = batches(split.val.x(), one_hot(split.val.labels), recipe.batch)
+    settings = {"seed": seed, "epochs": epochs, "recipe": asdict(recipe), "train": len(train),
+                "params": model.count_params(), "class_weight": class_weight and {str(k): v for k, v in class_weight.items()}}
+    backup = Backup(profile.models_dir / ".backup" / name, settings)
+    history, epoch_seconds = backup.restore(fitted)
+    resumed_at = len(epoch_seconds)
     watch = Stopwatch()
-    fitted = model.fit(
-        batches(train.x(), one_hot(train.labels), shuffle=True, seed=seed),
-        validation_data=batches(split.val.x(), one_hot(split.val.labels), shuffle=False),
-        epochs=epochs, class_weight=class_weight, callbacks=callbacks, verbose=2,
-    )
-    history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
+    for epoch in range(resumed_at, epochs):
+        reseed(fitted, seed, epoch)
+        if recipe.schedule == "plateau":
+            fitted.optimizer.learning_rate = plateau_rate(history.get("val_loss", []), recipe.learning_rate)
+        rate = float(keras.ops.convert_to_numpy(fitted.optimizer.learning_rate))
+        order = np.random.default_rng(epoch_seeds(seed, epoch, 1)[0]).permutation(len(x))
+        start = time.perf_counter()
+        logs = fitted.fit(batches(x, y, recipe.batch, order), validation_data=validation, initial_epoch=epoch,
+                          epochs=epoch + 1, shuffle=False, class_weight=class_weight, verbose=0,
+                          callbacks=[Progress(name, epoch, epochs, steps)]).history
+        epoch_seconds.append(round(time.perf_counter() - start, 2))
+        for key, values in {**logs, "learning_rate": [rate]}.items():
+            history.setdefault(key, []).append(float(values[0]))
+        backup.save(fitted, epoch + 1, best_epoch(history), history, epoch_seconds)
+        write_history(history, profile.results_dir / "history" / f"{name}.csv")
+    backup.load_epoch(fitted, best_epoch(history))
+    backup.remove()
+    run = Run(model, history, best_epoch(history), seed, recipe, epoch_seconds,
+              {"start": watch.load_start, "end": load_average()}, resumed_at)
     if save:
         save_model(model, profile.models_dir / f"{name}.keras")
-    return Run(model, history, len(history["loss"]), int(np.argmax(history["val_accuracy"])) + 1, watch.seconds, seed)
+    print(run.line(name))
+    return run
+
+
+def best_epoch(history: dict) -> int:
+    """1-based epoch of the highest validation accuracy (the first on a tie)."""
+    return int(np.argmax(history["val_accuracy"])) + 1
+
+
+def write_history(history: dict, path) -> None:
+    """The per-epoch log as CSV (epoch, then one column per metric)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(history)
+    table.insert(0, "epoch", np.arange(1, len(table) + 1))
+    table.to_csv(path, index=False)
 
 
 def save_model(model: keras.Model, path) -> None:
     """Save the weights and architecture only (no optimizer state): small, and loads anywhere."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     bare = keras.Model.from_config(model.get_config())
     bare.set_weights(model.get_weights())
     bare.save(path)
 
 
-def plot_history(runs: dict, ax=None):
-    """Validation accuracy per epoch of several runs ({label: Run})."""
+def plot_learning_curves(runs: dict, ax=None):
+    """Train (dashed) and validation (solid) accuracy per epoch of several runs ({label: Run}); dot: best epoch."""
     import matplotlib.pyplot as plt
 
     ax = ax or plt.gca()
     for label, run in runs.items():
-        ax.plot(range(1, run.epochs + 1), run.history["val_accuracy"], label=label)
-    ax.set(xlabel="epoch", ylabel="validation accuracy")
+        epochs = np.arange(1, run.epochs + 1)
+        line, = ax.plot(epochs, run.history["val_accuracy"], label=f"{label}: validation")
+        ax.plot(epochs, run.history["accuracy"], "--", color=line.get_color(), label=f"{label}: train")
+        ax.plot(run.best_epoch, run.history["val_accuracy"][run.best_epoch - 1], "o", color=line.get_color())
+    ax.set(xlabel="epoch", ylabel="accuracy")
     ax.legend(fontsize="small")
     return ax

@@ -1,9 +1,10 @@
 """Shared fixtures: synthetic FER-2013 in its three forms; the real data set when it is present."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from fer_helpers import config, synthetic
+from fer_helpers import config, data, synthetic
 from fer_helpers.sources import DataNotFound, locate
 
 
@@ -31,7 +32,20 @@ def real_data_path() -> Path:
         pytest.skip(f"real FER-2013 not found (set {config.DATA_ENV}); real-data tests skipped")
 
 
-@pytest.fixture(autouse=True)
-def explicit_profile(monkeypatch):
-    """Unit tests name their profile; FER_PROFILE (set by `make test` for the notebooks) must not override it."""
-    monkeypatch.delenv(config.PROFILE_ENV, raising=False)
+@pytest.fixture(scope="session")
+def tiny_split():
+    """A synthetic Split small enough to train on in a second (20 train faces per class before the val split)."""
+    dataset = synthetic.make_dataset(train_per_class=20, test_per_class=4)
+    manifest = data.make_manifest(dataset)
+
+    def subset(name):
+        rows = np.flatnonzero(manifest["split"].to_numpy() == name)
+        return data.Subset(dataset.images[rows], dataset.labels[rows], dataset.ids[rows], dataset.parts[rows])
+
+    return data.Split(subset("train"), subset("val"), subset("test"), "synthetic", "smoke")
+
+
+@pytest.fixture
+def tiny_profile(tmp_path):
+    """A profile writing under tmp_path, with budgets of one or two epochs."""
+    return config.Profile("smoke", None, {"autoencoder": 1, "baseline": 1, "protocol": 2}, tmp_path)

@@ -1,0 +1,56 @@
+"""Trials over seeds on tiny synthetic data: per-seed predictions, saved predictions, result files, rows."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from fer_helpers import config, experiments, models
+
+RECIPE = dataclasses.replace(config.STUDY_BASELINE, batch=16, epochs=1)
+
+
+def build(x):
+    return models.baseline_std_model(x, widths=(4, 8, 8), dense=8)
+
+
+@pytest.fixture(scope="module")
+def trials(tiny_split, tmp_path_factory):
+    profile = config.Profile("smoke", None, {}, tmp_path_factory.mktemp("experiments"))
+    return profile, experiments.run_seeds(build, tiny_split, "arm", profile, RECIPE, seeds=(7, 8), save=True)
+
+
+def test_run_seeds_keeps_every_seeds_predictions(trials, tiny_split):
+    profile, found = trials
+    assert [t.run.seed for t in found] == [7, 8]
+    for trial in found:
+        assert trial.predicted.shape == tiny_split.test.labels.shape
+        np.testing.assert_array_equal(trial.correct, trial.predicted == tiny_split.test.labels)
+        assert trial.result["accuracy"] == pytest.approx(trial.correct.mean())
+    assert (profile.models_dir / "arm.keras").exists()
+    assert {p.name for p in (profile.results_dir / "history").iterdir()} == {"arm_s7.csv", "arm_s8.csv"}
+
+
+def test_training_is_seeded(trials, tiny_split):
+    profile, found = trials
+    again = experiments.run(build, tiny_split, "again", profile, RECIPE, seed=7)
+    np.testing.assert_array_equal(again.predicted, found[0].predicted)
+
+
+def test_saved_predictions_give_correctness_per_seed(trials, tiny_split):
+    profile, found = trials
+    experiments.save_predictions("arm", found, tiny_split.test, profile)
+    correct = experiments.load_correct("arm", profile)
+    assert list(correct.columns) == ["seed 7", "seed 8"] and list(correct.index) == list(tiny_split.test.ids)
+    np.testing.assert_array_equal(correct["seed 8"].to_numpy(), found[1].correct)
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        experiments.load_correct("missing", profile)
+
+
+def test_saved_result_reads_back_as_the_same_row(trials):
+    profile, found = trials
+    experiments.save_model_result("arm", found[0], profile, note="tiny")
+    saved = json.loads((profile.results_dir / "arm.json").read_text())
+    assert saved["run"]["seed"] == 7 and saved["run"]["epochs"] == 1 and saved["note"] == "tiny"
+    assert saved["training"]["recipe"] == RECIPE.describe()
+    assert experiments.row_from_saved("arm", saved) == pytest.approx(experiments.row("arm", found[0]))

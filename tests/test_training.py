@@ -1,0 +1,135 @@
+"""The training protocol on tiny synthetic data: schedules, exact epoch budgets, best-epoch selection,
+seeded randomness, and a resumed run equal to the uninterrupted one."""
+import dataclasses
+import warnings
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from fer_helpers import config, models, training
+
+RECIPE = dataclasses.replace(config.PROTOCOL, warmup_epochs=1, batch=16, epochs=3)
+
+
+def tiny_model(split, seed=7):
+    training.set_seed(seed)
+    return models.vgg_cnn(split.train.x(), widths=(4, 8, 8, 8), convs=(1, 1, 1, 1), augment=False)
+
+
+def weights_equal(a: keras.Model, b: keras.Model) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    schedule = training.cosine_schedule(0.05, steps_per_epoch=10, epochs=5, warmup_epochs=2)
+    rate = lambda step: float(schedule(step))  # noqa: E731
+    assert rate(0) == 0 and rate(10) == pytest.approx(0.025) and rate(20) == pytest.approx(0.05)
+    assert rate(35) < rate(25) < 0.05 and rate(50) == pytest.approx(0, abs=1e-7)
+    assert float(training.cosine_schedule(0.05, 10, 1, warmup_epochs=2)(0)) == pytest.approx(0.05)
+
+
+def test_plateau_rate_halves_after_three_epochs_without_improvement():
+    assert training.plateau_rate([1.0, 0.9, 0.8], 1e-3) == 1e-3
+    assert training.plateau_rate([1.0, 0.9, 0.95, 0.9, 0.91], 1e-3) == pytest.approx(5e-4)
+    assert training.plateau_rate([1.0] + [2.0] * 6, 1e-3) == pytest.approx(2.5e-4)
+    assert training.plateau_rate([1.0] + [2.0] * 60, 1e-3) == training.PLATEAU_FLOOR
+
+
+def test_optimizer_follows_the_recipe():
+    sgd = training.optimizer(config.PROTOCOL, steps_per_epoch=10, epochs=5)
+    assert isinstance(sgd, keras.optimizers.SGD) and sgd.nesterov and sgd.momentum == 0.9
+    assert sgd.weight_decay == pytest.approx(5e-4)
+    assert type(training.optimizer(config.STUDY_BASELINE, 10, 5)) is keras.optimizers.Adam
+    assert isinstance(training.optimizer(dataclasses.replace(config.STUDY_BASELINE, weight_decay=1e-4), 10, 5),
+                      keras.optimizers.AdamW)
+
+
+def test_augmentation_layers_follow_the_recipe():
+    names = [layer.name for layer in training.augmentation_layers(config.PROTOCOL.augmentation)]
+    assert names == ["aug_flip", "aug_rotate", "aug_zoom", "aug_shift", "aug_erase"]
+    assert [layer.name for layer in training.augmentation_layers(config.Augmentation(flip=True))] == ["aug_flip"]
+    model = models.baseline_std_model(np.zeros((2, 48, 48, 1), np.float32), widths=(4, 4, 4), dense=4)
+    assert training.trainer(model, config.Augmentation()) is model
+
+
+def test_reseeding_fixes_dropout_by_seed_and_epoch():
+    inputs = keras.Input((64,))
+    model = keras.Model(inputs, keras.layers.Dropout(0.5)(inputs))
+    x = np.ones((4, 64), np.float32)
+
+    def masks(seed, epoch):
+        training.reseed(model, seed, epoch)
+        return [keras.ops.convert_to_numpy(model(x, training=True)) for _ in range(2)]
+
+    first = masks(1, 0)
+    assert not np.array_equal(*first)  # successive batches of an epoch draw afresh
+    assert np.array_equal(np.stack(first), np.stack(masks(1, 0)))
+    assert not np.array_equal(first[0], masks(1, 1)[0]) and not np.array_equal(first[0], masks(2, 0)[0])
+
+
+def test_train_runs_exactly_the_budget_keeps_the_best_epoch_and_saves(tiny_split, tiny_profile, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # e.g. Keras' "shuffle=True ... will be ignored"
+        fitted = training.train(tiny_model(tiny_split), tiny_split, "tiny", tiny_profile, RECIPE, epochs=4)
+    assert fitted.epochs == 4 and all(len(v) == 4 for v in fitted.history.values())
+    assert not hasattr(training, "TimeBudget")
+    assert fitted.best_epoch == np.argmax(fitted.history["val_accuracy"]) + 1
+    val_accuracy = (fitted.model.predict(tiny_split.val.x(), verbose=0).argmax(1) == tiny_split.val.labels).mean()
+    assert val_accuracy == pytest.approx(fitted.history["val_accuracy"][fitted.best_epoch - 1])
+    assert fitted.history["learning_rate"][0] == 0 and fitted.history["learning_rate"][1] == pytest.approx(0.05)
+    logged = pd.read_csv(tiny_profile.results_dir / "history" / "tiny.csv")
+    assert list(logged["epoch"]) == [1, 2, 3, 4]
+    np.testing.assert_allclose(logged["val_accuracy"], fitted.history["val_accuracy"])
+    loaded = keras.saving.load_model(tiny_profile.models_dir / "tiny.keras")
+    assert weights_equal(loaded, fitted.model)
+    assert not (tiny_profile.models_dir / ".backup" / "tiny").exists()
+    assert capsys.readouterr().out.strip().splitlines() == [fitted.line("tiny")]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_a_resumed_run_equals_the_uninterrupted_run(tiny_split, tiny_profile, monkeypatch):
+    whole = training.train(tiny_model(tiny_split), tiny_split, "whole", tiny_profile, RECIPE, save=False)
+
+    class Interrupting(training.Progress):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise Interrupt
+
+    monkeypatch.setattr(training, "Progress", Interrupting)
+    with pytest.raises(Interrupt):
+        training.train(tiny_model(tiny_split), tiny_split, "cut", tiny_profile, RECIPE, save=False)
+    backup = tiny_profile.models_dir / ".backup" / "cut"
+    assert (backup / "progress.json").exists() and (backup / "epoch-002.weights.h5").exists()
+    monkeypatch.undo()
+
+    resumed = training.train(tiny_model(tiny_split), tiny_split, "cut", tiny_profile, RECIPE, save=False)
+    assert resumed.resumed_at == 2 and resumed.epochs == 3 and len(resumed.epoch_seconds) == 3
+    assert resumed.history == whole.history and resumed.best_epoch == whole.best_epoch
+    assert weights_equal(resumed.model, whole.model)
+    assert len(pd.read_csv(tiny_profile.results_dir / "history" / "cut.csv")) == 3
+
+
+def test_a_backup_of_other_settings_is_not_resumed(tiny_split, tiny_profile, capsys):
+    backup = training.Backup(tiny_profile.models_dir / ".backup" / "stale", {"seed": 1})
+    model = tiny_model(tiny_split)
+    model.compile("sgd", "categorical_crossentropy")
+    backup.save(model, 1, 1, {"loss": [1.0], "accuracy": [0.1], "val_loss": [1.0], "val_accuracy": [0.1]}, [1.0])
+    fitted = training.train(tiny_model(tiny_split), tiny_split, "stale", tiny_profile, RECIPE, epochs=1, save=False)
+    assert fitted.resumed_at == 0 and "other settings" in capsys.readouterr().err
+
+
+def test_plot_learning_curves_draws_train_and_val_per_run(tiny_split):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    history = {"accuracy": [0.2, 0.4, 0.5], "val_accuracy": [0.3, 0.35, 0.33], "loss": [2, 1.5, 1.2]}
+    run = training.Run(None, history, 2, 7, RECIPE, [1.0, 1.0, 1.0], {})
+    ax = training.plot_learning_curves({"a": run, "b": run})
+    lines = ax.get_lines()
+    assert len(lines) == 6 and list(lines[0].get_ydata()) == history["val_accuracy"]
+    assert list(lines[1].get_ydata()) == history["accuracy"] and lines[2].get_xydata().tolist() == [[2, 0.35]]
