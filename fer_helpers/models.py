@@ -3,7 +3,9 @@
 Every classifier takes float32 images (N, 48, 48, 1) scaled to [0, 1] and returns the 7 class
 probabilities in the alphabetical class order; standardisation is a `Normalization` layer inside
 it, so a saved model loads with plain ``keras.saving.load_model``. Layer names are meaningful:
-chapter 7 picks ``last_conv`` for GradCAM.
+every classifier ends its convolutional part with ``last_conv`` -> ``last_bn`` -> ``last_relu``,
+and GradCAM weights the feature maps of ``last_relu`` (what the head reads; `registry.CAM_LAYER`).
+Which builder and options make each of the book's models is in `fer_helpers.registry`.
 """
 from __future__ import annotations
 
@@ -167,7 +169,7 @@ def vision_transformer(x_train: np.ndarray, dim=128, depth=4, heads=4, mlp=256, 
     inputs, x = stem(x_train, augment)
     for i, width in enumerate(stem_widths, start=1):
         x = conv_bn_relu(x, width, f"stem{i}", strides=2)
-    x = conv_bn_relu(x, dim, "last", strides=2)  # "last_conv": the token grid, GradCAM's layer
+    x = conv_bn_relu(x, dim, "last", strides=2)  # the token grid; "last_relu" is GradCAM's layer
     x = layers.Add(name="position_add")([x, layers.DepthwiseConv2D(3, padding="same", name="position")(x)])
     grid = x.shape[1] * x.shape[2]
     x = layers.Reshape((grid, dim), name="tokens")(x)

@@ -1,15 +1,19 @@
-"""Shared figures: grids of 48x48 faces, pairs of images side by side, per-class panels.
+"""Shared figures: grids of 48x48 faces, pairs of images side by side, per-class panels, heat maps
+over faces, face-region shares, and accuracy against CPU cost.
 
 Every function returns the matplotlib Figure; notebooks show it by leaving it as the cell's value
 or with `plt.show()`. Grey images are drawn with the full 0..255 range (no per-image stretching)
-unless `stretch=True`.
+unless `stretch=True`. A panel without data is left out or says so; it is never drawn empty.
 """
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import PercentFormatter
 
 from . import config
+from .regions import BANDS, SIZE, area_shares, band_masks
+from .sampling import choose
 
 TILE = 1.3  # inches per image
 
@@ -58,19 +62,18 @@ def image_grid(images, titles=None, ncols: int = 8, suptitle: str | None = None,
 def samples_per_class(images, labels, per_class: int = 8, seed: int = config.SEED, class_names=config.CLASSES,
                       tile: float = TILE):
     """A row of `per_class` random images for every class, the class name (and count) on the left."""
-    rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
+    chosen_all = choose(labels, per_class, seed=seed)
     fig, axes = plt.subplots(len(class_names), per_class, figsize=(tile * per_class, tile * len(class_names)),
                              squeeze=False)
     for c, name in enumerate(class_names):
-        members = np.flatnonzero(labels == c)
-        chosen = rng.choice(members, min(per_class, len(members)), replace=False) if len(members) else []
+        chosen = chosen_all[labels[chosen_all] == c]
         for k, ax in enumerate(axes[c]):
             if k < len(chosen):
                 _show(ax, images[chosen[k]])
             else:
                 ax.axis("off")
-        axes[c, 0].set_ylabel(f"{name}\n({len(members):,})", rotation=0, ha="right", va="center", fontsize=10)
+        axes[c, 0].set_ylabel(f"{name}\n({int((labels == c).sum()):,})", rotation=0, ha="right", va="center", fontsize=10)
         axes[c, 0].axis("on")
         axes[c, 0].set_xticks([])
         axes[c, 0].set_yticks([])
@@ -123,5 +126,137 @@ def rows_of_images(rows: dict, tile: float = TILE, fontsize: int = 8, col_titles
             else:
                 ax.axis("off")
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=fontsize + 1)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Heat maps over faces and where their mass lies
+# ---------------------------------------------------------------------------------------------
+
+
+def plot_bands(check: dict, bands: dict = BANDS):
+    """The mean face with the bands drawn on it, and its row profile with the bands shaded
+    (`check` from `regions.mean_face_check`)."""
+    colours = {"eyes": "tab:blue", "mouth": "tab:orange"}
+    fig, (face, rows) = plt.subplots(1, 2, figsize=(7, 3.2), gridspec_kw={"width_ratios": [1, 1.4]})
+    face.imshow(check["mean_face"], cmap="gray")
+    for name, (start, stop) in bands.items():
+        face.axhspan(start - 0.5, stop - 0.5, color=colours.get(name, "tab:green"), alpha=0.25, label=name)
+        rows.axvspan(start - 0.5, stop - 0.5, color=colours.get(name, "tab:green"), alpha=0.25, label=name)
+    face.set(xticks=[], yticks=[0, 12, 24, 36, 47], ylabel="row", title="mean face")
+    rows.plot(np.arange(SIZE), check["row_profile"], color="k")
+    rows.set(xlabel="row", ylabel="mean grey level (central columns)", title="row profile")
+    rows.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def overlay_grid(cells, row_labels=None, col_titles=None, tile: float = TILE, fontsize: int = 8, empty: str = ""):
+    """A grid of faces with maps over them: `cells[r][c]` is (face, map or None), or None for a panel
+    without data, which shows the text `empty` (or nothing). No cells at all: a figure saying so.
+
+    Faces are drawn in grey (each stretched to its own range), maps in "jet" at 45 % opacity, 0..1.
+    """
+    if not cells:
+        return empty_figure(note="no images to show")
+    nrows, ncols = len(cells), max(len(row) for row in cells)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(tile * ncols + (1.0 if row_labels else 0), tile * nrows + 0.3),
+                             squeeze=False)
+    for r, row in enumerate(cells):
+        for c in range(ncols):
+            ax, cell = axes[r, c], row[c] if c < len(row) else None
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if cell is None:
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                ax.text(0.5, 0.5, empty, ha="center", va="center", fontsize=fontsize - 1, color="0.4",
+                        transform=ax.transAxes)
+            else:
+                face, heat = cell
+                ax.imshow(face, cmap="gray", interpolation="nearest")
+                if heat is not None:
+                    ax.imshow(heat, cmap="jet", alpha=0.45, vmin=0, vmax=1, interpolation="bilinear")
+            if col_titles is not None and r == 0:
+                ax.set_title(col_titles[c], fontsize=fontsize)
+        if row_labels:
+            axes[r, 0].set_ylabel(row_labels[r], rotation=0, ha="right", va="center", fontsize=fontsize + 1)
+    fig.tight_layout()
+    return fig
+
+
+def plot_maps(faces, columns: dict, row_labels=None, tile: float = TILE, fontsize: int = 8, empty: str = ""):
+    """One row per face: the face, then one overlay per column ({title: maps}); a map that is None
+    gives a panel with the text `empty`."""
+    cells = [[(face, None)] + [(face, maps[r]) if maps[r] is not None else None for maps in columns.values()]
+             for r, face in enumerate(faces)]
+    return overlay_grid(cells, row_labels, ["face"] + list(columns), tile=tile, fontsize=fontsize, empty=empty)
+
+
+def plot_shares(table, bands: dict = BANDS):
+    """Bars of the CAM mass share per class and model, one panel per region; dashed: a uniform map's share.
+
+    `table` is long: columns model, class, one per region (e.g. `ShareTable.table`s concatenated,
+    "all classes" dropped). Classes no model has are left out; a class one model lacks is marked "n/a".
+    """
+    regions = list(band_masks(SIZE, bands))
+    uniform = area_shares(SIZE, bands)
+    names = list(dict.fromkeys(table["model"]))
+    classes = [c for c in config.CLASSES if c in set(table["class"])]
+    fig, axes = plt.subplots(1, len(regions), figsize=(4.2 * len(regions), 3.4), sharey=True, squeeze=False)
+    width = 0.8 / max(len(names), 1)
+    for ax, region in zip(axes[0], regions):
+        for k, name in enumerate(names):
+            values = table[table["model"] == name].set_index("class")[region].reindex(classes)
+            where = np.arange(len(classes)) + (k - (len(names) - 1) / 2) * width
+            ax.bar(where[values.notna()], values.dropna(), width, label=name)
+            for x in where[values.isna()]:
+                ax.text(x, 0.01, "n/a", rotation=90, ha="center", va="bottom", fontsize=7)
+        ax.axhline(uniform[region], color="k", ls="--", lw=1, label="uniform map")
+        ax.set_xticks(np.arange(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+        ax.set_title(f"{region}" + (f" (rows {bands[region][0]}-{bands[region][1] - 1})" if region in bands else ""))
+    axes[0, 0].set_ylabel("share of CAM mass")
+    axes[0, -1].legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Accuracy against CPU cost
+# ---------------------------------------------------------------------------------------------
+
+COST_AXES = {"images/s": "inference images/s (batch 64, CPU)", "train CPU-minutes": "training CPU-minutes"}
+
+
+def pareto_front(accuracy, cost, lower_cost_is_better: bool) -> np.ndarray:
+    """True for every point that no other point matches or beats on both axes while beating it on one."""
+    a = np.asarray(accuracy, float)
+    b = -np.asarray(cost, float) if lower_cost_is_better else np.asarray(cost, float)
+    at_least = (a[None, :] >= a[:, None]) & (b[None, :] >= b[:, None])
+    better = (a[None, :] > a[:, None]) | (b[None, :] > b[:, None])
+    return ~(at_least & better).any(axis=1)
+
+
+def accuracy_vs_cost(table, accuracy: str = "test accuracy"):
+    """Test accuracy against inference speed and against training cost, one point per model (the
+    index of `table`, columns `accuracy`, "images/s", "train CPU-minutes"); the Pareto front of
+    each panel is joined and ringed. Cost axes are logarithmic."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, (column, title) in zip(axes, COST_AXES.items()):
+        rows = table[[accuracy, column]].dropna()
+        front = pareto_front(rows[accuracy], rows[column], lower_cost_is_better=column != "images/s")
+        ax.scatter(rows[column], rows[accuracy], color="tab:blue", zorder=3)
+        on_front = rows[front].sort_values(column)
+        ax.plot(on_front[column], on_front[accuracy], color="tab:orange", lw=1, zorder=2, label="Pareto front")
+        ax.scatter(on_front[column], on_front[accuracy], s=140, facecolors="none", edgecolors="tab:orange", zorder=4)
+        for name, row in rows.iterrows():
+            ax.annotate(str(name), (row[column], row[accuracy]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.set(xscale="log", xlabel=title)
+        ax.legend(fontsize="small", loc="lower right")
+        if len(rows) < len(table):
+            ax.set_title(f"{len(table) - len(rows)} model(s) without this cost left out", fontsize=8)
+    axes[0].set_ylabel(accuracy)
+    axes[0].yaxis.set_major_formatter(PercentFormatter(1.0))
     fig.tight_layout()
     return fig

@@ -1,23 +1,25 @@
 """Classify the facial expressions in photos with the book's best model.
 
-    python -m fer_helpers.predict IMAGE [IMAGE ...] [--model PATH] [--gradcam OUT.png]
+    python -m fer_helpers.predict IMAGE [IMAGE ...] [--model PATH] [--top-k K] [--gradcam OUT.png]
 
 Faces are found with OpenCV's bundled Haar cascade (``haarcascade_frontalface_default.xml`` from
 ``cv2.data.haarcascades``), cropped square with a small margin, turned grey, resized to 48x48
 (``INTER_AREA``) and scaled to float32 in [0, 1], as the classifiers were trained. An image that
 is already a 48x48 face crop is classified directly, as one face with box [0, 0, 48, 48].
 
-Output is JSON on stdout: the model used and, per image, its faces with box [x, y, w, h], the
-class probabilities (in ``config.CLASSES`` order) and the top class. Bad input (missing file, not
-an image, no face) gives one line on stderr naming the file and exit code 2; the other images are
-still reported.
+Output is JSON on stdout: the model used, whether flip test-time augmentation is on, and per
+image its faces, each with box {"x", "y", "w", "h"}, the class probabilities (in ``config.CLASSES``
+order), the top class and the ``--top-k`` most probable classes. A photo without a face is a normal
+result: an empty ``faces`` list and a note on stderr. A file that cannot be read is an error line
+on stderr naming it (and an "error" entry in the JSON); the other files are still processed.
+Exit code: 0, 1 if any file failed, 2 on a usage or setup error (no model).
 
-Without ``--model``, the model is the one in ``models/`` whose ``results/<name>.json`` has the
-highest *validation* accuracy (``val_accuracy`` at the top level or under ``training``); test
-accuracy is never used to choose.
+Without ``--model``, the model is ``registry.best``: the highest *validation* accuracy in
+``results/<name>.json``, with the flip test-time augmentation validation chose for it
+(``tta.flip_chosen``); test accuracy is never used to choose. ``--model PATH`` runs without TTA.
 
 ``--gradcam OUT.png`` draws each face's GradCAM map (for its top class) over the image, at the
-layer chapter 7 explains ("last_relu"), else "last_conv", else the last Conv2D.
+registry's layer (chapter 7's "last_relu").
 
 The Haar cascade needs OpenCV 4 (OpenCV 5 dropped ``CascadeClassifier`` and its XML files); with
 OpenCV 5 only 48x48 crops can be classified, and a photo fails with a message saying so.
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,14 +36,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import config
+from . import config, evaluation, registry
 
 CASCADE = "haarcascade_frontalface_default.xml"
 MARGIN = 0.1  # share of the face box added on every side of the crop
 MIN_FACE = 24  # smallest face the detector looks for, in pixels
-GRADCAM_LAYER = "last_conv"
-EXPLAIN_LAYER = "last_relu"  # explain.TARGET_LAYER: the features the head reads (after BatchNorm and ReLU)
-EXIT_BAD_INPUT = 2
+TOP_K = 3
+EXIT_FAILED, EXIT_SETUP = 1, 2
 
 
 class PredictError(Exception):
@@ -136,123 +136,52 @@ def grey_of(image: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# The model
+# The model and its GradCAM
 # ---------------------------------------------------------------------------------------------
 
-def validation_accuracy(result: dict):
-    """`val_accuracy` of a results file (top level or under "training"), or None; never test accuracy."""
-    for holder in (result, result.get("training")):
-        if isinstance(holder, dict):
-            value = holder.get("val_accuracy")
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
-    return None
+@dataclass
+class Classifier:
+    model: object
+    path: Path
+    flip_tta: bool
+    layer: str  # GradCAM's target layer
 
 
-def model_candidates(profile: config.Profile | None = None) -> list[tuple[float, Path]]:
-    """(validation accuracy, model path) of every models/<name>.keras with a results/<name>.json holding one."""
+def classifier(model_path=None, profile: config.Profile | None = None) -> Classifier:
+    """`model_path` (flip TTA off), or else the registry's best model by validation accuracy with the
+    test-time augmentation validation chose for it."""
     profile = profile or config.get_profile()
-    found = []
-    for model_path in sorted(profile.models_dir.glob("*.keras")):
-        result_path = profile.results_dir / f"{model_path.stem}.json"
-        if not result_path.is_file():
-            continue
-        try:
-            result = json.loads(result_path.read_text())
-        except (OSError, ValueError) as error:
-            print(f"{result_path}: skipped, not readable JSON ({error})", file=sys.stderr)
-            continue
-        accuracy = validation_accuracy(result) if isinstance(result, dict) else None
-        if accuracy is not None:
-            found.append((accuracy, model_path))
-    return found
-
-
-def classifier_notebook() -> str:
-    """The chapter that trains and saves the first classifier (the baseline CNN)."""
-    found = sorted((config.ROOT / "notebooks").glob("[0-9][0-9]_baseline.ipynb"))
-    return f"notebooks/{found[0].name}" if found else "the baseline chapter, notebooks/NN_baseline.ipynb"
-
-
-def best_model(profile: config.Profile | None = None) -> Path:
-    """The model with the highest validation accuracy (the first by name on a tie)."""
-    profile = profile or config.get_profile()
-    found = model_candidates(profile)
-    if not found:
-        raise PredictError(
-            f"no trained classifier: {profile.models_dir} has no <name>.keras with a val_accuracy in "
-            f"{profile.results_dir}/<name>.json; run {classifier_notebook()} first "
-            "(or `make notebooks`) or pass --model PATH")
-    best = max(accuracy for accuracy, _ in found)
-    return next(path for accuracy, path in found if accuracy == best)
-
-
-def quiet_keras():
-    """Keras, with TensorFlow's first import kept off stderr (its C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL)."""
-    if "tensorflow" not in sys.modules:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        sys.stderr.flush()
-        saved = os.dup(2)
-        try:
-            with open(os.devnull, "w") as devnull:
-                os.dup2(devnull.fileno(), 2)
-                import tensorflow  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-    import keras
-
-    return keras
-
-
-def load_model(path):
-    """A saved classifier (plain keras.saving.load_model), checked to map 48x48x1 images to 7 classes."""
-    path = Path(path)
-    if not path.is_file():
-        raise PredictError(f"{path}: model file not found")
-    keras = quiet_keras()
     try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - any load failure is reported in one line
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise PredictError(f"{path}: cannot load the model ({first})") from None
-    if tuple(model.output_shape[1:]) != (len(config.CLASSES),):
-        raise PredictError(f"{path}: not a {len(config.CLASSES)}-class classifier (output {model.output_shape})")
-    return model
+        if model_path is None:
+            name = registry.best(profile)
+            path, flip = registry.model_path(name, profile), registry.flip_chosen(name, profile)
+        else:
+            path, flip = Path(model_path), False
+        model = registry.load_file(path)
+    except (FileNotFoundError, ValueError) as error:
+        message = str(error) + (" (or pass --model PATH)" if model_path is None else "")
+        raise PredictError(message) from None
+    layer = registry.entry(path.stem).layer if path.stem in registry.names() else registry.CAM_LAYER
+    return Classifier(model, path, flip, layer)
 
 
-# ---------------------------------------------------------------------------------------------
-# GradCAM
-# ---------------------------------------------------------------------------------------------
-
-def gradcam_layer(model) -> str:
-    """The layer GradCAM weights: chapter 7's "last_relu" (explain.TARGET_LAYER) if present, else
-    "last_conv", else the model's last Conv2D."""
-    import keras
-
-    names = [layer.name for layer in model.layers]
-    for name in (EXPLAIN_LAYER, GRADCAM_LAYER):
-        if name in names:
-            return name
-    convs = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    if not convs:
-        raise PredictError(f"model {model.name!r} has no Conv2D layer for GradCAM")
-    return convs[-1]
-
-
-def gradcam(model, x: np.ndarray, classes) -> np.ndarray:
+def gradcam(chosen: Classifier, x: np.ndarray, classes) -> np.ndarray:
     """GradCAM maps (N, 48, 48) in [0, 1] for class `classes[i]` of image `x[i]`, by chapter 7's explainer."""
-    from .explain import Explainer
+    from .cam import Explainer
 
-    return Explainer(model, layer=gradcam_layer(model)).cam(x, classes, "gradcam")
+    try:
+        return Explainer(chosen.model, chosen.layer).cam(x, classes, "gradcam")
+    except ValueError as error:
+        raise PredictError(f"{chosen.path}: {error}") from None
 
 
 def overlay(image: np.ndarray, faces: list[dict], cams: list[np.ndarray], alpha: float = 0.45) -> np.ndarray:
     """`image` (BGR) with each face's GradCAM heat map blended over its crop, its box and top class drawn."""
     height, width = image.shape[:2]
     out = image.copy()
-    for face, cam in zip(faces, cams):
-        x, y, side = face_region(image.shape, face["box"])
+    boxes = [[face["box"][k] for k in "xywh"] for face in faces]
+    for box, cam in zip(boxes, cams):
+        x, y, side = face_region(image.shape, box)
         heat = cv2.applyColorMap((np.clip(cv2.resize(cam, (side, side)), 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)
         x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + side, width), min(y + side, height)
         if x1 <= x0 or y1 <= y0:
@@ -262,8 +191,8 @@ def overlay(image: np.ndarray, faces: list[dict], cams: list[np.ndarray], alpha:
     scale = max(1, 256 // max(height, width))  # a 48x48 crop is drawn large enough to see
     if scale > 1:
         out = cv2.resize(out, (width * scale, height * scale), interpolation=cv2.INTER_NEAREST)
-    for face in faces:
-        fx, fy, fw, fh = (v * scale for v in face["box"])
+    for face, box in zip(faces, boxes):
+        fx, fy, fw, fh = (v * scale for v in box)
         cv2.rectangle(out, (fx, fy), (fx + fw - 1, fy + fh - 1), (255, 255, 255), 1)
         label = f"{face['top']} {face['probabilities'][face['top']]:.2f}"
         cv2.putText(out, label, (fx + 2, max(fy - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
@@ -292,78 +221,90 @@ class ImageFaces:
 
 
 def prepare(path) -> ImageFaces:
-    """Read `path` and cut out its faces, or record what is wrong with it."""
+    """Read `path` and cut out its faces (none is a normal result), or record what is wrong with it."""
     try:
         image = read_image(path)
         grey = grey_of(image)
         boxes = find_faces(grey)
-        if not boxes:
-            raise PredictError(f"{path}: no face found")
-        return ImageFaces(str(path), image, boxes, to_model_input([crop_face(grey, box) for box in boxes]))
+        x = to_model_input([crop_face(grey, box) for box in boxes]) if boxes else None
+        return ImageFaces(str(path), image, boxes, x)
     except PredictError as error:
         return ImageFaces(str(path), error=str(error))
 
 
-def face_records(boxes, probs: np.ndarray) -> list[dict]:
-    return [{
-        "box": list(box),
-        "probabilities": {name: round(float(p), 6) for name, p in zip(config.CLASSES, row)},
-        "top": config.CLASSES[int(np.argmax(row))],
-    } for box, row in zip(boxes, probs)]
+def face_records(boxes, probs: np.ndarray, top_k: int) -> list[dict]:
+    """One record per face: its box {x, y, w, h}, every class's probability, the top class and the top k."""
+    records = []
+    for box, row in zip(boxes, probs):
+        order = np.argsort(-row, kind="stable")
+        records.append({
+            "box": dict(zip("xywh", (int(v) for v in box))),
+            "probabilities": {name: round(float(p), 6) for name, p in zip(config.CLASSES, row)},
+            "top": config.CLASSES[int(order[0])],
+            "top_k": [{"class": config.CLASSES[int(i)], "probability": round(float(row[i]), 6)} for i in order[:top_k]],
+        })
+    return records
 
 
-def predict(paths, model_path=None, gradcam_out=None) -> tuple[dict, list[str]]:
-    """The JSON report for `paths` and the error lines (one per failed image)."""
-    model_path = Path(model_path) if model_path else best_model()
-    if not model_path.is_file():
-        raise PredictError(f"{model_path}: model file not found")
+def classify_files(paths, model_path=None, gradcam_out=None, top_k: int = TOP_K,
+                   profile: config.Profile | None = None) -> tuple[dict, list[str], list[str]]:
+    """The JSON report for `paths`, the error lines (one per unreadable image) and the notes (images without a face)."""
+    if not 1 <= top_k <= len(config.CLASSES):
+        raise PredictError(f"--top-k must be between 1 and {len(config.CLASSES)}, got {top_k}")
     items = [prepare(path) for path in paths]
-    model = load_model(model_path) if any(item.error is None for item in items) else None
+    chosen = classifier(model_path, profile)
     outs = gradcam_paths(gradcam_out, paths) if gradcam_out else [None] * len(items)
-    report, errors = {"model": str(model_path), "images": []}, []
+    report, errors, notes = {"model": str(chosen.path), "flip_tta": chosen.flip_tta, "images": []}, [], []
     for item, out in zip(items, outs):
         if item.error:
             errors.append(item.error)
             report["images"].append({"image": item.path, "error": item.error})
             continue
-        probs = model.predict(item.x, verbose=0)
-        faces = face_records(item.boxes, probs)
-        entry = {"image": item.path, "faces": faces}
+        entry = {"image": item.path, "faces": []}
+        report["images"].append(entry)
+        if not item.boxes:
+            notes.append(f"{item.path}: no face found")
+            continue
+        probs = evaluation.predict(chosen.model, item.x, chosen.flip_tta)
+        entry["faces"] = face_records(item.boxes, probs, top_k)
         if out is not None:
-            cams = gradcam(model, item.x, probs.argmax(axis=1))
+            cams = gradcam(chosen, item.x, probs.argmax(axis=1))
             out.parent.mkdir(parents=True, exist_ok=True)
-            if not cv2.imwrite(str(out), overlay(item.image, faces, list(cams))):
+            if not cv2.imwrite(str(out), overlay(item.image, entry["faces"], list(cams))):
                 raise PredictError(f"{out}: cannot write the GradCAM image")
             entry["gradcam"] = str(out)
-        report["images"].append(entry)
-    return report, errors
+    return report, errors, notes
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fer_helpers.predict",
                                 description="Classify the facial expressions in images with the book's best model.")
     p.add_argument("images", nargs="+", help="image files (any format OpenCV reads); a 48x48 image is taken as one face")
-    p.add_argument("--model", type=Path, help="a saved .keras classifier (default: highest validation accuracy in models/)")
+    p.add_argument("--model", type=Path, help="a saved .keras classifier, without flip TTA "
+                                              "(default: the best by validation accuracy in models/)")
+    p.add_argument("--top-k", type=int, default=TOP_K, metavar="K", help=f"classes listed per face (default {TOP_K})")
     p.add_argument("--gradcam", type=Path, metavar="OUT.png",
                    help="write the GradCAM heat maps of the faces over the image (OUT-<n>-<name>.png for several images)")
     return p
 
 
 def main(argv=None) -> int:
-    """Run the command line with `argv`; returns the exit code (0, or 2 if any image or the setup failed)."""
+    """Run the command line with `argv`; returns the exit code: 0, 1 if any image failed, 2 on a usage or setup error."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
     try:
-        report, errors = predict(args.images, args.model, args.gradcam)
+        report, errors, notes = classify_files(args.images, args.model, args.gradcam, args.top_k)
     except PredictError as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return EXIT_SETUP
     print(json.dumps(report, indent=2))
+    for line in notes:
+        print(f"note: {line}", file=sys.stderr)
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
-    return EXIT_BAD_INPUT if errors else 0
+    return EXIT_FAILED if errors else 0
 
 
 if __name__ == "__main__":

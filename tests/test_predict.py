@@ -1,4 +1,5 @@
-"""`python -m fer_helpers.predict`: faces found in a real photo, 48x48 crops, bad input, GradCAM, model choice."""
+"""`python -m fer_helpers.predict`: faces found in a real photo, 48x48 crops, no face, bad input, GradCAM,
+top-k, model choice by validation accuracy with the TTA validation chose."""
 import json
 import shutil
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from fer_helpers import config, predict
+from fer_helpers import config, evaluation, predict, registry
 
 HAS_HAAR = hasattr(cv2, "CascadeClassifier")
 needs_haar = pytest.mark.skipif(
@@ -19,13 +20,14 @@ ASTRONAUT_FACE_CENTRE = (225, 115)
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    """A tiny Functional classifier like the book's (last_conv for GradCAM), saved as .keras."""
+    """A tiny Functional classifier like the book's (last_conv -> last_relu for GradCAM), saved as .keras."""
     import keras
     from keras import layers
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((48, 48, 1), name="image")
-    x = layers.Conv2D(4, 3, padding="same", activation="relu", name="last_conv")(inputs)
+    x = layers.Conv2D(4, 3, padding="same", name="last_conv")(inputs)
+    x = layers.Activation("relu", name="last_relu")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(len(config.CLASSES), activation="softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name="tiny")
@@ -64,19 +66,22 @@ def check_probabilities(face):
     assert list(probs) == list(config.CLASSES)
     assert all(0 <= p <= 1 for p in probs.values())
     assert sum(probs.values()) == pytest.approx(1, abs=1e-4)
-    assert face["top"] == max(probs, key=probs.get)
+    assert face["top"] == max(probs, key=probs.get) == face["top_k"][0]["class"]
+    ranked = sorted(probs.values(), reverse=True)
+    assert [entry["probability"] for entry in face["top_k"]] == ranked[:len(face["top_k"])]
 
 
 @needs_haar
 def test_real_photo_face_found(tiny_model, photos, capsys):
     code, report, err = run(capsys, photos["astronaut"], "--model", tiny_model)
     assert code == 0, err
-    assert report["model"] == str(tiny_model)
+    assert report["model"] == str(tiny_model) and report["flip_tta"] is False
     (image,) = report["images"]
     assert image["image"] == str(photos["astronaut"])
     assert len(image["faces"]) >= 1
     face = image["faces"][0]
-    x, y, w, h = face["box"]
+    assert list(face["box"]) == ["x", "y", "w", "h"]
+    x, y, w, h = face["box"].values()
     assert 50 <= w <= 200 and 50 <= h <= 200
     assert abs(x + w / 2 - ASTRONAUT_FACE_CENTRE[0]) < 40 and abs(y + h / 2 - ASTRONAUT_FACE_CENTRE[1]) < 40
     check_probabilities(face)
@@ -91,7 +96,7 @@ def test_face_crops_classified_directly(tiny_model, photos, capsys):
     model = keras.saving.load_model(tiny_model)
     for entry, path in zip(report["images"], (photos["grey_crop"], photos["colour_crop"])):
         (face,) = entry["faces"]
-        assert face["box"] == [0, 0, 48, 48]
+        assert face["box"] == {"x": 0, "y": 0, "w": 48, "h": 48}
         check_probabilities(face)
         grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         expected = model.predict((grey.astype("float32") / 255)[None, ..., None], verbose=0)[0]
@@ -110,9 +115,19 @@ def test_preprocessing_square_margin_crop():
     assert 0 <= x.min() and x.max() == 1.0
 
 
+def test_top_k_lists_the_most_probable_classes(tiny_model, photos, capsys):
+    code, report, err = run(capsys, photos["grey_crop"], "--model", tiny_model, "--top-k", 5)
+    assert code == 0, err
+    (face,) = report["images"][0]["faces"]
+    assert len(face["top_k"]) == 5
+    check_probabilities(face)
+    code, report, err = run(capsys, photos["grey_crop"], "--model", tiny_model, "--top-k", 9)
+    assert code == 2 and report is None and "--top-k must be between 1 and 7" in err
+
+
 def test_text_file_is_a_clear_error(tiny_model, photos, capsys):
     code, report, err = run(capsys, photos["text"], "--model", tiny_model)
-    assert code == 2
+    assert code == 1
     assert err.strip() == f"error: {photos['text']}: not an image OpenCV can read"
     assert "Traceback" not in err
     assert report["images"] == [{"image": str(photos["text"]), "error": f"{photos['text']}: not an image OpenCV can read"}]
@@ -121,23 +136,28 @@ def test_text_file_is_a_clear_error(tiny_model, photos, capsys):
 def test_missing_file(tiny_model, tmp_path, capsys):
     missing = tmp_path / "nowhere.jpg"
     code, _, err = run(capsys, missing, "--model", tiny_model)
-    assert code == 2
+    assert code == 1
     assert err.strip() == f"error: {missing}: file not found"
 
 
 @needs_haar
-def test_blank_image_has_no_face(tiny_model, photos, capsys):
-    code, _, err = run(capsys, photos["blank"], "--model", tiny_model)
-    assert code == 2
-    assert err.strip() == f"error: {photos['blank']}: no face found"
+def test_no_face_is_a_normal_result_with_a_note(tiny_model, photos, tmp_path, capsys):
+    out = tmp_path / "cams.png"
+    code, report, err = run(capsys, photos["blank"], "--model", tiny_model, "--gradcam", out)
+    assert code == 0
+    assert report["images"] == [{"image": str(photos["blank"]), "faces": []}]
+    assert err.strip() == f"note: {photos['blank']}: no face found"
+    assert not out.exists()
 
 
+@needs_haar
 def test_several_images_reported_one_by_one(tiny_model, photos, tmp_path, capsys):
     missing = tmp_path / "gone.png"
-    code, report, err = run(capsys, photos["grey_crop"], missing, photos["text"], "--model", tiny_model)
-    assert code == 2
-    assert [len(e.get("faces", [])) for e in report["images"]] == [1, 0, 0]
-    assert err.splitlines() == [f"error: {missing}: file not found",
+    code, report, err = run(capsys, photos["grey_crop"], missing, photos["blank"], photos["text"], "--model", tiny_model)
+    assert code == 1
+    assert [len(e.get("faces", [])) for e in report["images"]] == [1, 0, 0, 0]
+    assert [("error" in e) for e in report["images"]] == [False, True, False, True]
+    assert err.splitlines() == [f"note: {photos['blank']}: no face found", f"error: {missing}: file not found",
                                 f"error: {photos['text']}: not an image OpenCV can read"]
 
 
@@ -149,7 +169,7 @@ def test_no_detector_is_a_clear_error(tiny_model, photos, capsys, monkeypatch):
         code, _, err = run(capsys, photos["astronaut"], "--model", tiny_model)
     finally:
         predict.face_detector.cache_clear()
-    assert code == 2
+    assert code == 1
     assert "no Haar cascade face detector" in err and "opencv-python-headless 4" in err
 
 
@@ -165,24 +185,20 @@ def test_gradcam_writes_png(tiny_model, photos, tmp_path, capsys):
     assert np.abs(picture.astype(int) - original).mean() > 5  # the heat map is blended in
 
 
-def test_gradcam_maps_and_layer(tiny_model):
+def test_gradcam_uses_the_registry_layer(tiny_model, tmp_path):
     import keras
-    from keras import layers
 
-    model = keras.saving.load_model(tiny_model)
-    assert predict.gradcam_layer(model) == "last_conv"
+    chosen = predict.classifier(tiny_model)
+    assert chosen.layer == registry.CAM_LAYER and chosen.flip_tta is False
     x = np.random.default_rng(0).random((2, 48, 48, 1), dtype=np.float32)
-    cams = predict.gradcam(model, x, [1, 3])
+    cams = predict.gradcam(chosen, x, [1, 3])
     assert cams.shape == (2, 48, 48) and cams.min() >= 0 and cams.max() <= 1
     inputs = keras.Input((48, 48, 1))
-    x = layers.Conv2D(2, 3, name="first")(inputs)
-    x = layers.Conv2D(2, 3, name="second")(x)
-    other = keras.Model(inputs, layers.Dense(7, activation="softmax")(layers.GlobalAveragePooling2D()(x)))
-    assert predict.gradcam_layer(other) == "second"
-    x = layers.Conv2D(2, 3, name="last_conv")(inputs)
-    x = layers.Activation("relu", name="last_relu")(layers.BatchNormalization(name="last_bn")(x))
-    book_like = keras.Model(inputs, layers.Dense(7, activation="softmax")(layers.GlobalAveragePooling2D()(x)))
-    assert predict.gradcam_layer(book_like) == "last_relu"  # as chapter 7 (explain.TARGET_LAYER)
+    conv = keras.layers.Conv2D(2, 3, name="features")(inputs)
+    foreign = tmp_path / "foreign.keras"
+    keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(keras.layers.GlobalAveragePooling2D()(conv))).save(foreign)
+    with pytest.raises(predict.PredictError, match=f"{foreign}: .*no layer 'last_relu'"):
+        predict.gradcam(predict.classifier(foreign), x, [0, 0])
 
 
 @pytest.fixture
@@ -196,30 +212,29 @@ def outputs(tmp_path, monkeypatch):
     return profile
 
 
-def test_default_model_is_best_by_validation_accuracy(tiny_model, photos, outputs, capsys):
+def test_default_model_is_best_by_validation_accuracy_with_its_tta(tiny_model, photos, outputs, capsys):
     results = {
-        "cnn": {"val_accuracy": 0.55, "accuracy": 0.99, "run": {"profile": "full"}},  # test accuracy: never used
-        "unet": {"training": {"val_accuracy": 0.61, "epochs_run": 3}, "accuracy": 0.10, "run": {}},
-        "outliers": {"val_mse": 0.01, "accuracy": 1.0, "run": {}},  # the autoencoder: no val_accuracy
+        "baseline_std_model": {"val_accuracy": 0.55, "accuracy": 0.99},  # test accuracy: never used
+        "attention_unet": {"training": {"val_accuracy": 0.61}, "accuracy": 0.10, "tta": {"flip_chosen": True}},
     }
     for name, result in results.items():
         (outputs.results_dir / f"{name}.json").write_text(json.dumps(result))
         shutil.copy(tiny_model, outputs.models_dir / f"{name}.keras")
-    shutil.copy(tiny_model, outputs.models_dir / "unscored.keras")  # no results file
-    assert predict.model_candidates() == [(0.55, outputs.models_dir / "cnn.keras"),
-                                          (0.61, outputs.models_dir / "unet.keras")]
-    assert predict.best_model() == outputs.models_dir / "unet.keras"
     code, report, err = run(capsys, photos["grey_crop"])
     assert code == 0, err
-    assert report["model"] == str(outputs.models_dir / "unet.keras")
+    assert report["model"] == str(outputs.models_dir / "attention_unet.keras") and report["flip_tta"] is True
+    grey = cv2.imread(str(photos["grey_crop"]), cv2.IMREAD_GRAYSCALE)
+    x = (grey.astype("float32") / 255)[None, ..., None]
+    expected = evaluation.predict(registry.load_file(tiny_model), x, flip_tta=True)[0]
+    probs = report["images"][0]["faces"][0]["probabilities"]
+    assert list(probs.values()) == pytest.approx(expected.tolist(), abs=1e-5)
 
 
 def test_no_trained_model_names_the_notebook(photos, outputs, capsys):
     code, report, err = run(capsys, photos["grey_crop"])
     assert code == 2 and report is None
     assert len(err.strip().splitlines()) == 1
-    assert "no trained classifier" in err and "--model" in err
-    assert "_baseline.ipynb" in predict.classifier_notebook() and predict.classifier_notebook() in err
+    assert "no trained classifier" in err and "--model" in err and "notebooks/04_baseline.ipynb" in err
 
 
 def test_bad_model_file(photos, tmp_path, capsys):

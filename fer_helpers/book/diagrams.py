@@ -5,22 +5,34 @@ import re
 import sys
 from pathlib import Path
 
+from .. import registry
 
-# (node id, label, chapter keyword) in reading order; edges below
+
+def _classifier_nodes():
+    """One box per chapter that trains classifiers (from the registry): its models' labels, then its note."""
+    chapters = {}
+    for entry in registry.ENTRIES:
+        chapters.setdefault(entry.chapter, []).append(entry)
+    nodes = []
+    for chapter, entries in chapters.items():
+        text = "\n".join(e.label[0].upper() + e.label[1:] for e in entries)
+        notes = [e.note for e in entries if e.note]
+        nodes.append((entries[0].name, text + "".join(f"\n({note})" for note in notes), chapter))
+    return tuple(nodes)
+
+
+# (node id, label, chapter) in reading order; edges below
+CLASSIFIER_NODES = _classifier_nodes()
+PIPELINE_CLASSIFIERS = tuple(node_id for node_id, _, _ in CLASSIFIER_NODES)
 PIPELINE_NODES = (
     ("data", "FER-2013\n48×48 grey faces, 7 emotions\n(Kaggle msambare/fer2013)", "data"),
     ("split", "Split\ntrain / validation / test\n(test only for evaluation)", "data"),
     ("denoise", "Non-local means\ndenoising", "denoising"),
     ("outliers", "Convolutional autoencoder\nreconstruction-error outliers", "autoencoder"),
-    ("baseline", "Baseline CNN", "baseline"),
-    ("augment", "CNN + augmentation\n(flip, rotation, shift, zoom)", "augmentation"),
-    ("unet", "Attention U-Net\nclassifier", "unet"),
-    ("cpu_cnn", "VGG-style CNN\n(warm-up + cosine SGD,\nlabel smoothing, erasing)", "cpu_cnn"),
-    ("vit", "Vision Transformer\n(conv stem, from scratch)", "vit"),
+    *CLASSIFIER_NODES,
     ("evaluate", "Evaluation\naccuracy, macro-F1, calibration (ECE)\nPublicTest / PrivateTest", "evaluation"),
     ("gradcam", "Grad-CAM explanations\n+ sanity checks", "gradcam"),
 )
-PIPELINE_CLASSIFIERS = ("baseline", "augment", "unet", "cpu_cnn", "vit")
 PIPELINE_EDGES = (
     [("data", "split"), ("split", "denoise"), ("denoise", "outliers")]
     + [("outliers", c) for c in PIPELINE_CLASSIFIERS]
