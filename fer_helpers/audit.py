@@ -32,7 +32,6 @@ from .duplicates import BLANK_MAX_STD, NEAR_MAX_BITS, close_pairs, hamming, has_
 
 WATERMARK_MIN_CHAIN = 7  # letter-like strokes in one row
 WATERMARK_TOPHAT = 20  # grey levels a stroke stands out above its 3x3 surroundings
-SPLIT_ORDER = ("train", "val", "test")
 KEEP_PRIORITY = {"test": 0, "val": 1, "train": 2}
 COLUMNS = ["id", "split", "label", "issue", "related_id", "related_split", "related_label", "detail"]
 ISSUES = ("exact_duplicate", "near_duplicate", "blank", "watermark_candidate")
@@ -44,7 +43,7 @@ REVIEW_PER_BITS = 25  # pairs drawn per distance for the by-eye review of the ne
 def pool(split) -> tuple[pd.DataFrame, np.ndarray]:
     """All images of a Split as one table (id, key, split, part, label) and the stacked uint8 images."""
     frames, images = [], []
-    for name in SPLIT_ORDER:
+    for name in config.SPLITS:
         subset = getattr(split, name)
         frames.append(pd.DataFrame({"id": subset.ids, "key": subset.keys, "split": name, "part": subset.parts,
                                     "label": [config.CLASSES[i] for i in subset.labels]}))
@@ -183,15 +182,15 @@ class Audit:
     def pair_counts(self) -> pd.DataFrame:
         """Number of exact and near-duplicate image pairs for every pair of splits, and how many disagree on the
         label."""
-        index = [f"{a}-{b}" for a, b in combinations_with_replacement(SPLIT_ORDER, 2)]
+        index = [f"{a}-{b}" for a, b in combinations_with_replacement(config.SPLITS, 2)]
         out = pd.DataFrame(0, index=pd.Index(index, name="splits"),
                            columns=["exact pairs", "exact, labels differ", "near pairs", "near, labels differ"])
         for kind in ("exact", "near"):
             pairs = self.pairs(kind)
             if pairs.empty:
                 continue
-            a, b = pairs["split_a"].map(SPLIT_ORDER.index), pairs["split_b"].map(SPLIT_ORDER.index)
-            key = [f"{SPLIT_ORDER[min(x, y)]}-{SPLIT_ORDER[max(x, y)]}" for x, y in zip(a, b)]
+            a, b = pairs["split_a"].map(config.SPLITS.index), pairs["split_b"].map(config.SPLITS.index)
+            key = [f"{config.SPLITS[min(x, y)]}-{config.SPLITS[max(x, y)]}" for x, y in zip(a, b)]
             differ = (pairs["label_a"] != pairs["label_b"]).to_numpy()
             out[f"{kind} pairs"] = pd.Series(key).value_counts().reindex(index, fill_value=0).to_numpy()
             differing = pd.Series(key)[differ].value_counts()
@@ -241,7 +240,7 @@ class Audit:
     def counts(self) -> dict:
         """Images flagged per issue and split."""
         return {issue: {s: int(((self.report["issue"] == issue) & (self.report["split"] == s)).sum())
-                        for s in SPLIT_ORDER} for issue in ISSUES}
+                        for s in config.SPLITS} for issue in ISSUES}
 
 
 def run(split, near_max_bits: int = NEAR_MAX_BITS, blank_max_std: float = BLANK_MAX_STD) -> Audit:

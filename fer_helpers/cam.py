@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import config, evaluation, registry
+from .quiet import quiet
 from .regions import rank_correlations
 
 METHODS = ("gradcam", "gradcam++", "scorecam")
@@ -128,7 +129,7 @@ class Explainer:
 
     def _visualiser(self, kind: str):
         if kind not in self._visualisers:
-            with registry.quiet():  # tf-keras-vis' imports warn about deprecated scipy names
+            with quiet():  # tf-keras-vis' imports warn about deprecated scipy names
                 from tf_keras_vis.gradcam import Gradcam
                 from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
                 from tf_keras_vis.saliency import Saliency
@@ -166,7 +167,7 @@ class Explainer:
         if method == "scorecam":
             options["max_N"] = max_n
         maps = []
-        with registry.quiet():
+        with quiet():
             for start in range(0, len(x), batch_size):
                 chunk = x[start:start + batch_size]
                 found = visualiser(CategoricalScore(classes[start:start + batch_size]), chunk, **options)
@@ -183,7 +184,7 @@ class Explainer:
         from tf_keras_vis.utils.scores import CategoricalScore
 
         np.random.seed(seed)  # tf-keras-vis draws its noise from numpy's global generator
-        with registry.quiet():
+        with quiet():
             maps = self._visualiser("saliency")(CategoricalScore(classes), x, smooth_samples=samples,
                                                 smooth_noise=noise, normalize_map=False)
         return scale_maps(np.asarray(maps).reshape(len(x), *x.shape[1:3]))
@@ -207,7 +208,7 @@ def activation_maximization(model: keras.Model, classes=None, steps: int = 128, 
     classes = list(range(len(config.CLASSES))) if classes is None else [int(c) for c in classes]
     keras.utils.set_random_seed(seed)
     start = np.clip(0.5 + 0.05 * np.random.default_rng(seed).standard_normal((len(classes), SIZE, SIZE, 1)), 0, 1)
-    with registry.quiet():
+    with quiet():
         visualiser = ActivationMaximization(functional(model), model_modifier=ReplaceToLinear(), clone=True)
         visualiser.model = Compiled(visualiser.model)
         images = visualiser(

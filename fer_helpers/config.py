@@ -20,9 +20,6 @@ CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 PARTS = ("Training", "PublicTest", "PrivateTest")
 SPLITS = ("train", "val", "test")
 VAL_FRACTION = 0.2
-# the book's classifiers, by the name of their saved model, in the order the chapters train them
-CLASSIFIERS = ("baseline_std_model", "baseline_augmented", "attention_unet", "vgg_cnn", "vgg_cnn_small",
-               "vision_transformer")
 
 
 @dataclass(frozen=True)
@@ -150,7 +147,9 @@ PROFILES = {
     "full": Profile(
         "full",
         None,
-        {"autoencoder": 15, "baseline": 5, "augmentation": 12, "protocol": 30},
+        # study: the study's baseline under its own recipe; treatment: the cheap model of the data and training
+        # treatments (ch. 4-5); protocol: the architecture comparisons (ch. 6, 9)
+        {"autoencoder": 15, "study": 15, "treatment": 20, "protocol": 30},
         ROOT,
         {"gradcam_pool_per_class": 250, "gradcam_per_class": 60, "gradcam_wrong_per_class": 30,
          "sanity_per_class": 15, "am_steps": 128},
@@ -158,7 +157,7 @@ PROFILES = {
     "smoke": Profile(
         "smoke",
         0.03,
-        {"autoencoder": 1, "baseline": 1, "augmentation": 1, "protocol": 2},
+        {"autoencoder": 1, "study": 1, "treatment": 1, "protocol": 2},
         ROOT / ".smoke",
         {"gradcam_pool_per_class": 30, "gradcam_per_class": 4, "gradcam_wrong_per_class": 4,
          "sanity_per_class": 2, "am_steps": 16},
@@ -166,8 +165,8 @@ PROFILES = {
 }
 # `full` once more, into a scratch folder: `make verify` (fer_helpers.book.verify) compares it with the committed
 # outputs; FER_VERIFY_ROOT moves the folder (the kernels that run the chapters inherit it)
-PROFILES["verify"] = Profile("verify", None, dict(PROFILES["full"].epochs),
-                             Path(os.environ.get(VERIFY_ROOT_ENV) or ROOT / "_build" / "verify"))
+PROFILES["verify"] = replace(PROFILES["full"], name="verify",
+                             output_root=Path(os.environ.get(VERIFY_ROOT_ENV) or ROOT / "_build" / "verify"))
 
 
 def get_profile(name: str | None = None) -> Profile:

@@ -29,9 +29,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from . import config, duplicates, synthetic
-from .sources import Dataset, DataError, DataNotFound, content_keys, fingerprint, locate, read
+from .sources import DataError, DataNotFound, Dataset, content_keys, fingerprint, locate, read
 
-SPLITS = ("train", "val", "test")
 LEAKAGE = ("removed", "kept")
 MIN_PER_CLASS = int(np.ceil(1 / config.VAL_FRACTION))  # Training images per class a stratified split needs
 MANIFEST_COLUMNS = ["key", "part", "label", "split", "id"]
@@ -122,7 +121,7 @@ def stored_manifest(dataset: Dataset, path: Path) -> pd.DataFrame:
         manifest = migrate_manifest(manifest, dataset, path)
         sizes = manifest["split"].value_counts()
         print(f"{path}: split manifest migrated from Kaggle file names to content keys, membership unchanged "
-              f"({', '.join(f'{sizes.get(s, 0):,} {s}' for s in SPLITS)})", file=sys.stderr)
+              f"({', '.join(f'{sizes.get(s, 0):,} {s}' for s in config.SPLITS)})", file=sys.stderr)
     path.parent.mkdir(parents=True, exist_ok=True)
     manifest.to_csv(path, index=False)
     return manifest
@@ -184,9 +183,9 @@ class Split:
             "source": self.source,
             "profile": self.profile,
             "classes": list(config.CLASSES),
-            "sizes": {name: len(getattr(self, name)) for name in SPLITS},
+            "sizes": {name: len(getattr(self, name)) for name in config.SPLITS},
             "test_parts": {p: int((self.test.parts == p).sum()) for p in ("PublicTest", "PrivateTest")},
-            "class_counts": {name: counts(getattr(self, name)) for name in SPLITS},
+            "class_counts": {name: counts(getattr(self, name)) for name in config.SPLITS},
         }
         return summary if self.leakage is None else {**summary, "leakage": self.leakage}
 
@@ -238,13 +237,13 @@ def load_split(profile: str | config.Profile = "full", path: Path | None = None,
         checksum = fingerprint(source_path)
         dataset, source = load_dataset(source_path, checksum), "FER-2013"
     except DataNotFound:
-        if profile.name == "full":
+        if profile.subset_fraction is None:  # the book's numbers (full, verify) need the real data
             raise
         print("No FER-2013 data set found: the smoke profile runs on synthetic faces.", file=sys.stderr)
         dataset, source, checksum = synthetic.make_dataset(), "synthetic", None
     manifest = load_manifest(dataset, profile, synthetic=source == "synthetic")
     row_of = pd.Series(np.arange(len(dataset)), index=dataset.keys)
-    members = {name: row_of[manifest.loc[manifest["split"] == name, "key"]].to_numpy() for name in SPLITS}
+    members = {name: row_of[manifest.loc[manifest["split"] == name, "key"]].to_numpy() for name in config.SPLITS}
     masks = leakage_masks(np.concatenate(duplicates.dataset_pairs(dataset, checksum)), members, len(dataset))
     report = {"removed": leakage == "removed", **{name: int(mask.sum()) for name, mask in masks.items()}}
     if leakage == "removed":

@@ -12,12 +12,11 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from . import config
 
-SPLITS = ("train", "val", "test")
 BATCH_SIZE = 32
 
 
 def subsets(split) -> dict:
-    return {name: getattr(split, name) for name in SPLITS}
+    return {name: getattr(split, name) for name in config.SPLITS}
 
 
 def pixel_statistics(x: np.ndarray, batch_size: int = BATCH_SIZE) -> dict:

@@ -92,11 +92,14 @@ def load_correct(name: str, profile: config.Profile) -> pd.DataFrame:
     return table[seeds].eq(table["label"], axis=0)
 
 
-def save_model_result(name: str, trial: Trial, profile: config.Profile, **extra) -> None:
-    """results/<name>.json for a saved model: test metrics, training summary, inference speed, metadata."""
+def save_model_result(name: str, trial: Trial, split: Split, profile: config.Profile, **extra) -> None:
+    """results/<name>.json for a saved model: test metrics, training summary, inference speed, metadata, and
+    the flip test-time augmentation chosen on validation (`tta.flip_tta`) with its test metrics (reported only)."""
     fitted = trial.run
+    tta = evaluation.choose_tta(fitted.model, split.val)
+    tta["test"] = evaluation.evaluate(fitted.model, split.test, flip_tta=True)
     payload = {**trial.result, "val_accuracy": fitted.summary()["val_accuracy"], "training": fitted.summary(),
-               "speed": evaluation.speed(fitted.model), **extra}
+               "speed": evaluation.speed(fitted.model), "tta": tta, **extra}
     results.save_result(name, payload, profile, seed=fitted.seed, epochs=fitted.epochs,
                         train_seconds=fitted.wall_seconds, load=fitted.load)
 

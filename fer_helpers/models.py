@@ -9,8 +9,8 @@ Which builder and options make each of the book's models is in `fer_helpers.regi
 """
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
 from keras import layers
 
 from . import config
@@ -24,40 +24,26 @@ def standardise(x_train: np.ndarray) -> layers.Normalization:
     return layers.Normalization(mean=float(x_train.mean()), variance=float(x_train.var()), name="standardise")
 
 
-def augmentation(rotation=0.05, shift=0.1, zoom=0.1, seed=config.SEED) -> list[layers.Layer]:
-    """The study's augmentation as Keras preprocessing layers (active only in training)."""
-    return [
-        layers.RandomFlip("horizontal", seed=seed, name="aug_flip"),
-        layers.RandomRotation(rotation, fill_mode="nearest", seed=seed, name="aug_rotate"),
-        layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed, name="aug_shift"),
-        layers.RandomZoom(zoom, fill_mode="nearest", seed=seed, name="aug_zoom"),
-    ]
-
-
 def conv_bn_relu(x, filters, name, strides=1):
     x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def stem(x_train, augment, rotation=0.05, erase=0.0):
-    """Input, augmentation (training only; `erase` is the random-erasing probability), standardisation."""
+def stem(x_train):
+    """The image input and its standardisation with the train split's statistics (augmentation is the
+    training recipe's: `training.trainer` puts it in front of the model while it trains)."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
-    x = inputs
-    for layer in augmentation(rotation) if augment else []:
-        x = layer(x)
-    if augment and erase:
-        x = layers.RandomErasing((erase, erase), value_range=(0, 1), seed=config.SEED, name="aug_erase")(x)
-    return inputs, standardise(x_train)(x)
+    return inputs, standardise(x_train)(inputs)
 
 
-def baseline_std_model(x_train: np.ndarray, augment: bool = False, widths=(32, 64, 128), dense=128, dropout=0.5):
+def baseline_std_model(x_train: np.ndarray, widths=(32, 64, 128), dense=128, dropout=0.5):
     """The study's plain CNN on standardised inputs: (Conv+BN+ReLU+MaxPool) x 3, Dense 128, softmax.
 
     The dense layer is batch-normalised too: without that, this CNN barely trained in its first
     epochs here (train accuracy ~24 % after three epochs with Adam at 1e-3, measured).
     """
-    inputs, x = stem(x_train, augment)
+    inputs, x = stem(x_train)
     for i, filters in enumerate(widths, start=1):
         name = "last" if i == len(widths) else f"block{i}"
         x = conv_bn_relu(x, filters, name)
@@ -71,12 +57,11 @@ def baseline_std_model(x_train: np.ndarray, augment: bool = False, widths=(32, 6
     return keras.Model(inputs, outputs, name="baseline_std_model")
 
 
-def vgg_cnn(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(1, 2, 3, 3), dropout=0.3, augment=True,
-            rotation=10 / 360, erase=0.25):
+def vgg_cnn(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(1, 2, 3, 3), dropout=0.3):
     """VGG-style CNN sized for two CPU cores: stages of 3x3 Conv+BN+ReLU (`convs[i]` at width
     `widths[i]`) with max-pooling between them (48->24->12->6), a global-average-pooled head.
     Cheap capacity goes to the coarse stages: the cost is in the convolutions at 48x48 and 24x24."""
-    inputs, x = stem(x_train, augment, rotation, erase)
+    inputs, x = stem(x_train)
     for stage, (filters, n) in enumerate(zip(widths, convs), start=1):
         for c in range(1, n + 1):
             last = stage == len(widths) and c == n
@@ -99,14 +84,14 @@ def attention_gate(skip, gating, filters, name):
     return layers.Multiply(name=f"{name}_gated")([skip, attention])
 
 
-def attention_unet(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(2, 2, 2, 2), augment=True, dropout=0.3):
+def attention_unet(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(2, 2, 2, 2), dropout=0.3):
     """Attention U-Net classifier: encoder, decoder with attention-gated skips, pooled softmax head.
 
     The decoder climbs back to the second-finest level (24x24 for 48x48 inputs): the full-resolution
     decoder stage costs the most on a CPU and adds nothing a pooled classifier head can use.
     `convs` gives the number of 3x3 convolutions per level (encoder and decoder alike).
     """
-    inputs, x = stem(x_train, augment)
+    inputs, x = stem(x_train)
     skips = []
     for level, filters in enumerate(widths[:-1], start=1):
         for c in range(convs[level - 1]):
@@ -140,12 +125,6 @@ def conv_autoencoder(filters=(32, 64)):
     return keras.Model(inputs, outputs, name="conv_autoencoder")
 
 
-def augmented_views(x: np.ndarray, views: int = 4, seed: int = config.SEED) -> list[np.ndarray]:
-    """`views` random augmentations of the images `x` (N,48,48,1), as the training pipeline sees them."""
-    pipeline = keras.Sequential(augmentation(seed=seed))
-    return [keras.ops.convert_to_numpy(pipeline(x, training=True)) for _ in range(views)]
-
-
 def transformer_block(x, heads: int, mlp: int, dropout: float, name: str):
     """Pre-norm transformer encoder block: self-attention and an MLP, each with a residual."""
     dim = x.shape[-1]
@@ -159,14 +138,13 @@ def transformer_block(x, heads: int, mlp: int, dropout: float, name: str):
     return layers.Add(name=f"{name}_add2")([x, y])
 
 
-def vision_transformer(x_train: np.ndarray, dim=128, depth=4, heads=4, mlp=256, dropout=0.1, augment=True,
-                       stem_widths=(32, 64)):
+def vision_transformer(x_train: np.ndarray, dim=128, depth=4, heads=4, mlp=256, dropout=0.1, stem_widths=(32, 64)):
     """A small ViT for 48x48 faces, trained from scratch: a convolutional stem (stride-2 3x3
     convolutions, Xiao et al. 2021; one per width, then one to `dim`) makes the token grid (6x6 = 36
     tokens with the default three); positions come from a depthwise
     convolution over the token grid (conditional position encoding, Chu et al. 2023), so the model
     is built from stock Keras layers only; mean-pooled tokens feed the softmax head."""
-    inputs, x = stem(x_train, augment)
+    inputs, x = stem(x_train)
     for i, width in enumerate(stem_widths, start=1):
         x = conv_bn_relu(x, width, f"stem{i}", strides=2)
     x = conv_bn_relu(x, dim, "last", strides=2)  # the token grid; "last_relu" is GradCAM's layer

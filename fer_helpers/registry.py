@@ -12,21 +12,18 @@ trains it; `layer` is the layer whose feature maps Grad-CAM weights: "last_relu"
 conv -> BatchNorm -> ReLU, what the head reads), not "last_conv", whose output is pre-BatchNorm.
 
 Results fields read here (written by `experiments.save_model_result`): `val_accuracy` (top level
-or under "training") and `tta.flip_chosen`, a boolean that is true when horizontal-flip test-time
+or under "training") and `tta.flip_tta`, a boolean that is true when horizontal-flip test-time
 augmentation was chosen *on the validation split*. Test metrics are never read to choose.
 """
 from __future__ import annotations
 
 import json
-import os
-import sys
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import config
+from .quiet import quiet
 
 if TYPE_CHECKING:
     import keras
@@ -53,7 +50,7 @@ class Entry:
 
 ENTRIES = (
     Entry("baseline_std_model", "baseline CNN", "baseline_std_model", "04_baseline"),
-    Entry("baseline_augmented", "augmented CNN", "baseline_std_model", "05_augmentation", {"augment": True},
+    Entry("baseline_augmented", "augmented CNN", "baseline_std_model", "05_augmentation", {},
           "flip, rotation, shift, zoom"),
     Entry("attention_unet", "attention U-Net", "attention_unet", "06_unet",
           {"widths": (16, 32, 64, 128), "convs": (1, 2, 2, 2)}),
@@ -89,39 +86,6 @@ def model_path(name: str, profile: config.Profile) -> Path:
 def saved(profile: config.Profile) -> list[str]:
     """The classifiers with a saved models/<name>.keras, in registry order."""
     return [name for name in _BY_NAME if model_path(name, profile).is_file()]
-
-
-@contextmanager
-def quiet():
-    """Keras and TensorFlow without their chatter: TensorFlow's first import (whose C++ start-up lines
-    ignore TF_CPP_MIN_LOG_LEVEL) kept off stderr, then no progress bars, retracing notes or input warnings."""
-    if "tensorflow" not in sys.modules:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        sys.stderr.flush()
-        saved_fd = os.dup(2)
-        try:
-            with open(os.devnull, "w") as devnull:
-                os.dup2(devnull.fileno(), 2)
-                import tensorflow  # noqa: F401
-        finally:
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
-    import keras
-    import tensorflow as tf
-
-    interactive = keras.config.is_interactive_logging_enabled()
-    keras.config.disable_interactive_logging()
-    logger, level = tf.get_logger(), tf.get_logger().level
-    logger.setLevel("ERROR")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The structure of `inputs`")
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        try:
-            yield
-        finally:
-            logger.setLevel(level)
-            if interactive:
-                keras.config.enable_interactive_logging()
 
 
 def load_file(path) -> "keras.Model":
@@ -193,8 +157,8 @@ def best(profile: config.Profile, by: str = "val_accuracy") -> str:
     return max(scores, key=scores.get)
 
 
-def flip_chosen(name: str, profile: config.Profile) -> bool:
-    """Whether validation chose horizontal-flip test-time augmentation for `name` (`tta.flip_chosen`; False if absent)."""
+def flip_tta_chosen(name: str, profile: config.Profile) -> bool:
+    """Whether validation chose horizontal-flip test-time augmentation for `name` (`tta.flip_tta`; False if absent)."""
     found = result(name, profile) or {}
     tta = found.get("tta")
-    return bool(tta.get("flip_chosen", False)) if isinstance(tta, dict) else False
+    return bool(tta.get("flip_tta", False)) if isinstance(tta, dict) else False

@@ -60,11 +60,6 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPUs, {cpu_info()['model']}"
 
 
-def saved_models(profile: config.Profile) -> list[str]:
-    """The book's classifiers (in `config.CLASSIFIERS` order) that have a saved models/<name>.keras."""
-    return [name for name in config.CLASSIFIERS if (profile.models_dir / f"{name}.keras").exists()]
-
-
 def run_metadata(profile: config.Profile, watch: Stopwatch | None = None, **extra) -> dict:
     """Profile, seed, git commit, time, machine (CPU model, oneDNN flags, TensorFlow threads) and load of a
     run, plus `extra` (epochs, seed, ...).

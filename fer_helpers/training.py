@@ -89,6 +89,13 @@ def trainer(model: keras.Model, augmentation: config.Augmentation) -> keras.Mode
     return keras.Model(inputs, model(x), name=f"{model.name}_training")
 
 
+def augmented_views(x: np.ndarray, augmentation: config.Augmentation, views: int = 4,
+                    seed: int = config.SEED) -> list[np.ndarray]:
+    """`views` random augmentations of the images `x` (N,48,48,1), as training under `augmentation` sees them."""
+    pipeline = keras.Sequential(augmentation_layers(augmentation, seed))
+    return [keras.ops.convert_to_numpy(pipeline(x, training=True)) for _ in range(views)]
+
+
 def cosine_schedule(peak: float, steps_per_epoch: int, epochs: int, warmup_epochs: int = 0):
     """Linear warm-up from 0 to `peak` over `warmup_epochs`, then cosine decay to 0 by the end of `epochs`.
 

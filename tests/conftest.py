@@ -49,3 +49,13 @@ def tiny_split():
 def tiny_profile(tmp_path):
     """A profile writing under tmp_path, with budgets of one or two epochs."""
     return config.Profile("smoke", None, {"autoencoder": 1, "baseline": 1, "protocol": 2}, tmp_path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say in the final summary which data the tests and notebooks ran on."""
+    try:
+        where = f"the real FER-2013 ({locate()})"
+    except DataNotFound:
+        where = (f"SYNTHETIC faces: no FER-2013 was found (set {config.DATA_ENV}), so the notebooks ran on "
+                 "synthetic data and the real-data tests were skipped")
+    terminalreporter.write_sep("-", f"data: {where}")

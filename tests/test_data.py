@@ -122,7 +122,7 @@ def test_cli_summary_prints_json(forms, full_here, capsys):
 
 
 def memberships(split):
-    return {name: sorted(getattr(split, name).keys) for name in data.SPLITS}
+    return {name: sorted(getattr(split, name).keys) for name in config.SPLITS}
 
 
 def test_every_form_gives_the_same_split_and_summary(forms, full_here, capsys):
@@ -154,7 +154,7 @@ def test_old_manifest_is_migrated_with_the_same_membership(forms, full_here, cap
         data.load_split("full", forms["csv"])
     split = data.load_split("full", forms["zip"], leakage="kept")
     assert "migrated from Kaggle file names to content keys, membership unchanged" in capsys.readouterr().err
-    for name in data.SPLITS:
+    for name in config.SPLITS:
         assert sorted(getattr(split, name).ids) == sorted(old.loc[old["split"] == name, "id"])
     migrated = pd.read_csv(full_here, dtype=str)
     assert list(migrated.columns) == data.MANIFEST_COLUMNS and migrated["id"].tolist() == old["id"].tolist()
@@ -381,7 +381,7 @@ def test_real_data_counts(real_data_path):
 def test_real_split_matches_committed_manifest(real_data_path):
     stored = pd.read_csv(config.ROOT / "artifacts" / "split.csv", dtype=str, keep_default_na=False)
     split = data.load_split("full", real_data_path, leakage="kept")
-    for name in data.SPLITS:
+    for name in config.SPLITS:
         rows = stored[stored["split"] == name]
         assert getattr(split, name).keys.tolist() == rows["key"].tolist()  # the manifest's order, too
         if real_data_path.suffix.lower() != ".csv":  # the migrated manifest keeps the Kaggle file names
@@ -405,7 +405,7 @@ def test_real_csv_form_gives_the_same_split_and_summary(real_data_path, tmp_path
     monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
     csv_split = data.load_split("full", path)
     assert summary_of(path, capsys) == zip_summary
-    for name in data.SPLITS:
+    for name in config.SPLITS:
         np.testing.assert_array_equal(getattr(csv_split, name).keys, getattr(zip_split, name).keys)
         np.testing.assert_array_equal(getattr(csv_split, name).images, getattr(zip_split, name).images)
     np.testing.assert_array_equal(csv_split.test.leak_free, zip_split.test.leak_free)

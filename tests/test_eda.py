@@ -4,7 +4,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from fer_helpers import config, eda, plots

@@ -47,10 +47,11 @@ def test_saved_predictions_give_correctness_per_seed(trials, tiny_split):
         experiments.load_correct("missing", profile)
 
 
-def test_saved_result_reads_back_as_the_same_row(trials):
+def test_saved_result_reads_back_as_the_same_row(trials, tiny_split):
     profile, found = trials
-    experiments.save_model_result("arm", found[0], profile, note="tiny")
+    experiments.save_model_result("arm", found[0], tiny_split, profile, note="tiny")
     saved = json.loads((profile.results_dir / "arm.json").read_text())
+    assert isinstance(saved["tta"]["flip_tta"], bool) and "accuracy" in saved["tta"]["test"]
     assert saved["run"]["seed"] == 7 and saved["run"]["epochs"] == 1 and saved["note"] == "tiny"
     assert saved["training"]["recipe"] == RECIPE.describe()
     assert experiments.row_from_saved("arm", saved) == pytest.approx(experiments.row("arm", found[0]))

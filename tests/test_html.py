@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_book import built_book, toc_pages  # noqa: F401 (the session fixture that builds the book)
+from test_sphinx import built_book, toc_pages  # noqa: F401 (the session fixture that builds the book)
 
 from fer_helpers import config
 

@@ -13,7 +13,6 @@ from fer_helpers import config
 from fer_helpers.book import notebook
 from fer_helpers.book.formats import MINUS, Missing
 
-
 # --- glue ---------------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -65,7 +64,7 @@ def test_glue_values_glues_figures_as_they_are(glued):
 # --- setup and the TensorFlow silencer -----------------------------------------------------------------
 
 QUIET_IMPORT = """
-from fer_helpers.book.notebook import quiet_tensorflow
+from fer_helpers.quiet import quiet_tensorflow
 quiet_tensorflow()
 import tensorflow as tf
 tf.get_logger().warning("python-side warning")

@@ -215,7 +215,7 @@ def outputs(tmp_path, monkeypatch):
 def test_default_model_is_best_by_validation_accuracy_with_its_tta(tiny_model, photos, outputs, capsys):
     results = {
         "baseline_std_model": {"val_accuracy": 0.55, "accuracy": 0.99},  # test accuracy: never used
-        "attention_unet": {"training": {"val_accuracy": 0.61}, "accuracy": 0.10, "tta": {"flip_chosen": True}},
+        "attention_unet": {"training": {"val_accuracy": 0.61}, "accuracy": 0.10, "tta": {"flip_tta": True}},
     }
     for name, result in results.items():
         (outputs.results_dir / f"{name}.json").write_text(json.dumps(result))

@@ -144,5 +144,3 @@ def test_written_records_drop_notebooks_that_are_gone(tmp_path):
     assert set(written["environments"]) == {"e1"} and set(written["data"]) == {"d1"}
 
 
-def test_format_seconds():
-    assert [provenance.format_seconds(s) for s in (5.4, 61, 3600.4)] == ["5 s", "1 min 01 s", "1 h 00 min"]

@@ -115,8 +115,8 @@ def test_results_files_are_checked(profile, tiny):
 
 
 def test_flip_tta_is_what_validation_chose(profile, tiny):
-    save(profile, tiny, "vgg_cnn", {"val_accuracy": 0.6, "tta": {"flip_chosen": True}})
+    save(profile, tiny, "vgg_cnn", {"val_accuracy": 0.6, "tta": {"flip_tta": True}})
     save(profile, tiny, "vgg_cnn_small", {"val_accuracy": 0.5, "flip_tta": {"accuracy": 0.7}})  # test metrics: ignored
-    assert registry.flip_chosen("vgg_cnn", profile) is True
-    assert registry.flip_chosen("vgg_cnn_small", profile) is False
-    assert registry.flip_chosen("attention_unet", profile) is False
+    assert registry.flip_tta_chosen("vgg_cnn", profile) is True
+    assert registry.flip_tta_chosen("vgg_cnn_small", profile) is False
+    assert registry.flip_tta_chosen("attention_unet", profile) is False

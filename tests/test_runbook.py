@@ -9,10 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from test_sphinx import ALLOW_DRAFTS, is_draft
 
 from fer_helpers import config, results
 from fer_helpers.book import provenance, runbook
-from test_sphinx import is_draft, ALLOW_DRAFTS
 
 ROOT = config.ROOT
 MACHINE_PATHS = ("/work/", "/root/", "/tmp/", "/home/")

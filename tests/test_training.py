@@ -15,7 +15,7 @@ RECIPE = dataclasses.replace(config.PROTOCOL, warmup_epochs=1, batch=16, epochs=
 
 def tiny_model(split, seed=7):
     training.set_seed(seed)
-    return models.vgg_cnn(split.train.x(), widths=(4, 8, 8, 8), convs=(1, 1, 1, 1), augment=False)
+    return models.vgg_cnn(split.train.x(), widths=(4, 8, 8, 8), convs=(1, 1, 1, 1))
 
 
 def weights_equal(a: keras.Model, b: keras.Model) -> bool:
@@ -133,3 +133,20 @@ def test_plot_learning_curves_draws_train_and_val_per_run(tiny_split):
     lines = ax.get_lines()
     assert len(lines) == 6 and list(lines[0].get_ydata()) == history["val_accuracy"]
     assert list(lines[1].get_ydata()) == history["accuracy"] and lines[2].get_xydata().tolist() == [[2, 0.35]]
+
+
+def test_augmented_views_change_the_images():
+    x = np.random.default_rng(0).random((2, 48, 48, 1), dtype=np.float32)
+    views = training.augmented_views(x, config.STUDY_AUGMENTATION, views=2)
+    assert len(views) == 2 and views[0].shape == x.shape and not np.allclose(views[0], x)
+
+
+@pytest.mark.parametrize("probability, low, high", [(1.0, 1.0, 1.0), (0.25, 0.15, 0.35), (0.0, 0.0, 0.0)])
+def test_random_erasing_hits_the_stated_share_of_training_images(probability, low, high):
+    pipeline = keras.Sequential(training.augmentation_layers(config.Augmentation(erase=probability)) or
+                                [keras.layers.Identity()])
+    blank = np.full((400, 48, 48, 1), 0.5, np.float32)
+    out = keras.ops.convert_to_numpy(pipeline(blank, training=True))
+    erased = out.reshape(len(out), -1).std(axis=1) > 1e-6
+    assert low <= erased.mean() <= high
+    assert np.ptp(keras.ops.convert_to_numpy(pipeline(blank, training=False))) == 0

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_runbook import kernel_installed
+from test_sphinx import glue_output
 
 from fer_helpers import config
 from fer_helpers.book import provenance, runbook, verify
-from test_runbook import kernel_installed
-from test_sphinx import glue_output
 
 
 def checks_by_name(checks) -> dict:

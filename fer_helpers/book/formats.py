@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .provenance import format_seconds
+from ..results import format_seconds
 
 MINUS = "\u2212"
 EN_DASH = "\u2013"

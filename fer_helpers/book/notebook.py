@@ -15,17 +15,13 @@ code on the page and removes parameter, setup and glue-only cells; JupyterLab st
 from __future__ import annotations
 
 import ast
-import contextlib
-import os
 import re
-import sys
 from typing import NamedTuple
 
 from .. import config, data, results
+from ..quiet import quiet_tensorflow
 from .formats import Missing, format_value
 
-# C++ logs: 3 keeps only fatal ones. TF_ENABLE_ONEDNN_OPTS is left alone: it changes the numbers.
-TF_LOG_LEVEL = "3"
 PLOT_STYLE = {"axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100}
 
 
@@ -33,39 +29,6 @@ class Chapter(NamedTuple):
     profile: config.Profile
     split: data.Split | None
     watch: results.Stopwatch
-
-
-@contextlib.contextmanager
-def stderr_discarded():
-    """File descriptor 2 sent to /dev/null: also silences what C++ libraries print while they load."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def quiet_tensorflow() -> None:
-    """The project's one TensorFlow silencer; call it before anything imports TensorFlow.
-
-    C++ logs (`E0000 ... node_def_util.cc ...`) stop at TF_CPP_MIN_LOG_LEVEL=3 (an explicit setting in
-    the environment wins); the lines printed while TensorFlow's libraries load ("All log messages before
-    absl::InitializeLog()", "oneDNN custom operations are on") ignore it, so that import runs with stderr
-    discarded; Python-side absl and TensorFlow loggers keep errors only.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)
-    if "tensorflow" not in sys.modules:
-        with stderr_discarded():
-            import tensorflow  # noqa: F401
-    import absl.logging
-    import tensorflow as tf
-
-    absl.logging.set_verbosity(absl.logging.ERROR)
-    tf.get_logger().setLevel("ERROR")
 
 
 def setup(profile: str | None = None, load_data: bool = True) -> Chapter:
@@ -79,7 +42,7 @@ def setup(profile: str | None = None, load_data: bool = True) -> Chapter:
     profile = config.get_profile(profile)
     split = data.load_split(profile) if load_data else None
     if split is not None:
-        sizes = ", ".join(f"{len(getattr(split, name)):,} {name}" for name in data.SPLITS)
+        sizes = ", ".join(f"{len(getattr(split, name)):,} {name}" for name in config.SPLITS)
         print(f"{split.source}, profile {profile.name}: {sizes}")
     return Chapter(profile, split, watch)
 

@@ -243,17 +243,6 @@ def write_runs(path: Path, runs: dict, root: Path = config.ROOT) -> None:
     path.write_text(json.dumps(prune(runs, root), indent=2, sort_keys=True) + "\n")
 
 
-def format_seconds(seconds: float) -> str:
-    seconds = round(float(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
-
-
 def chapter_notebooks(root: Path = config.ROOT) -> list[Path]:
     return sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 

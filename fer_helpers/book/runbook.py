@@ -25,8 +25,9 @@ from pathlib import Path
 import nbformat
 
 from .. import config
-from ..results import run_metadata
+from ..results import format_seconds, run_metadata
 from . import provenance
+from .notebook import tag_cells
 
 NOTEBOOKS = config.ROOT / "notebooks"
 EXECUTED = config.ROOT / "_build" / "executed"
@@ -180,13 +181,14 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict, i
     seconds = time.time() - start
     notebook = nbformat.read(target, as_version=4)
     sanitize(notebook)
+    tag_cells(notebook)
     notebook.metadata["fer_run"] = {"profile": profile.name, "keys": keys}
     nbformat.write(notebook, target)
     if profile.name == "full":
         nbformat.write(notebook, path)
     records[path.stem] = {**run_metadata(profile), "notebook": relative(path), "wall_seconds": round(seconds, 1),
                           "keys": keys, **context}
-    print(f"<== {relative(path)}: {provenance.format_seconds(seconds)}", flush=True)
+    print(f"<== {relative(path)}: {format_seconds(seconds)}", flush=True)
     return seconds
 
 
@@ -250,8 +252,8 @@ def main(argv=None) -> int:
     if timings:
         print(f"\nRan {len(timings)} notebook(s) in profile {profile.name}:")
         for path, seconds in timings:
-            print(f"  {provenance.format_seconds(seconds):>14}  {relative(path)}")
-        total = provenance.format_seconds(sum(s for _, s in timings))
+            print(f"  {format_seconds(seconds):>14}  {relative(path)}")
+        total = format_seconds(sum(s for _, s in timings))
         print(f"  {total:>14}  total; recorded in {relative(record_path)}")
     else:
         print("All notebooks up to date." if paths else "No notebooks to run.")

@@ -18,9 +18,19 @@ import shutil
 from pathlib import Path
 
 from .. import config
+from ..results import format_seconds
 from .diagrams import write_pipeline_diagram
-from .provenance import (DATA_SOURCE, LOCK, chapter_notebooks, chapter_status, current_data, describe, format_seconds,
-                         load_runs, locked_packages, runs_path)
+from .provenance import (
+    DATA_SOURCE,
+    LOCK,
+    chapter_notebooks,
+    chapter_status,
+    current_data,
+    describe,
+    load_runs,
+    locked_packages,
+    runs_path,
+)
 
 BOOK = config.ROOT / "book"
 GENERATED = BOOK / "_generated"
