@@ -17,6 +17,7 @@ threshold the image of lower priority is listed, naming as ``related_id`` its ne
 ``detail`` their distance in bits, so no listed pair exceeds :data:`NEAR_MAX_BITS` and dropping every
 listed image leaves no pair.
 """
+
 from __future__ import annotations
 
 from itertools import combinations_with_replacement
@@ -40,19 +41,30 @@ REVIEW_PER_BITS = 25  # pairs drawn per distance for the by-eye review of the ne
 
 # ---- the pool of images ------------------------------------------------------------------------
 
+
 def pool(split) -> tuple[pd.DataFrame, np.ndarray]:
     """All images of a Split as one table (id, key, split, part, label) and the stacked uint8 images."""
     frames, images = [], []
     for name in config.SPLITS:
         subset = getattr(split, name)
-        frames.append(pd.DataFrame({"id": subset.ids, "key": subset.keys, "split": name, "part": subset.parts,
-                                    "label": [config.CLASSES[i] for i in subset.labels]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "id": subset.ids,
+                    "key": subset.keys,
+                    "split": name,
+                    "part": subset.parts,
+                    "label": [config.CLASSES[i] for i in subset.labels],
+                }
+            )
+        )
         images.append(subset.images)
     table = pd.concat(frames, ignore_index=True)
     return table, np.concatenate(images)
 
 
 # ---- groups and watermarks ---------------------------------------------------------------------
+
 
 def groups_from_pairs(n: int, pairs: np.ndarray) -> np.ndarray:
     """Connected components of the graph whose edges are `pairs` (i, j, ...): a group number per node."""
@@ -100,6 +112,7 @@ def watermark_scores(images: np.ndarray) -> np.ndarray:
 
 # ---- the audit ---------------------------------------------------------------------------------
 
+
 def _keep_rank(table: pd.DataFrame) -> np.ndarray:
     """Rank of each image when choosing which copy to keep (0 = kept first): test, val, train, then table order."""
     order = np.lexsort((np.arange(len(table)), table["split"].map(KEEP_PRIORITY).to_numpy()))
@@ -122,17 +135,31 @@ def _near_rows(table: pd.DataFrame, near_pairs: np.ndarray, rank: np.ndarray) ->
     """Of each near pair the image of lower keep priority, once, with its nearest partner and their distance."""
     i, j, bits = np.asarray(near_pairs, np.int64).reshape(-1, 3).T
     listed, partner = np.where(rank[i] > rank[j], i, j), np.where(rank[i] > rank[j], j, i)
-    chosen = (pd.DataFrame({"listed": listed, "partner": partner, "bits": bits, "partner_rank": rank[partner]})
-              .sort_values(["listed", "bits", "partner_rank"]).drop_duplicates("listed"))
+    chosen = (
+        pd.DataFrame({"listed": listed, "partner": partner, "bits": bits, "partner_rank": rank[partner]})
+        .sort_values(["listed", "bits", "partner_rank"])
+        .drop_duplicates("listed")
+    )
     return [_row(table, r.listed, "near_duplicate", r.partner, int(r.bits)) for r in chosen.itertuples()]
 
 
 def _row(table: pd.DataFrame, i: int, issue: str, related: int | None = None, detail="") -> dict:
-    row = {"id": table.at[i, "id"], "split": table.at[i, "split"], "label": table.at[i, "label"], "issue": issue,
-           "related_id": "", "related_split": "", "related_label": "", "detail": detail}
+    row = {
+        "id": table.at[i, "id"],
+        "split": table.at[i, "split"],
+        "label": table.at[i, "label"],
+        "issue": issue,
+        "related_id": "",
+        "related_split": "",
+        "related_label": "",
+        "detail": detail,
+    }
     if related is not None:
-        row.update(related_id=table.at[related, "id"], related_split=table.at[related, "split"],
-                   related_label=table.at[related, "label"])
+        row.update(
+            related_id=table.at[related, "id"],
+            related_split=table.at[related, "split"],
+            related_label=table.at[related, "label"],
+        )
     return row
 
 
@@ -149,10 +176,14 @@ class Audit:
         exact_listed = {r["id"] for r in rows}
         rows += [r for r in _near_rows(table, near_pairs, rank) if r["id"] not in exact_listed]  # listed once
         blank = self.blank
-        rows += [_row(table, i, "blank", detail=round(float(s), 2))
-                 for i, s in zip(np.flatnonzero(blank), pixel_std(images[blank]))]
-        rows += [_row(table, i, "watermark_candidate", detail=int(watermark[i]))
-                 for i in np.flatnonzero(watermark >= WATERMARK_MIN_CHAIN)]
+        rows += [
+            _row(table, i, "blank", detail=round(float(s), 2))
+            for i, s in zip(np.flatnonzero(blank), pixel_std(images[blank]), strict=False)
+        ]
+        rows += [
+            _row(table, i, "watermark_candidate", detail=int(watermark[i]))
+            for i in np.flatnonzero(watermark >= WATERMARK_MIN_CHAIN)
+        ]
         self.report = pd.DataFrame(rows, columns=COLUMNS)
 
     def pairs(self, kind: str = "exact") -> pd.DataFrame:
@@ -169,28 +200,37 @@ class Audit:
     def pair_images(self, pairs: pd.DataFrame, caption=None):
         """Left images, right images and captions of `pairs` (rows of a pair table), for plots.pair_grid."""
         caption = caption or (lambda r: f"{r.split_a}/{r.label_a} | {r.split_b}/{r.label_b}")
-        return (self.images[pairs["i"].to_numpy()], self.images[pairs["j"].to_numpy()],
-                [caption(r) for r in pairs.itertuples()])
+        return (
+            self.images[pairs["i"].to_numpy()],
+            self.images[pairs["j"].to_numpy()],
+            [caption(r) for r in pairs.itertuples()],
+        )
 
     def _pair_table(self, pairs: np.ndarray) -> pd.DataFrame:
         pairs = np.asarray(pairs, np.int64).reshape(-1, 3)
         i, j = pairs[:, 0], pairs[:, 1]
-        columns = {f"{c}_{side}": self.table[c].to_numpy()[k] for c in ("id", "key", "split", "label")
-                   for side, k in (("a", i), ("b", j))}
+        columns = {
+            f"{c}_{side}": self.table[c].to_numpy()[k]
+            for c in ("id", "key", "split", "label")
+            for side, k in (("a", i), ("b", j))
+        }
         return pd.DataFrame({"i": i, "j": j, **columns, "bits": pairs[:, 2]})
 
     def pair_counts(self) -> pd.DataFrame:
         """Number of exact and near-duplicate image pairs for every pair of splits, and how many disagree on the
         label."""
         index = [f"{a}-{b}" for a, b in combinations_with_replacement(config.SPLITS, 2)]
-        out = pd.DataFrame(0, index=pd.Index(index, name="splits"),
-                           columns=["exact pairs", "exact, labels differ", "near pairs", "near, labels differ"])
+        out = pd.DataFrame(
+            0,
+            index=pd.Index(index, name="splits"),
+            columns=["exact pairs", "exact, labels differ", "near pairs", "near, labels differ"],
+        )
         for kind in ("exact", "near"):
             pairs = self.pairs(kind)
             if pairs.empty:
                 continue
             a, b = pairs["split_a"].map(config.SPLITS.index), pairs["split_b"].map(config.SPLITS.index)
-            key = [f"{config.SPLITS[min(x, y)]}-{config.SPLITS[max(x, y)]}" for x, y in zip(a, b)]
+            key = [f"{config.SPLITS[min(x, y)]}-{config.SPLITS[max(x, y)]}" for x, y in zip(a, b, strict=False)]
             differ = (pairs["label_a"] != pairs["label_b"]).to_numpy()
             out[f"{kind} pairs"] = pd.Series(key).value_counts().reindex(index, fill_value=0).to_numpy()
             differing = pd.Series(key)[differ].value_counts()
@@ -211,12 +251,16 @@ class Audit:
         leaked = has_copy(found, is_test, ~is_test)
         differ = has_copy(found[labels[found[:, 0]] != labels[found[:, 1]]], is_test, ~is_test)
         parts = self.table["part"].to_numpy()[leaked]
-        return {"test_images": int(is_test.sum()), "in_training": int(leaked.sum()),
-                "in_train": int(has_copy(found, is_test, splits == "train").sum()),
-                "in_val": int(has_copy(found, is_test, splits == "val").sum()),
-                "label_agrees": int(leaked.sum() - differ.sum()), "labels_differ": int(differ.sum()),
-                "training_copies": int(has_copy(found, ~is_test, is_test).sum()),
-                "by_part": {part: int((parts == part).sum()) for part in ("PublicTest", "PrivateTest")}}
+        return {
+            "test_images": int(is_test.sum()),
+            "in_training": int(leaked.sum()),
+            "in_train": int(has_copy(found, is_test, splits == "train").sum()),
+            "in_val": int(has_copy(found, is_test, splits == "val").sum()),
+            "label_agrees": int(leaked.sum() - differ.sum()),
+            "labels_differ": int(differ.sum()),
+            "training_copies": int(has_copy(found, ~is_test, is_test).sum()),
+            "by_part": {part: int((parts == part).sum()) for part in ("PublicTest", "PrivateTest")},
+        }
 
     def double_filed(self) -> pd.DataFrame:
         """Images whose file name occurs in two class folders (their ids carry ``-<class>``), with the
@@ -229,18 +273,36 @@ class Audit:
             first = self.images[index[0]].astype(int)
             for i in index:
                 difference = float(np.abs(self.images[i].astype(int) - first).mean())
-                out.append({"file name": name, "id": self.table.at[i, "id"], "split": self.table.at[i, "split"],
-                            "label": self.table.at[i, "label"],
-                            "mean abs. difference to the first": difference,
-                            "phash bits to the first": int(hamming(self.phash[i], self.phash[index[0]])), "row": i})
-        columns = ["file name", "id", "split", "label", "mean abs. difference to the first", "phash bits to the first",
-                   "row"]
+                out.append(
+                    {
+                        "file name": name,
+                        "id": self.table.at[i, "id"],
+                        "split": self.table.at[i, "split"],
+                        "label": self.table.at[i, "label"],
+                        "mean abs. difference to the first": difference,
+                        "phash bits to the first": int(hamming(self.phash[i], self.phash[index[0]])),
+                        "row": i,
+                    }
+                )
+        columns = [
+            "file name",
+            "id",
+            "split",
+            "label",
+            "mean abs. difference to the first",
+            "phash bits to the first",
+            "row",
+        ]
         return pd.DataFrame(out, columns=columns).astype({"phash bits to the first": int, "row": int})
 
     def counts(self) -> dict:
         """Images flagged per issue and split."""
-        return {issue: {s: int(((self.report["issue"] == issue) & (self.report["split"] == s)).sum())
-                        for s in config.SPLITS} for issue in ISSUES}
+        return {
+            issue: {
+                s: int(((self.report["issue"] == issue) & (self.report["split"] == s)).sum()) for s in config.SPLITS
+            }
+            for issue in ISSUES
+        }
 
 
 def run(split, near_max_bits: int = NEAR_MAX_BITS, blank_max_std: float = BLANK_MAX_STD) -> Audit:
@@ -252,6 +314,7 @@ def run(split, near_max_bits: int = NEAR_MAX_BITS, blank_max_std: float = BLANK_
 
 
 # ---- the saved list ----------------------------------------------------------------------------
+
 
 def path(profile: config.Profile):
     return profile.artifacts_dir / "audit.csv"
@@ -271,13 +334,18 @@ def load(profile: config.Profile) -> pd.DataFrame:
     return pd.read_csv(target, dtype=str, keep_default_na=False)
 
 
-def precision_by_level(levels: list, reviewed: pd.Series, verdicts: pd.Series, found: pd.Series, what: str,
-                       items: str) -> pd.DataFrame:
+def precision_by_level(
+    levels: list, reviewed: pd.Series, verdicts: pd.Series, found: pd.Series, what: str, items: str
+) -> pd.DataFrame:
     """Precision of a detector per level from a by-eye review and what it implies for all `found` items:
     per level, the items reviewed, how many the reviewer confirmed (`what`), the precision, the number of
     `items` found at that level and the estimated number of real ones among them."""
-    table = (pd.DataFrame({"level": reviewed.to_numpy(), "verdict": verdicts.astype(int).to_numpy()})
-             .groupby("level")["verdict"].agg(reviewed="count", **{what: "sum"}).reindex(levels, fill_value=0))
+    table = (
+        pd.DataFrame({"level": reviewed.to_numpy(), "verdict": verdicts.astype(int).to_numpy()})
+        .groupby("level")["verdict"]
+        .agg(reviewed="count", **{what: "sum"})
+        .reindex(levels, fill_value=0)
+    )
     table["precision"] = table[what] / table["reviewed"].where(table["reviewed"] > 0)
     table[f"{items} here"] = found.value_counts().reindex(levels, fill_value=0).to_numpy()
     table[f"estimated {what}"] = table[f"{items} here"] * table["precision"]
@@ -289,12 +357,19 @@ def watermark_precision(review: pd.DataFrame, scores: np.ndarray, min_score: int
     watermark 0/1, a random sample of images at each level), and what it implies for `scores`: the
     number of images at each level and the estimated number of real watermarks among them.
     Levels are min_score .. top-1 and "top+" (all scores >= top)."""
+
     def level(score):
         return f"{top}+" if score >= top else str(score)
 
     levels = [str(k) for k in range(min_score, top)] + [f"{top}+"]
-    return precision_by_level(levels, review["score"].astype(int).map(level), review["watermark"],
-                              pd.Series(np.asarray(scores)).map(level), "watermarks", "images").rename_axis("score")
+    return precision_by_level(
+        levels,
+        review["score"].astype(int).map(level),
+        review["watermark"],
+        pd.Series(np.asarray(scores)).map(level),
+        "watermarks",
+        "images",
+    ).rename_axis("score")
 
 
 def review_sample(pairs: pd.DataFrame, per_bits: int = REVIEW_PER_BITS, seed: int = config.SEED) -> pd.DataFrame:
@@ -316,12 +391,14 @@ def near_duplicate_precision(review: pd.DataFrame, pairs: pd.DataFrame) -> pd.Da
     if review["duplicate"].astype(str).str.strip().eq("").any():
         raise ValueError("near-duplicate review: some pairs have no verdict in the `duplicate` column (1 or 0)")
     levels = sorted(set(review["bits"].astype(int)) | set(pairs["bits"].astype(int)))
-    return precision_by_level(levels, review["bits"].astype(int), review["duplicate"], pairs["bits"].astype(int),
-                              "duplicates", "pairs").rename_axis("bits")
+    return precision_by_level(
+        levels, review["bits"].astype(int), review["duplicate"], pairs["bits"].astype(int), "duplicates", "pairs"
+    ).rename_axis("bits")
 
 
-def ids_to_drop(report: pd.DataFrame, issues=("exact_duplicate", "near_duplicate", "blank"),
-                splits=("train", "val")) -> set[str]:
+def ids_to_drop(
+    report: pd.DataFrame, issues=("exact_duplicate", "near_duplicate", "blank"), splits=("train", "val")
+) -> set[str]:
     """Ids flagged with one of `issues` in one of `splits`: with the defaults, the training copies of
     duplicates (the kept copy stays) and blank images, leaving the test set untouched."""
     chosen = report["issue"].isin(issues) & report["split"].isin(splits)

@@ -19,6 +19,7 @@ Resolution: CAMs are computed on the layer's grid (12x12 for the baseline, 24x24
 and every one is upsampled to 48x48 the same way (`upsample`: bilinear, pixel centres aligned), so
 maps of different models are compared at one resolution.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -91,8 +92,11 @@ def upsample(maps, size: int = SIZE) -> np.ndarray:
     maps = np.asarray(maps, np.float32)
     if maps.shape[1:] == (size, size):
         return maps
-    return np.stack([cv2.resize(m, (size, size), interpolation=cv2.INTER_LINEAR) for m in maps]) if len(maps) \
+    return (
+        np.stack([cv2.resize(m, (size, size), interpolation=cv2.INTER_LINEAR) for m in maps])
+        if len(maps)
         else np.zeros((0, size, size), np.float32)
+    )
 
 
 class Compiled:
@@ -137,16 +141,18 @@ class Explainer:
                 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 
                 # Scorecam applies a softmax to the model's outputs itself: it needs the logits too.
-                cls = {"gradcam": Gradcam, "gradcam++": GradcamPlusPlus, "scorecam": Scorecam,
-                       "saliency": Saliency}[kind]
+                cls = {"gradcam": Gradcam, "gradcam++": GradcamPlusPlus, "scorecam": Scorecam, "saliency": Saliency}[
+                    kind
+                ]
                 visualiser = cls(self.model, model_modifier=ReplaceToLinear(), clone=True)
             if kind == "saliency":  # one model call per SmoothGrad sample: compile it
                 visualiser.model = Compiled(visualiser.model)
             self._visualisers[kind] = visualiser
         return self._visualisers[kind]
 
-    def cam(self, x: np.ndarray, classes, method: str = "gradcam", batch_size: int = 64,
-            max_n: int | None = None) -> np.ndarray:
+    def cam(
+        self, x: np.ndarray, classes, method: str = "gradcam", batch_size: int = 64, max_n: int | None = None
+    ) -> np.ndarray:
         """Class activation maps (N, 48, 48) for `classes` (one or per image), computed on the layer's
         grid (`source_size`), upsampled, each scaled to a maximum of 1 (an all-zero map stays zero).
 
@@ -162,20 +168,25 @@ class Explainer:
         from tf_keras_vis.utils.scores import CategoricalScore
 
         visualiser = self._visualiser(method)
-        options = {"penultimate_layer": self.layer, "seek_penultimate_conv_layer": False, "normalize_cam": False,
-                   "expand_cam": False}
+        options = {
+            "penultimate_layer": self.layer,
+            "seek_penultimate_conv_layer": False,
+            "normalize_cam": False,
+            "expand_cam": False,
+        }
         if method == "scorecam":
             options["max_N"] = max_n
         maps = []
         with quiet():
             for start in range(0, len(x), batch_size):
-                chunk = x[start:start + batch_size]
-                found = visualiser(CategoricalScore(classes[start:start + batch_size]), chunk, **options)
+                chunk = x[start : start + batch_size]
+                found = visualiser(CategoricalScore(classes[start : start + batch_size]), chunk, **options)
                 maps.append(np.asarray(found, np.float32).reshape(len(chunk), *self.source_size))
         return scale_maps(upsample(np.maximum(np.concatenate(maps), 0.0), x.shape[1]))
 
-    def smoothgrad(self, x: np.ndarray, classes, samples: int = 20, noise: float = 0.2,
-                   seed: int = config.SEED) -> np.ndarray:
+    def smoothgrad(
+        self, x: np.ndarray, classes, samples: int = 20, noise: float = 0.2, seed: int = config.SEED
+    ) -> np.ndarray:
         """SmoothGrad saliency (N, 48, 48) in [0, 1]: |d logit / d pixel| averaged over noisy copies."""
         x = np.asarray(x, dtype=np.float32)
         classes = _as_classes(classes, len(x))
@@ -185,13 +196,21 @@ class Explainer:
 
         np.random.seed(seed)  # tf-keras-vis draws its noise from numpy's global generator
         with quiet():
-            maps = self._visualiser("saliency")(CategoricalScore(classes), x, smooth_samples=samples,
-                                                smooth_noise=noise, normalize_map=False)
+            maps = self._visualiser("saliency")(
+                CategoricalScore(classes), x, smooth_samples=samples, smooth_noise=noise, normalize_map=False
+            )
         return scale_maps(np.asarray(maps).reshape(len(x), *x.shape[1:3]))
 
 
-def activation_maximization(model: keras.Model, classes=None, steps: int = 128, learning_rate: float = 0.05,
-                            tv_weight: float = 1.0, jitter: int = 2, seed: int = config.SEED) -> np.ndarray:
+def activation_maximization(
+    model: keras.Model,
+    classes=None,
+    steps: int = 128,
+    learning_rate: float = 0.05,
+    tv_weight: float = 1.0,
+    jitter: int = 2,
+    seed: int = config.SEED,
+) -> np.ndarray:
     """Inputs (len(classes), 48, 48) in [0, 1] that maximise each class logit (tf-keras-vis).
 
     Starts from mid-grey plus a little noise; Adam on the pixels, kept in [0, 1] at every step, a
@@ -212,9 +231,12 @@ def activation_maximization(model: keras.Model, classes=None, steps: int = 128, 
         visualiser = ActivationMaximization(functional(model), model_modifier=ReplaceToLinear(), clone=True)
         visualiser.model = Compiled(visualiser.model)
         images = visualiser(
-            CategoricalScore(classes), seed_input=start.astype(np.float32), input_range=(0.0, 1.0),
+            CategoricalScore(classes),
+            seed_input=start.astype(np.float32),
+            input_range=(0.0, 1.0),
             input_modifiers=[Jitter(jitter=jitter), lambda v: tf.clip_by_value(v, 0.0, 1.0)],
-            regularizers=[TotalVariation2D(weight=tv_weight)], steps=steps,
+            regularizers=[TotalVariation2D(weight=tv_weight)],
+            steps=steps,
             optimizer=keras.optimizers.Adam(learning_rate),
         )
     return np.asarray(images, np.float32)[..., 0]
@@ -237,7 +259,7 @@ def am_summary(model: keras.Model, images: np.ndarray, mean_faces: dict) -> pd.D
     activation-maximisation image, the image's pixel correlation with the class's mean face, and
     the class whose mean face ({class name: face}, e.g. `regions.class_mean_maps` of the train
     images) it resembles most."""
-    wanted = config.CLASSES[:len(images)]
+    wanted = config.CLASSES[: len(images)]
     missing = [name for name in wanted if name not in mean_faces]
     if missing:
         raise ValueError(f"no mean face of {', '.join(missing)} to compare the activation-maximisation images with")
@@ -246,13 +268,24 @@ def am_summary(model: keras.Model, images: np.ndarray, mean_faces: dict) -> pd.D
     corr = correlation_with_mean_faces(images, np.stack([mean_faces[name] for name in names]))
     rows = np.arange(len(images))
     own = [names.index(name) for name in wanted]
-    return pd.DataFrame(dict(zip(AM_COLUMNS, [probs[rows, rows], corr[rows, own], [names[j] for j in corr.argmax(axis=1)]])),
-                        index=pd.Index(wanted, name="class"))
+    return pd.DataFrame(
+        dict(
+            zip(AM_COLUMNS, [probs[rows, rows], corr[rows, own], [names[j] for j in corr.argmax(axis=1)]], strict=True)
+        ),
+        index=pd.Index(wanted, name="class"),
+    )
 
 
-def randomisation_check(model: keras.Model, x: np.ndarray, classes, method: str = "gradcam",
-                        n_images: int = RANDOMISATION_IMAGES, seed: int = config.SEED,
-                        trained_maps: np.ndarray | None = None, layer: str = registry.CAM_LAYER) -> dict:
+def randomisation_check(
+    model: keras.Model,
+    x: np.ndarray,
+    classes,
+    method: str = "gradcam",
+    n_images: int = RANDOMISATION_IMAGES,
+    seed: int = config.SEED,
+    trained_maps: np.ndarray | None = None,
+    layer: str = registry.CAM_LAYER,
+) -> dict:
     """Model-parameter randomisation test: rank correlation of a method's maps for the trained model and
     for the same architecture with re-initialised weights, on the same images and classes.
 
@@ -262,8 +295,11 @@ def randomisation_check(model: keras.Model, x: np.ndarray, classes, method: str 
     """
     x = np.asarray(x, np.float32)
     classes = np.asarray(_as_classes(classes, len(x)))
-    indices = np.arange(len(x)) if len(x) <= n_images else \
-        np.sort(np.random.default_rng(seed).choice(len(x), n_images, replace=False))
+    indices = (
+        np.arange(len(x))
+        if len(x) <= n_images
+        else np.sort(np.random.default_rng(seed).choice(len(x), n_images, replace=False))
+    )
 
     def maps_of(m):
         explainer = Explainer(m, layer)
@@ -276,27 +312,38 @@ def randomisation_check(model: keras.Model, x: np.ndarray, classes, method: str 
     rho = rank_correlations(trained, random)
     valid = rho[~np.isnan(rho)]
     return {
-        "method": method, "n": int(len(rho)), "n_constant": int(np.isnan(rho).sum()), "indices": indices,
+        "method": method,
+        "n": len(rho),
+        "n_constant": int(np.isnan(rho).sum()),
+        "indices": indices,
         "spearman_mean": float(valid.mean()) if len(valid) else None,
         "spearman_median": float(np.median(valid)) if len(valid) else None,
         "abs_spearman_mean": float(np.abs(valid).mean()) if len(valid) else None,
-        "per_image": rho, "random_maps": random,
+        "per_image": rho,
+        "random_maps": random,
     }
 
 
-def sanity_table(checks: dict, between: np.ndarray | None = None,
-                 between_label: str = "two trained models") -> pd.DataFrame:
+def sanity_table(
+    checks: dict, between: np.ndarray | None = None, between_label: str = "two trained models"
+) -> pd.DataFrame:
     """`randomisation_check` results ({(model, method): check}) as rows, Spearman's rho between each
     trained model's maps and its re-initialised twin's; with `between` (rho per image between two
     trained models' GradCAMs) one more row, for scale. "flat maps": constant maps, without a rank."""
+
     def row(rho, n):
         valid = np.asarray(rho)[~np.isnan(rho)]
-        return {"mean Spearman": float(valid.mean()) if len(valid) else None,
-                "median": float(np.median(valid)) if len(valid) else None,
-                "flat maps": int(len(rho) - len(valid)), "images": n}
+        return {
+            "mean Spearman": float(valid.mean()) if len(valid) else None,
+            "median": float(np.median(valid)) if len(valid) else None,
+            "flat maps": int(len(rho) - len(valid)),
+            "images": n,
+        }
 
-    rows = {(model, f"{method}: trained vs random weights"): row(c["per_image"], c["n"])
-            for (model, method), c in checks.items()}
+    rows = {
+        (model, f"{method}: trained vs random weights"): row(c["per_image"], c["n"])
+        for (model, method), c in checks.items()
+    }
     if between is not None:
         rows[(between_label, "GradCAM: both trained")] = row(between, len(between))
     table = pd.DataFrame(rows).T

@@ -19,6 +19,7 @@ the more liberal of the two, which is why verdicts rest on the interval. (One po
 the median of per-seed p-values, which is not itself a p-value.) A level claim ("reaches 64 %") uses a
 one-sample t-interval and t-test of the arm's seed accuracies against the level.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,9 @@ class Claim:
         if not 0 <= self.size < 1:
             raise ValueError(f"Claim size is a non-negative accuracy difference below 1, not {self.size!r}")
         if self.level is not None and (not 0 < self.level < 1 or self.size):
-            raise ValueError(f"a level claim takes a level in (0, 1) and no size, not level={self.level!r}, "
-                             f"size={self.size!r}")
+            raise ValueError(
+                f"a level claim takes a level in (0, 1) and no size, not level={self.level!r}, size={self.size!r}"
+            )
 
 
 def verdict(ci, claimed: Claim) -> str:
@@ -109,8 +111,12 @@ def statistics(arms: tuple[str, ...], correct: dict[str, np.ndarray], claimed: C
         "accuracies": {arm: acc.tolist() for arm, acc in accuracies.items()},
         "mean": {arm: float(acc.mean()) for arm, acc in accuracies.items()},
         "sd": {arm: float(acc.std(ddof=1)) for arm, acc in accuracies.items()},
-        "differences": differences.tolist(), "mean_difference": float(differences.mean()), "ci95": ci,
-        "p_value": p_value, "test": test, "verdict": verdict(ci, claimed),
+        "differences": differences.tolist(),
+        "mean_difference": float(differences.mean()),
+        "ci95": ci,
+        "p_value": p_value,
+        "test": test,
+        "verdict": verdict(ci, claimed),
     }
 
 
@@ -122,21 +128,32 @@ def stacked(claim_id: str, arms: tuple[str, ...], correct: dict) -> tuple[list, 
     seeds = sorted(correct[arms[0]])
     for arm in arms:
         if sorted(correct[arm]) != seeds:
-            raise ValueError(f"claim {claim_id!r}: arms are paired by seed, but {arms[0]!r} has seeds {seeds} "
-                             f"and {arm!r} has {sorted(correct[arm])}")
+            raise ValueError(
+                f"claim {claim_id!r}: arms are paired by seed, but {arms[0]!r} has seeds {seeds} "
+                f"and {arm!r} has {sorted(correct[arm])}"
+            )
         if len(correct[arm]) < MIN_SEEDS:
-            raise ValueError(f"claim {claim_id!r}: arm {arm!r} has {len(correct[arm])} seed(s); a claim rests on "
-                             f"at least {MIN_SEEDS} seeds per arm")
+            raise ValueError(
+                f"claim {claim_id!r}: arm {arm!r} has {len(correct[arm])} seed(s); a claim rests on "
+                f"at least {MIN_SEEDS} seeds per arm"
+            )
     runs = {(arm, s): np.asarray(correct[arm][s]) for arm in arms for s in seeds}
     found = sorted({f"{v.dtype}{list(v.shape)}" for v in runs.values()})
     if len(found) > 1 or any(v.dtype != bool or v.ndim != 1 for v in runs.values()):
-        raise ValueError(f"claim {claim_id!r}: every run needs one bool per test image, the same images for all; "
-                         f"got {found}")
+        raise ValueError(
+            f"claim {claim_id!r}: every run needs one bool per test image, the same images for all; got {found}"
+        )
     return seeds, {arm: np.stack([runs[arm, s] for s in seeds]) for arm in arms}
 
 
-def assess(claim_id: str, claim: str, arms: tuple[str, ...], correct: dict[str, dict[int, np.ndarray]],
-           claimed: Claim, leak_free: np.ndarray | None = None) -> dict:
+def assess(
+    claim_id: str,
+    claim: str,
+    arms: tuple[str, ...],
+    correct: dict[str, dict[int, np.ndarray]],
+    claimed: Claim,
+    leak_free: np.ndarray | None = None,
+) -> dict:
     """The record of one claim: arms (A, B) or (arm,) for a level claim; `correct[arm][seed]` bool per test image.
 
     With `leak_free` (a bool mask over the test images), the same statistics on the leak-free images are
@@ -146,13 +163,21 @@ def assess(claim_id: str, claim: str, arms: tuple[str, ...], correct: dict[str, 
     if len(arms) != expected:
         raise ValueError(f"claim {claim_id!r}: this claim takes {expected} arm(s), got {arms}")
     seeds, arrays = stacked(claim_id, arms, correct)
-    record = {"claim_id": claim_id, "claim": claim, "arms": list(arms), "seeds": [int(s) for s in seeds],
-              "claimed": asdict(claimed), **statistics(arms, arrays, claimed)}
+    record = {
+        "claim_id": claim_id,
+        "claim": claim,
+        "arms": list(arms),
+        "seeds": [int(s) for s in seeds],
+        "claimed": asdict(claimed),
+        **statistics(arms, arrays, claimed),
+    }
     if leak_free is not None:
         mask = np.asarray(leak_free)
         if mask.dtype != bool or mask.shape != (record["n"],) or not mask.any():
-            raise ValueError(f"claim {claim_id!r}: leak_free must be a bool mask over the {record['n']} test images "
-                             f"with at least one True, got {mask.dtype} of shape {mask.shape}")
+            raise ValueError(
+                f"claim {claim_id!r}: leak_free must be a bool mask over the {record['n']} test images "
+                f"with at least one True, got {mask.dtype} of shape {mask.shape}"
+            )
         record["leak_free"] = statistics(arms, {arm: a[:, mask] for arm, a in arrays.items()}, claimed)
     return record
 
@@ -170,8 +195,9 @@ def load(profile: config.Profile) -> dict[str, dict]:
         records = json.loads(file.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{file}: not valid JSON ({error})") from error
-    keyed = isinstance(records, dict) and all(isinstance(r, dict) and r.get("claim_id") == key
-                                              for key, r in records.items())
+    keyed = isinstance(records, dict) and all(
+        isinstance(r, dict) and r.get("claim_id") == key for key, r in records.items()
+    )
     if not keyed:
         raise ValueError(f"{file}: expected an object of records keyed by their claim_id")
     return records
@@ -195,15 +221,31 @@ def table(records) -> pd.DataFrame:
     rows = []
     for r in records.values() if isinstance(records, dict) else records:
         (a, b), level = (r["arms"] + [None])[:2], r["claimed"]["level"]
-        row = {"claim_id": r["claim_id"], "claim": r["claim"], "arm A": a, "arm B": b,
-               "level": np.nan if level is None else level,
-               "seeds": len(r["seeds"]), "mean A": r["mean"][a], "sd A": r["sd"][a],
-               "mean B": r["mean"].get(b, np.nan), "sd B": r["sd"].get(b, np.nan),
-               "difference": r["mean_difference"], "ci low": r["ci95"][0], "ci high": r["ci95"][1],
-               "p": r["p_value"], "test": r["test"], "verdict": r["verdict"]}
+        row = {
+            "claim_id": r["claim_id"],
+            "claim": r["claim"],
+            "arm A": a,
+            "arm B": b,
+            "level": np.nan if level is None else level,
+            "seeds": len(r["seeds"]),
+            "mean A": r["mean"][a],
+            "sd A": r["sd"][a],
+            "mean B": r["mean"].get(b, np.nan),
+            "sd B": r["sd"].get(b, np.nan),
+            "difference": r["mean_difference"],
+            "ci low": r["ci95"][0],
+            "ci high": r["ci95"][1],
+            "p": r["p_value"],
+            "test": r["test"],
+            "verdict": r["verdict"],
+        }
         if "leak_free" in r:
             free = r["leak_free"]
-            row |= {"leak-free difference": free["mean_difference"], "leak-free ci low": free["ci95"][0],
-                    "leak-free ci high": free["ci95"][1], "leak-free verdict": free["verdict"]}
+            row |= {
+                "leak-free difference": free["mean_difference"],
+                "leak-free ci low": free["ci95"][0],
+                "leak-free ci high": free["ci95"][1],
+                "leak-free verdict": free["verdict"],
+            }
         rows.append(row)
     return pd.DataFrame(rows).set_index("claim_id")

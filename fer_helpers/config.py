@@ -1,5 +1,6 @@
 """One place for the project's configuration: paths, seeds, class names, the training recipes, the
 accuracy targets and the profiles (how much work a run does)."""
+
 from __future__ import annotations
 
 import os
@@ -53,9 +54,15 @@ class Augmentation:
 
     def describe(self) -> str:
         parts = (["flip"] if self.flip else []) + [
-            text for value, text in [(self.rotation, f"rotation ±{self.rotation:g}°"),
-                                     (self.zoom, f"zoom ±{self.zoom:.0%}"), (self.shift, f"shift ±{self.shift:.0%}"),
-                                     (self.erase, f"erasing p={self.erase:g}")] if value]
+            text
+            for value, text in [
+                (self.rotation, f"rotation ±{self.rotation:g}°"),
+                (self.zoom, f"zoom ±{self.zoom:.0%}"),
+                (self.shift, f"shift ±{self.shift:.0%}"),
+                (self.erase, f"erasing p={self.erase:g}"),
+            ]
+            if value
+        ]
         return ", ".join(parts) or "no augmentation"
 
 
@@ -88,17 +95,37 @@ class Recipe:
     def describe(self) -> str:
         """One line for tables and results files."""
         optimizer = {"sgd": "SGD-Nesterov", "adam": "AdamW" if self.weight_decay else "Adam"}[self.optimizer]
-        schedule = (f"warm-up {self.warmup_epochs}, cosine" if self.warmup_epochs else "cosine") \
-            if self.schedule == "cosine" else "halved on plateau"
-        extras = [f"wd {self.weight_decay:g}"] * bool(self.weight_decay) \
-            + [f"label smoothing {self.label_smoothing:g}"] * bool(self.label_smoothing)
-        return ", ".join([f"{optimizer} {self.learning_rate:g}", schedule, *extras, f"batch {self.batch}",
-                          self.augmentation.describe(), f"{self.epochs} epochs"])
+        schedule = (
+            (f"warm-up {self.warmup_epochs}, cosine" if self.warmup_epochs else "cosine")
+            if self.schedule == "cosine"
+            else "halved on plateau"
+        )
+        extras = [f"wd {self.weight_decay:g}"] * bool(self.weight_decay) + [
+            f"label smoothing {self.label_smoothing:g}"
+        ] * bool(self.label_smoothing)
+        return ", ".join(
+            [
+                f"{optimizer} {self.learning_rate:g}",
+                schedule,
+                *extras,
+                f"batch {self.batch}",
+                self.augmentation.describe(),
+                f"{self.epochs} epochs",
+            ]
+        )
 
 
 # the book's one recipe for every architecture comparison (calibrated in FACTS.md)
-PROTOCOL = Recipe("sgd", 0.05, "cosine", warmup_epochs=2, weight_decay=5e-4, label_smoothing=0.1, batch=64,
-                  augmentation=Augmentation(flip=True, rotation=10, zoom=0.1, shift=0.1, erase=0.25))
+PROTOCOL = Recipe(
+    "sgd",
+    0.05,
+    "cosine",
+    warmup_epochs=2,
+    weight_decay=5e-4,
+    label_smoothing=0.1,
+    batch=64,
+    augmentation=Augmentation(flip=True, rotation=10, zoom=0.1, shift=0.1, erase=0.25),
+)
 # the study's own recipe, for the chapters that reproduce it; its augmentation is what chapter 5 tests
 STUDY_BASELINE = Recipe("adam", 1e-3, "plateau", batch=64)
 STUDY_AUGMENTATION = Augmentation(flip=True, rotation=18, zoom=0.1, shift=0.1)
@@ -151,22 +178,33 @@ PROFILES = {
         # treatments (ch. 4-5); protocol: the architecture comparisons (ch. 6, 9)
         {"autoencoder": 15, "study": 15, "treatment": 20, "protocol": 30},
         ROOT,
-        {"gradcam_pool_per_class": 250, "gradcam_per_class": 60, "gradcam_wrong_per_class": 30,
-         "sanity_per_class": 15, "am_steps": 128},
+        {
+            "gradcam_pool_per_class": 250,
+            "gradcam_per_class": 60,
+            "gradcam_wrong_per_class": 30,
+            "sanity_per_class": 15,
+            "am_steps": 128,
+        },
     ),
     "smoke": Profile(
         "smoke",
         0.03,
         {"autoencoder": 1, "study": 1, "treatment": 1, "protocol": 2},
         ROOT / ".smoke",
-        {"gradcam_pool_per_class": 30, "gradcam_per_class": 4, "gradcam_wrong_per_class": 4,
-         "sanity_per_class": 2, "am_steps": 16},
+        {
+            "gradcam_pool_per_class": 30,
+            "gradcam_per_class": 4,
+            "gradcam_wrong_per_class": 4,
+            "sanity_per_class": 2,
+            "am_steps": 16,
+        },
     ),
 }
 # `full` once more, into a scratch folder: `make verify` (fer_helpers.book.verify) compares it with the committed
 # outputs; FER_VERIFY_ROOT moves the folder (the kernels that run the chapters inherit it)
-PROFILES["verify"] = replace(PROFILES["full"], name="verify",
-                             output_root=Path(os.environ.get(VERIFY_ROOT_ENV) or ROOT / "_build" / "verify"))
+PROFILES["verify"] = replace(
+    PROFILES["full"], name="verify", output_root=Path(os.environ.get(VERIFY_ROOT_ENV) or ROOT / "_build" / "verify")
+)
 
 
 def get_profile(name: str | None = None) -> Profile:

@@ -16,6 +16,7 @@ that is an exact or near copy (:mod:`duplicates`) of a test image, and val every
 stays in train; ``Subset.leak_free`` marks the test images with no copy in the full train or val split.
 ``Split.leakage`` holds the counts (also with ``leakage="kept"``, where nothing is removed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,13 +44,20 @@ def load_dataset(path: Path | None = None, checksum: str | None = None) -> Datas
     if cache.exists():
         with np.load(cache, allow_pickle=False) as stored:
             if "kaggle_ids" in stored.files:  # caches written before the flag existed are decoded again
-                return Dataset(stored["images"], stored["labels"], stored["ids"], stored["parts"],
-                               bool(stored["kaggle_ids"]))
+                return Dataset(
+                    stored["images"], stored["labels"], stored["ids"], stored["parts"], bool(stored["kaggle_ids"])
+                )
     dataset = read(path)
     config.CACHE_DIR.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(".tmp.npz")
-    np.savez(partial, images=dataset.images, labels=dataset.labels, ids=dataset.ids, parts=dataset.parts,
-             kaggle_ids=dataset.kaggle_ids)
+    np.savez(
+        partial,
+        images=dataset.images,
+        labels=dataset.labels,
+        ids=dataset.ids,
+        parts=dataset.parts,
+        kaggle_ids=dataset.kaggle_ids,
+    )
     partial.replace(cache)
     return dataset
 
@@ -60,14 +68,17 @@ def make_manifest(dataset: Dataset, seed: int = config.SEED) -> pd.DataFrame:
     Made in the order of the content keys, so every form of the data gives the same split."""
     training = dataset.parts == "Training"
     counts = np.bincount(dataset.labels[training], minlength=len(config.CLASSES))
-    for name, count in zip(config.CLASSES, counts):
+    for name, count in zip(config.CLASSES, counts, strict=False):
         if count < MIN_PER_CLASS:
-            raise DataError(f"class {name!r} has {count} Training image(s); a stratified {1 - config.VAL_FRACTION:.0%}/"
-                            f"{config.VAL_FRACTION:.0%} train/val split needs at least {MIN_PER_CLASS} per class")
+            raise DataError(
+                f"class {name!r} has {count} Training image(s); a stratified {1 - config.VAL_FRACTION:.0%}/"
+                f"{config.VAL_FRACTION:.0%} train/val split needs at least {MIN_PER_CLASS} per class"
+            )
     order = np.lexsort((dataset.keys, [config.PARTS.index(p) for p in dataset.parts]))
     ordered = order[training[order]]
-    train_idx, val_idx = train_test_split(ordered, test_size=int(config.VAL_FRACTION * len(ordered)),
-                                          stratify=dataset.labels[ordered], random_state=seed)
+    train_idx, val_idx = train_test_split(
+        ordered, test_size=int(config.VAL_FRACTION * len(ordered)), stratify=dataset.labels[ordered], random_state=seed
+    )
     split = np.full(len(dataset), "test", dtype=object)
     split[train_idx] = "train"
     split[val_idx] = "val"
@@ -94,14 +105,18 @@ def migrate_manifest(stored: pd.DataFrame, dataset: Dataset, path: Path) -> pd.D
     """An old manifest (id, part, label, split keyed by Kaggle file name) keyed by content instead, rows and
     membership unchanged; needs the data with its Kaggle file names (folder or zip)."""
     if not dataset.kaggle_ids:
-        raise DataError(f"{path}: this split manifest is keyed by Kaggle file names, which the CSV form of the data "
-                        "does not carry. Migrate it once by loading the Kaggle folder or zip (python -m "
-                        "fer_helpers.data --summary --path fer2013.zip), or delete it to make a new split.")
+        raise DataError(
+            f"{path}: this split manifest is keyed by Kaggle file names, which the CSV form of the data "
+            "does not carry. Migrate it once by loading the Kaggle folder or zip (python -m "
+            "fer_helpers.data --summary --path fer2013.zip), or delete it to make a new split."
+        )
     key_of = pd.Series(dataset.keys, index=dataset.ids)
     unknown = set(stored["id"]) - set(key_of.index)
     if unknown or len(stored) != len(dataset):
-        raise DataError(f"{path}: split manifest does not match the data set ({len(unknown)} ids not in the data, "
-                        f"{len(stored)} rows for {len(dataset)} images); delete it to re-make it")
+        raise DataError(
+            f"{path}: split manifest does not match the data set ({len(unknown)} ids not in the data, "
+            f"{len(stored)} rows for {len(dataset)} images); delete it to re-make it"
+        )
     return stored.assign(key=key_of[stored["id"]].to_numpy())[MANIFEST_COLUMNS]
 
 
@@ -115,13 +130,18 @@ def stored_manifest(dataset: Dataset, path: Path) -> pd.DataFrame:
         if "key" in manifest:
             missing, extra = set(dataset.keys) - set(manifest["key"]), set(manifest["key"]) - set(dataset.keys)
             if missing or extra or len(manifest) != len(dataset):
-                raise DataError(f"{path}: split manifest does not match the data set ({len(missing)} images not in "
-                                f"it, {len(extra)} keys not in the data); delete it to re-make it")
+                raise DataError(
+                    f"{path}: split manifest does not match the data set ({len(missing)} images not in "
+                    f"it, {len(extra)} keys not in the data); delete it to re-make it"
+                )
             return manifest
         manifest = migrate_manifest(manifest, dataset, path)
         sizes = manifest["split"].value_counts()
-        print(f"{path}: split manifest migrated from Kaggle file names to content keys, membership unchanged "
-              f"({', '.join(f'{sizes.get(s, 0):,} {s}' for s in config.SPLITS)})", file=sys.stderr)
+        print(
+            f"{path}: split manifest migrated from Kaggle file names to content keys, membership unchanged "
+            f"({', '.join(f'{sizes.get(s, 0):,} {s}' for s in config.SPLITS)})",
+            file=sys.stderr,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     manifest.to_csv(path, index=False)
     return manifest
@@ -150,13 +170,14 @@ class Subset:
         """float32 (N,48,48,1) scaled to [0,1]: what every model takes."""
         return (self.images.astype(np.float32) / 255.0)[..., None]
 
-    def take(self, rows) -> "Subset":
+    def take(self, rows) -> Subset:
         """The images at `rows` (indices or a bool mask), every field with them."""
         leak_free = None if self.leak_free is None else self.leak_free[rows]
-        return Subset(self.images[rows], self.labels[rows], self.ids[rows], self.parts[rows], self.keys[rows],
-                      leak_free)
+        return Subset(
+            self.images[rows], self.labels[rows], self.ids[rows], self.parts[rows], self.keys[rows], leak_free
+        )
 
-    def without(self, names) -> "Subset":
+    def without(self, names) -> Subset:
         """All images but those named in `names` (ids or content keys)."""
         names = np.asarray(list(names), dtype=str)
         return self.take(~(np.isin(self.ids, names) | np.isin(self.keys, names)))
@@ -222,8 +243,12 @@ def leakage_masks(pairs: np.ndarray, members: dict[str, np.ndarray], n: int) -> 
     val_test = duplicates.has_copy(pairs, split["val"], split["test"])
     val_train = duplicates.has_copy(pairs, split["val"] & ~val_test, split["train"] & ~train_test)
     leaked = duplicates.has_copy(pairs, split["test"], split["train"] | split["val"])
-    return {"train_copies_of_test": train_test, "val_copies_of_test": val_test, "val_copies_of_train": val_train,
-            "test_leak_free": split["test"] & ~leaked}
+    return {
+        "train_copies_of_test": train_test,
+        "val_copies_of_test": val_test,
+        "val_copies_of_train": val_train,
+        "test_leak_free": split["test"] & ~leaked,
+    }
 
 
 def load_split(profile: str | config.Profile = "full", path: Path | None = None, leakage: str = "removed") -> Split:
@@ -252,8 +277,14 @@ def load_split(profile: str | config.Profile = "full", path: Path | None = None,
 
     def subset(name):
         rows = members[name]
-        return Subset(dataset.images[rows], dataset.labels[rows], dataset.ids[rows], dataset.parts[rows],
-                      dataset.keys[rows], masks["test_leak_free"][rows] if name == "test" else None)
+        return Subset(
+            dataset.images[rows],
+            dataset.labels[rows],
+            dataset.ids[rows],
+            dataset.parts[rows],
+            dataset.keys[rows],
+            masks["test_leak_free"][rows] if name == "test" else None,
+        )
 
     return Split(subset("train"), subset("val"), subset("test"), source, profile.name, report)
 
@@ -264,8 +295,12 @@ def main(argv=None) -> int:
     parser.add_argument("--locate", action="store_true", help="print the data set's path")
     parser.add_argument("--profile", default="full", choices=sorted(config.PROFILES))
     parser.add_argument("--path", type=Path, help=f"data set path (default: ${config.DATA_ENV} or data/)")
-    parser.add_argument("--leakage", default="removed", choices=LEAKAGE,
-                        help="remove copies of test images from train and val (default) or keep them")
+    parser.add_argument(
+        "--leakage",
+        default="removed",
+        choices=LEAKAGE,
+        help="remove copies of test images from train and val (default) or keep them",
+    )
     args = parser.parse_args(argv)
     try:
         if args.locate:

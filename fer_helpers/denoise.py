@@ -5,6 +5,7 @@ restores faces with known added noise, and non-local means as a cached option of
     table = denoise.sweep(clean, {10: noisy}, {"non-local means": [5, 10, 15]})
     split = denoise.denoised(split, **denoise.pipeline_settings(profile))   # cached in data/cache/
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,6 +44,7 @@ GRIDS = {
 
 # ---- noise and quality -------------------------------------------------------------------------
 
+
 def add_noise(images: np.ndarray, sigma: float, seed: int = config.SEED) -> np.ndarray:
     """`images` (uint8) plus Gaussian noise of standard deviation `sigma` grey levels, rounded and clipped to uint8."""
     rng = np.random.default_rng(seed)
@@ -58,8 +60,9 @@ def noise_sigma(images: np.ndarray) -> np.ndarray:
     return np.array([estimate_sigma(im.astype(np.float64)) if im.min() != im.max() else 0.0 for im in images])
 
 
-def pick_clean(images: np.ndarray, n: int, quantile: float = 0.25, min_std: float = 20.0,
-               seed: int = config.SEED) -> np.ndarray:
+def pick_clean(
+    images: np.ndarray, n: int, quantile: float = 0.25, min_std: float = 20.0, seed: int = config.SEED
+) -> np.ndarray:
     """Indices of `n` random clean-looking images: estimated noise below the `quantile` of `images` and
     contrast (pixel std) of at least `min_std` grey levels (no blank or washed-out images)."""
     sigma = noise_sigma(images)
@@ -84,8 +87,8 @@ def psnr_ssim(clean: np.ndarray, restored: np.ndarray) -> tuple[np.ndarray, np.n
     """Per-image PSNR (dB) and SSIM of `restored` against `clean` (uint8, data range 255)."""
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-    psnr = np.array([peak_signal_noise_ratio(c, r, data_range=255) for c, r in zip(clean, restored)])
-    ssim = np.array([structural_similarity(c, r, data_range=255) for c, r in zip(clean, restored)])
+    psnr = np.array([peak_signal_noise_ratio(c, r, data_range=255) for c, r in zip(clean, restored, strict=False)])
+    ssim = np.array([structural_similarity(c, r, data_range=255) for c, r in zip(clean, restored, strict=False)])
     return psnr, ssim
 
 
@@ -119,12 +122,22 @@ def evaluate(clean: np.ndarray, noisy: dict, params: pd.DataFrame) -> pd.DataFra
         restored = images if row.filter == "none" else apply_filter(images, row.filter, row.param)
         psnr, ssim = psnr_ssim(clean, restored)
         se = lambda v: v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan  # noqa: E731
-        rows.append({"sigma": row.sigma, "filter": row.filter, "param": row.param, "psnr": psnr.mean(),
-                     "psnr_se": se(psnr), "ssim": ssim.mean(), "ssim_se": se(ssim)})
+        rows.append(
+            {
+                "sigma": row.sigma,
+                "filter": row.filter,
+                "param": row.param,
+                "psnr": psnr.mean(),
+                "psnr_se": se(psnr),
+                "ssim": ssim.mean(),
+                "ssim_se": se(ssim),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 # ---- the pipeline option: non-local means over a whole data set, cached --------------------------
+
 
 def content_hash(images: np.ndarray) -> str:
     """A checksum of an image array's shape, dtype and bytes (what the cache is keyed by)."""
@@ -139,12 +152,14 @@ def cache_path(images: np.ndarray, h: float, template: int = TEMPLATE, search: i
 
 def _nlm_chunk(args) -> np.ndarray:
     images, h, template, search = args
-    return np.stack([cv2.fastNlMeansDenoising(np.ascontiguousarray(im), None, float(h), template, search)
-                     for im in images])
+    return np.stack(
+        [cv2.fastNlMeansDenoising(np.ascontiguousarray(im), None, float(h), template, search) for im in images]
+    )
 
 
-def nlm(images: np.ndarray, h: float, template: int = TEMPLATE, search: int = SEARCH,
-        threads: int | None = None) -> np.ndarray:
+def nlm(
+    images: np.ndarray, h: float, template: int = TEMPLATE, search: int = SEARCH, threads: int | None = None
+) -> np.ndarray:
     """Non-local means over every image, in `threads` threads (default: all CPUs; OpenCV releases the
     GIL, so threads run in parallel without copying the images to worker processes)."""
     threads = threads or os.cpu_count() or 1
@@ -182,8 +197,15 @@ def _denoised_array(images: np.ndarray, h, template, search, cache, refresh, thr
     return result
 
 
-def denoised(data, h: float = DEFAULT_H, template: int = TEMPLATE, search: int = PIPELINE_SEARCH, cache: bool = True,
-             refresh: bool = False, threads: int | None = None):
+def denoised(
+    data,
+    h: float = DEFAULT_H,
+    template: int = TEMPLATE,
+    search: int = PIPELINE_SEARCH,
+    cache: bool = True,
+    refresh: bool = False,
+    threads: int | None = None,
+):
     """`data` with every image denoised by non-local means (cv2.fastNlMeansDenoising).
 
     `data` is a uint8 image array (N x 48 x 48), a `data.Subset` or a `data.Split` (all three subsets are
@@ -198,7 +220,7 @@ def denoised(data, h: float = DEFAULT_H, template: int = TEMPLATE, search: int =
         stacked = np.concatenate([p.images for p in parts])
         result = _denoised_array(stacked, h, template, search, cache, refresh, threads)
         ends = np.cumsum([len(p) for p in parts])[:-1]
-        new = [replace(p, images=im) for p, im in zip(parts, np.split(result, ends))]
+        new = [replace(p, images=im) for p, im in zip(parts, np.split(result, ends), strict=False)]
         return replace(data, train=new[0], val=new[1], test=new[2])
     if hasattr(data, "images"):  # a Subset
         return replace(data, images=_denoised_array(data.images, h, template, search, cache, refresh, threads))
@@ -218,8 +240,9 @@ def pipeline_settings(profile: config.Profile) -> dict:
     return {key: type(value)(stored.get(key, value)) for key, value in settings.items()}
 
 
-def compare_windows(clean: np.ndarray, noisy: np.ndarray, h: float, windows=(21, 15, 11, 9, 7),
-                    template: int = TEMPLATE) -> pd.DataFrame:
+def compare_windows(
+    clean: np.ndarray, noisy: np.ndarray, h: float, windows=(21, 15, 11, 9, 7), template: int = TEMPLATE
+) -> pd.DataFrame:
     """Non-local means with filter strength `h` and each search window: mean PSNR/SSIM against `clean`,
     and milliseconds per image in one thread, as wall time and as CPU time (the CPU time hardly
     depends on what else the machine is doing)."""
@@ -232,8 +255,15 @@ def compare_windows(clean: np.ndarray, noisy: np.ndarray, h: float, windows=(21,
         n = max(len(noisy), 1)
         wall_ms, cpu_ms = 1000 * (time.perf_counter() - wall) / n, 1000 * (time.process_time() - cpu) / n
         psnr, ssim = psnr_ssim(clean, restored)
-        rows.append({"search window": window, "psnr": psnr.mean(), "ssim": ssim.mean(), "ms per image": wall_ms,
-                     "cpu ms per image": cpu_ms})
+        rows.append(
+            {
+                "search window": window,
+                "psnr": psnr.mean(),
+                "ssim": ssim.mean(),
+                "ms per image": wall_ms,
+                "cpu ms per image": cpu_ms,
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -12,6 +12,7 @@ the audit and by :func:`data.load_split` to keep copies of test images out of tr
 - *blank*: pixel standard deviation below :data:`BLANK_MAX_STD` grey levels. Blank images are left out
   of both kinds of pairs (they are identical to each other and flagged as blank instead).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,7 +60,7 @@ def close_pairs(hashes: np.ndarray, max_bits: int, chunk: int = 2048) -> np.ndar
     hashes = np.asarray(hashes, np.uint64)
     found = [np.empty((0, 3), np.int64)]
     for start in range(0, len(hashes), chunk):
-        block = hamming(hashes[start:start + chunk, None], hashes[None, start:])
+        block = hamming(hashes[start : start + chunk, None], hashes[None, start:])
         i, j = np.nonzero(block <= max_bits)
         keep = j > i  # j is offset by `start`, as i is
         found.append(np.stack([i[keep] + start, j[keep] + start, block[i[keep], j[keep]]], axis=1))
@@ -85,7 +86,7 @@ def pairs(hashes: Hashes, near_max_bits: int = NEAR_MAX_BITS) -> tuple[np.ndarra
     exact = []
     for code in np.flatnonzero(np.bincount(codes[codes >= 0]) > 1):
         members = np.flatnonzero(codes == code)
-        exact += [(a, b, 0) for k, a in enumerate(members) for b in members[k + 1:]]
+        exact += [(a, b, 0) for k, a in enumerate(members) for b in members[k + 1 :]]
     exact = np.array(exact, np.int64).reshape(-1, 3)
     near = close_pairs(hashes.phash, near_max_bits)
     i, j = near[:, 0], near[:, 1]

@@ -1,9 +1,10 @@
 """Descriptive statistics of the splits: the study's Table 1, class balance, class weights, mean faces.
 
-    eda.table1(split)                  # one row per split, as the study printed it
-    eda.class_counts(split)            # classes x splits
-    eda.class_weights(split.train.labels)
+eda.table1(split)                  # one row per split, as the study printed it
+eda.class_counts(split)            # classes x splits
+eda.class_weights(split.train.labels)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +46,9 @@ def table1(split, batch_size: int = BATCH_SIZE) -> pd.DataFrame:
 
 def class_counts(split) -> pd.DataFrame:
     """Images per class (rows, in config.CLASSES order) and split (columns)."""
-    counts = {name: np.bincount(subset.labels, minlength=len(config.CLASSES)) for name, subset in subsets(split).items()}
+    counts = {
+        name: np.bincount(subset.labels, minlength=len(config.CLASSES)) for name, subset in subsets(split).items()
+    }
     return pd.DataFrame(counts, index=pd.Index(config.CLASSES, name="class"))
 
 
@@ -70,7 +73,7 @@ def class_weights(labels) -> dict[int, float]:
     if missing:
         raise ValueError(f"no examples of class(es) {[config.CLASSES[c] for c in missing]}; cannot weight them")
     weights = compute_class_weight("balanced", classes=classes, y=labels)
-    return {int(c): float(w) for c, w in zip(classes, weights)}
+    return {int(c): float(w) for c, w in zip(classes, weights, strict=False)}
 
 
 def mean_faces(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -99,5 +102,6 @@ def intensity_histograms(images: np.ndarray, labels: np.ndarray, bins: int = 64)
 def per_image_statistics(images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     """Mean brightness and contrast (standard deviation) of every image, with its class name."""
     flat = images.reshape(len(images), -1).astype(np.float32)
-    return pd.DataFrame({"class": [config.CLASSES[i] for i in labels],
-                         "mean": flat.mean(axis=1), "std": flat.std(axis=1)})
+    return pd.DataFrame(
+        {"class": [config.CLASSES[i] for i in labels], "mean": flat.mean(axis=1), "std": flat.std(axis=1)}
+    )

@@ -6,6 +6,7 @@ precision/recall/F1, a normalised confusion matrix, calibration (ECE with a reli
 per-image predictions (for paired comparisons, see `comparisons`) and inference speed.
 Choices read validation only: `rank`, `choose_tta`, `select_ensemble`; test accuracy is carried, never used.
 """
+
 from __future__ import annotations
 
 import time
@@ -49,8 +50,14 @@ def calibration(probs: np.ndarray, labels: np.ndarray, bins: int = N_BINS) -> di
         if inside.any():
             gap = abs(correct[inside].mean() - confidence[inside].mean())
             ece += inside.mean() * gap
-            rows.append({"bin": b, "count": int(inside.sum()), "confidence": float(confidence[inside].mean()),
-                         "accuracy": float(correct[inside].mean())})
+            rows.append(
+                {
+                    "bin": b,
+                    "count": int(inside.sum()),
+                    "confidence": float(confidence[inside].mean()),
+                    "accuracy": float(correct[inside].mean()),
+                }
+            )
     return {"ece": float(ece), "bins": rows}
 
 
@@ -75,8 +82,10 @@ def leak_free_mask(test: Subset) -> np.ndarray | None:
         return None
     mask = np.asarray(test.leak_free)
     if mask.dtype != bool or mask.shape != test.labels.shape:
-        raise ValueError(f"test.leak_free must be a bool mask over the {len(test)} test images, "
-                         f"got {mask.dtype} of shape {mask.shape}")
+        raise ValueError(
+            f"test.leak_free must be a bool mask over the {len(test)} test images, "
+            f"got {mask.dtype} of shape {mask.shape}"
+        )
     return mask
 
 
@@ -89,24 +98,37 @@ def metrics(probs: np.ndarray, test: Subset) -> dict:
     def macro_f1(inside):
         return float(f1_score(labels[inside], predicted[inside], labels=classes, average="macro", zero_division=0))
 
-    by_part = {part: {"accuracy": float(hits[test.parts == part].mean()), "n": int((test.parts == part).sum())}
-               for part in ("PublicTest", "PrivateTest") if (test.parts == part).any()}
+    by_part = {
+        part: {"accuracy": float(hits[test.parts == part].mean()), "n": int((test.parts == part).sum())}
+        for part in ("PublicTest", "PrivateTest")
+        if (test.parts == part).any()
+    }
     precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, labels=classes, zero_division=0)
     result = {
         "n": len(labels),
         "accuracy": float(hits.mean()),
         "parts": by_part,
         "macro_f1": macro_f1(slice(None)),
-        "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                             "support": int(support[i])} for i, name in enumerate(config.CLASSES)},
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(config.CLASSES)
+        },
         "confusion": confusion_matrix(labels, predicted, labels=classes, normalize="true").round(4).tolist(),
         "calibration": calibration(probs, labels),
         "predicted": encode_predictions(predicted),
     }
     mask = leak_free_mask(test)
     if mask is not None:
-        result["leak_free"] = {"n": int(mask.sum()), "accuracy": float(hits[mask].mean()) if mask.any() else None,
-                               "macro_f1": macro_f1(mask) if mask.any() else None}
+        result["leak_free"] = {
+            "n": int(mask.sum()),
+            "accuracy": float(hits[mask].mean()) if mask.any() else None,
+            "macro_f1": macro_f1(mask) if mask.any() else None,
+        }
     return result
 
 
@@ -137,8 +159,18 @@ def plot_confusion(result: dict, ax=None, title=None):
     import seaborn as sns
 
     ax = ax or plt.gca()
-    sns.heatmap(np.array(result["confusion"]), annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar=False,
-                xticklabels=config.CLASSES, yticklabels=config.CLASSES, ax=ax)
+    sns.heatmap(
+        np.array(result["confusion"]),
+        annot=True,
+        fmt=".2f",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        cbar=False,
+        xticklabels=config.CLASSES,
+        yticklabels=config.CLASSES,
+        ax=ax,
+    )
     ax.set(xlabel="predicted", ylabel="true", title=title or "")
     return ax
 
@@ -151,19 +183,31 @@ def plot_reliability(result: dict, ax=None, title=None):
     bins = result["calibration"]["bins"]
     ax.plot([0, 1], [0, 1], "k--", lw=1)
     ax.bar([b["confidence"] for b in bins], [b["accuracy"] for b in bins], width=1 / N_BINS, alpha=0.6, edgecolor="k")
-    ax.set(xlabel="confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1),
-           title=title or f"ECE = {result['calibration']['ece']:.3f}")
+    ax.set(
+        xlabel="confidence",
+        ylabel="accuracy",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=title or f"ECE = {result['calibration']['ece']:.3f}",
+    )
     return ax
 
 
 def metric_table(results: dict) -> pd.DataFrame:
     """One row per model ({name: result}): val and test accuracy, PrivateTest, PublicTest, leak-free accuracy,
     macro-F1, ECE; missing values (no validation score, no leak-free mask) are NaN."""
-    rows = {name: {"val accuracy": r.get("val_accuracy"), "test accuracy": r["accuracy"],
-                   "PrivateTest": r["parts"].get("PrivateTest", {}).get("accuracy"),
-                   "PublicTest": r["parts"].get("PublicTest", {}).get("accuracy"),
-                   "leak-free accuracy": r.get("leak_free", {}).get("accuracy"),
-                   "macro-F1": r["macro_f1"], "ECE": r["calibration"]["ece"]} for name, r in results.items()}
+    rows = {
+        name: {
+            "val accuracy": r.get("val_accuracy"),
+            "test accuracy": r["accuracy"],
+            "PrivateTest": r["parts"].get("PrivateTest", {}).get("accuracy"),
+            "PublicTest": r["parts"].get("PublicTest", {}).get("accuracy"),
+            "leak-free accuracy": r.get("leak_free", {}).get("accuracy"),
+            "macro-F1": r["macro_f1"],
+            "ECE": r["calibration"]["ece"],
+        }
+        for name, r in results.items()
+    }
     return pd.DataFrame.from_dict(rows, orient="index", dtype=float).rename_axis("model")
 
 

@@ -1,5 +1,6 @@
 """Train-and-evaluate trials: one arm (a model builder under a recipe) over seeds, with each seed's test
 predictions kept for paired tests, and tables of them (mean ± sd over seeds)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,21 +25,41 @@ class Trial:
     correct: np.ndarray  # bool per test image: predicted == label (what paired tests compare)
 
 
-def run(build, split: Split, name: str, profile: config.Profile, recipe: config.Recipe, *, epochs: int | None = None,
-        train: Subset | None = None, seed: int = config.SEED, save: bool = False,
-        class_weight: dict | None = None) -> Trial:
+def run(
+    build,
+    split: Split,
+    name: str,
+    profile: config.Profile,
+    recipe: config.Recipe,
+    *,
+    epochs: int | None = None,
+    train: Subset | None = None,
+    seed: int = config.SEED,
+    save: bool = False,
+    class_weight: dict | None = None,
+) -> Trial:
     """Build a model on the training images (seeded), train it with `recipe`, evaluate it on the test set."""
     training.set_seed(seed)
     model = build((train or split.train).x())
-    fitted = training.train(model, split, name, profile, recipe, epochs=epochs, train=train, seed=seed, save=save,
-                            class_weight=class_weight)
+    fitted = training.train(
+        model, split, name, profile, recipe, epochs=epochs, train=train, seed=seed, save=save, class_weight=class_weight
+    )
     probs = evaluation.predict(fitted.model, split.test.x())
     predicted = probs.argmax(axis=1)
     return Trial(fitted, evaluation.metrics(probs, split.test), predicted, predicted == split.test.labels)
 
 
-def run_seeds(build, split: Split, name: str, profile: config.Profile, recipe: config.Recipe, *,
-              seeds=config.SEEDS, save: bool = False, **options) -> list[Trial]:
+def run_seeds(
+    build,
+    split: Split,
+    name: str,
+    profile: config.Profile,
+    recipe: config.Recipe,
+    *,
+    seeds=config.SEEDS,
+    save: bool = False,
+    **options,
+) -> list[Trial]:
     """`run` once per seed (runs named <name>_s<seed>); `save` keeps the first seed's model as models/<name>.keras."""
     trials = [run(build, split, f"{name}_s{seed}", profile, recipe, seed=seed, **options) for seed in seeds]
     if save:
@@ -50,10 +71,16 @@ def row(variant: str, trial: Trial) -> dict:
     """One table row: the variant, its seed and training summary, and its test metrics."""
     fitted, result = trial.run, trial.result
     return {
-        "variant": variant, "seed": fitted.seed, "epochs": fitted.epochs, "best epoch": fitted.best_epoch,
-        "train seconds": fitted.wall_seconds, "val accuracy": fitted.summary()["val_accuracy"],
-        "test accuracy": result["accuracy"], "PrivateTest": result["parts"]["PrivateTest"]["accuracy"],
-        "PublicTest": result["parts"]["PublicTest"]["accuracy"], "macro-F1": result["macro_f1"],
+        "variant": variant,
+        "seed": fitted.seed,
+        "epochs": fitted.epochs,
+        "best epoch": fitted.best_epoch,
+        "train seconds": fitted.wall_seconds,
+        "val accuracy": fitted.summary()["val_accuracy"],
+        "test accuracy": result["accuracy"],
+        "PrivateTest": result["parts"]["PrivateTest"]["accuracy"],
+        "PublicTest": result["parts"]["PublicTest"]["accuracy"],
+        "macro-F1": result["macro_f1"],
     }
 
 
@@ -98,19 +125,37 @@ def save_model_result(name: str, trial: Trial, split: Split, profile: config.Pro
     fitted = trial.run
     tta = evaluation.choose_tta(fitted.model, split.val)
     tta["test"] = evaluation.evaluate(fitted.model, split.test, flip_tta=True)
-    payload = {**trial.result, "val_accuracy": fitted.summary()["val_accuracy"], "training": fitted.summary(),
-               "speed": evaluation.speed(fitted.model), "tta": tta, **extra}
-    results.save_result(name, payload, profile, seed=fitted.seed, epochs=fitted.epochs,
-                        train_seconds=fitted.wall_seconds, load=fitted.load)
+    payload = {
+        **trial.result,
+        "val_accuracy": fitted.summary()["val_accuracy"],
+        "training": fitted.summary(),
+        "speed": evaluation.speed(fitted.model),
+        "tta": tta,
+        **extra,
+    }
+    results.save_result(
+        name,
+        payload,
+        profile,
+        seed=fitted.seed,
+        epochs=fitted.epochs,
+        train_seconds=fitted.wall_seconds,
+        load=fitted.load,
+    )
 
 
 def row_from_saved(variant: str, saved: dict) -> dict:
     """The same row as `row`, read back from a results/<model>.json file."""
     training_summary = saved["training"]
     return {
-        "variant": variant, "seed": training_summary["seed"], "epochs": training_summary["epochs_run"],
-        "best epoch": training_summary["best_epoch"], "train seconds": training_summary["train_seconds"],
-        "val accuracy": saved["val_accuracy"], "test accuracy": saved["accuracy"],
-        "PrivateTest": saved["parts"]["PrivateTest"]["accuracy"], "PublicTest": saved["parts"]["PublicTest"]["accuracy"],
+        "variant": variant,
+        "seed": training_summary["seed"],
+        "epochs": training_summary["epochs_run"],
+        "best epoch": training_summary["best_epoch"],
+        "train seconds": training_summary["train_seconds"],
+        "val accuracy": saved["val_accuracy"],
+        "test accuracy": saved["accuracy"],
+        "PrivateTest": saved["parts"]["PrivateTest"]["accuracy"],
+        "PublicTest": saved["parts"]["PublicTest"]["accuracy"],
         "macro-F1": saved["macro_f1"],
     }

@@ -7,6 +7,7 @@ every classifier ends its convolutional part with ``last_conv`` -> ``last_bn`` -
 and GradCAM weights the feature maps of ``last_relu`` (what the head reads; `registry.CAM_LAYER`).
 Which builder and options make each of the book's models is in `fer_helpers.registry`.
 """
+
 from __future__ import annotations
 
 import keras
@@ -62,7 +63,7 @@ def vgg_cnn(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(1, 2, 3, 3), 
     `widths[i]`) with max-pooling between them (48->24->12->6), a global-average-pooled head.
     Cheap capacity goes to the coarse stages: the cost is in the convolutions at 48x48 and 24x24."""
     inputs, x = stem(x_train)
-    for stage, (filters, n) in enumerate(zip(widths, convs), start=1):
+    for stage, (filters, n) in enumerate(zip(widths, convs, strict=False), start=1):
         for c in range(1, n + 1):
             last = stage == len(widths) and c == n
             x = conv_bn_relu(x, filters, "last" if last else f"stage{stage}_{c}")

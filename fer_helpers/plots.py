@@ -5,6 +5,7 @@ Every function returns the matplotlib Figure; notebooks show it by leaving it as
 or with `plt.show()`. Grey images are drawn with the full 0..255 range (no per-image stretching)
 unless `stretch=True`. A panel without data is left out or says so; it is never drawn empty.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -37,8 +38,15 @@ def empty_figure(title: str | None = None, note: str = "none in this data"):
     return fig
 
 
-def image_grid(images, titles=None, ncols: int = 8, suptitle: str | None = None, stretch: bool = False,
-               tile: float = TILE, fontsize: int = 8):
+def image_grid(
+    images,
+    titles=None,
+    ncols: int = 8,
+    suptitle: str | None = None,
+    stretch: bool = False,
+    tile: float = TILE,
+    fontsize: int = 8,
+):
     """Images in rows of `ncols`, each with an optional title; a note when there are none."""
     images = list(images)
     if not images:
@@ -46,8 +54,9 @@ def image_grid(images, titles=None, ncols: int = 8, suptitle: str | None = None,
     n = max(len(images), 1)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(tile * ncols, tile * nrows + (0.4 if suptitle else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(tile * ncols, tile * nrows + (0.4 if suptitle else 0)), squeeze=False
+    )
     for k, ax in enumerate(axes.ravel()):
         if k < len(images):
             _show(ax, images[k], None if titles is None else titles[k], stretch, fontsize)
@@ -59,13 +68,15 @@ def image_grid(images, titles=None, ncols: int = 8, suptitle: str | None = None,
     return fig
 
 
-def samples_per_class(images, labels, per_class: int = 8, seed: int = config.SEED, class_names=config.CLASSES,
-                      tile: float = TILE):
+def samples_per_class(
+    images, labels, per_class: int = 8, seed: int = config.SEED, class_names=config.CLASSES, tile: float = TILE
+):
     """A row of `per_class` random images for every class, the class name (and count) on the left."""
     labels = np.asarray(labels)
     chosen_all = choose(labels, per_class, seed=seed)
-    fig, axes = plt.subplots(len(class_names), per_class, figsize=(tile * per_class, tile * len(class_names)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(class_names), per_class, figsize=(tile * per_class, tile * len(class_names)), squeeze=False
+    )
     for c, name in enumerate(class_names):
         chosen = chosen_all[labels[chosen_all] == c]
         for k, ax in enumerate(axes[c]):
@@ -73,7 +84,9 @@ def samples_per_class(images, labels, per_class: int = 8, seed: int = config.SEE
                 _show(ax, images[chosen[k]])
             else:
                 ax.axis("off")
-        axes[c, 0].set_ylabel(f"{name}\n({int((labels == c).sum()):,})", rotation=0, ha="right", va="center", fontsize=10)
+        axes[c, 0].set_ylabel(
+            f"{name}\n({int((labels == c).sum()):,})", rotation=0, ha="right", va="center", fontsize=10
+        )
         axes[c, 0].axis("on")
         axes[c, 0].set_xticks([])
         axes[c, 0].set_yticks([])
@@ -81,8 +94,9 @@ def samples_per_class(images, labels, per_class: int = 8, seed: int = config.SEE
     return fig
 
 
-def pair_grid(left, right, captions=None, ncols: int = 4, tile: float = TILE, fontsize: int = 7,
-              suptitle: str | None = None):
+def pair_grid(
+    left, right, captions=None, ncols: int = 4, tile: float = TILE, fontsize: int = 7, suptitle: str | None = None
+):
     """Pairs of images side by side (left[k] next to right[k]), `ncols` pairs per row, a caption over each pair;
     a note when there are none."""
     if len(left) == 0:
@@ -90,8 +104,9 @@ def pair_grid(left, right, captions=None, ncols: int = 4, tile: float = TILE, fo
     n = max(len(left), 1)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, 2 * ncols, figsize=(tile * 2 * ncols, (tile + 0.25) * nrows + (0.4 if suptitle else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, 2 * ncols, figsize=(tile * 2 * ncols, (tile + 0.25) * nrows + (0.4 if suptitle else 0)), squeeze=False
+    )
     for k in range(nrows * ncols):
         a, b = axes[k // ncols, 2 * (k % ncols)], axes[k // ncols, 2 * (k % ncols) + 1]
         if k < len(left):
@@ -161,8 +176,9 @@ def overlay_grid(cells, row_labels=None, col_titles=None, tile: float = TILE, fo
     if not cells:
         return empty_figure(note="no images to show")
     nrows, ncols = len(cells), max(len(row) for row in cells)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(tile * ncols + (1.0 if row_labels else 0), tile * nrows + 0.3),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(tile * ncols + (1.0 if row_labels else 0), tile * nrows + 0.3), squeeze=False
+    )
     for r, row in enumerate(cells):
         for c in range(ncols):
             ax, cell = axes[r, c], row[c] if c < len(row) else None
@@ -171,8 +187,16 @@ def overlay_grid(cells, row_labels=None, col_titles=None, tile: float = TILE, fo
             if cell is None:
                 for spine in ax.spines.values():
                     spine.set_visible(False)
-                ax.text(0.5, 0.5, empty, ha="center", va="center", fontsize=fontsize - 1, color="0.4",
-                        transform=ax.transAxes)
+                ax.text(
+                    0.5,
+                    0.5,
+                    empty,
+                    ha="center",
+                    va="center",
+                    fontsize=fontsize - 1,
+                    color="0.4",
+                    transform=ax.transAxes,
+                )
             else:
                 face, heat = cell
                 ax.imshow(face, cmap="gray", interpolation="nearest")
@@ -189,8 +213,10 @@ def overlay_grid(cells, row_labels=None, col_titles=None, tile: float = TILE, fo
 def plot_maps(faces, columns: dict, row_labels=None, tile: float = TILE, fontsize: int = 8, empty: str = ""):
     """One row per face: the face, then one overlay per column ({title: maps}); a map that is None
     gives a panel with the text `empty`."""
-    cells = [[(face, None)] + [(face, maps[r]) if maps[r] is not None else None for maps in columns.values()]
-             for r, face in enumerate(faces)]
+    cells = [
+        [(face, None)] + [(face, maps[r]) if maps[r] is not None else None for maps in columns.values()]
+        for r, face in enumerate(faces)
+    ]
     return overlay_grid(cells, row_labels, ["face"] + list(columns), tile=tile, fontsize=fontsize, empty=empty)
 
 
@@ -206,7 +232,7 @@ def plot_shares(table, bands: dict = BANDS):
     classes = [c for c in config.CLASSES if c in set(table["class"])]
     fig, axes = plt.subplots(1, len(regions), figsize=(4.2 * len(regions), 3.4), sharey=True, squeeze=False)
     width = 0.8 / max(len(names), 1)
-    for ax, region in zip(axes[0], regions):
+    for ax, region in zip(axes[0], regions, strict=False):
         for k, name in enumerate(names):
             values = table[table["model"] == name].set_index("class")[region].reindex(classes)
             where = np.arange(len(classes)) + (k - (len(names) - 1) / 2) * width
@@ -243,7 +269,7 @@ def accuracy_vs_cost(table, accuracy: str = "test accuracy"):
     index of `table`, columns `accuracy`, "images/s", "train CPU-minutes"); the Pareto front of
     each panel is joined and ringed. Cost axes are logarithmic."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for ax, (column, title) in zip(axes, COST_AXES.items()):
+    for ax, (column, title) in zip(axes, COST_AXES.items(), strict=False):
         rows = table[[accuracy, column]].dropna()
         front = pareto_front(rows[accuracy], rows[column], lower_cost_is_better=column != "images/s")
         ax.scatter(rows[column], rows[accuracy], color="tab:blue", zorder=3)

@@ -24,6 +24,7 @@ registry's layer (chapter 7's "last_relu").
 The Haar cascade needs OpenCV 4 (OpenCV 5 dropped ``CascadeClassifier`` and its XML files); with
 OpenCV 5 only 48x48 crops can be classified, and a photo fails with a message saying so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,6 +53,7 @@ class PredictError(Exception):
 # ---------------------------------------------------------------------------------------------
 # Images and faces
 # ---------------------------------------------------------------------------------------------
+
 
 def read_image(path) -> np.ndarray:
     """The image at `path` as 8-bit BGR (a grey file is read as three equal channels)."""
@@ -82,7 +84,8 @@ def face_detector():
     if not hasattr(cv2, "CascadeClassifier"):
         raise PredictError(
             f"OpenCV {cv2.__version__} has no Haar cascade face detector (removed in OpenCV 5); "
-            "install opencv-python-headless 4.x")
+            "install opencv-python-headless 4.x"
+        )
     path = Path(cv2.data.haarcascades) / CASCADE
     detector = cv2.CascadeClassifier(str(path))
     if detector.empty():
@@ -106,13 +109,18 @@ def find_faces(grey: np.ndarray) -> list[list[int]]:
 def crop_region(box, margin: float = MARGIN) -> tuple[int, int, int]:
     """The square (x, y, side) around `box` with `margin` of its size on every side."""
     x, y, w, h = box
-    side = int(round(max(w, h) * (1 + 2 * margin)))
-    return int(round(x + w / 2 - side / 2)), int(round(y + h / 2 - side / 2)), side
+    side = round(max(w, h) * (1 + 2 * margin))
+    return round(x + w / 2 - side / 2), round(y + h / 2 - side / 2), side
 
 
 def face_region(shape, box, margin: float = MARGIN) -> tuple[int, int, int]:
     """The square (x, y, side) the model sees for `box`: all of a 48x48 crop, else `crop_region`."""
-    if tuple(shape[:2]) == (config.IMAGE_SIZE, config.IMAGE_SIZE) and list(box) == [0, 0, config.IMAGE_SIZE, config.IMAGE_SIZE]:
+    if tuple(shape[:2]) == (config.IMAGE_SIZE, config.IMAGE_SIZE) and list(box) == [
+        0,
+        0,
+        config.IMAGE_SIZE,
+        config.IMAGE_SIZE,
+    ]:
         return 0, 0, config.IMAGE_SIZE
     return crop_region(box, margin)
 
@@ -121,7 +129,7 @@ def crop_face(grey: np.ndarray, box, margin: float = MARGIN) -> np.ndarray:
     """The square crop around `box` (the border repeated where it runs off the image)."""
     x, y, side = face_region(grey.shape, box, margin)
     padded = cv2.copyMakeBorder(grey, side, side, side, side, cv2.BORDER_REPLICATE)
-    return padded[y + side:y + 2 * side, x + side:x + 2 * side]
+    return padded[y + side : y + 2 * side, x + side : x + 2 * side]
 
 
 def to_model_input(crops: list[np.ndarray]) -> np.ndarray:
@@ -138,6 +146,7 @@ def grey_of(image: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # The model and its GradCAM
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Classifier:
@@ -180,22 +189,26 @@ def overlay(image: np.ndarray, faces: list[dict], cams: list[np.ndarray], alpha:
     height, width = image.shape[:2]
     out = image.copy()
     boxes = [[face["box"][k] for k in "xywh"] for face in faces]
-    for box, cam in zip(boxes, cams):
+    for box, cam in zip(boxes, cams, strict=False):
         x, y, side = face_region(image.shape, box)
-        heat = cv2.applyColorMap((np.clip(cv2.resize(cam, (side, side)), 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)
+        heat = cv2.applyColorMap(
+            (np.clip(cv2.resize(cam, (side, side)), 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET
+        )
         x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + side, width), min(y + side, height)
         if x1 <= x0 or y1 <= y0:
             continue
-        region = heat[y0 - y:y1 - y, x0 - x:x1 - x]
+        region = heat[y0 - y : y1 - y, x0 - x : x1 - x]
         out[y0:y1, x0:x1] = cv2.addWeighted(out[y0:y1, x0:x1], 1 - alpha, region, alpha, 0)
     scale = max(1, 256 // max(height, width))  # a 48x48 crop is drawn large enough to see
     if scale > 1:
         out = cv2.resize(out, (width * scale, height * scale), interpolation=cv2.INTER_NEAREST)
-    for face, box in zip(faces, boxes):
+    for face, box in zip(faces, boxes, strict=False):
         fx, fy, fw, fh = (v * scale for v in box)
         cv2.rectangle(out, (fx, fy), (fx + fw - 1, fy + fh - 1), (255, 255, 255), 1)
         label = f"{face['top']} {face['probabilities'][face['top']]:.2f}"
-        cv2.putText(out, label, (fx + 2, max(fy - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            out, label, (fx + 2, max(fy - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA
+        )
     return out
 
 
@@ -204,12 +217,15 @@ def gradcam_paths(out: Path, images: list) -> list[Path]:
     out = Path(out)
     if len(images) == 1:
         return [out]
-    return [out.with_name(f"{out.stem}-{i}-{Path(image).stem}{out.suffix or '.png'}") for i, image in enumerate(images, 1)]
+    return [
+        out.with_name(f"{out.stem}-{i}-{Path(image).stem}{out.suffix or '.png'}") for i, image in enumerate(images, 1)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # Prediction and the command line
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class ImageFaces:
@@ -235,19 +251,24 @@ def prepare(path) -> ImageFaces:
 def face_records(boxes, probs: np.ndarray, top_k: int) -> list[dict]:
     """One record per face: its box {x, y, w, h}, every class's probability, the top class and the top k."""
     records = []
-    for box, row in zip(boxes, probs):
+    for box, row in zip(boxes, probs, strict=False):
         order = np.argsort(-row, kind="stable")
-        records.append({
-            "box": dict(zip("xywh", (int(v) for v in box))),
-            "probabilities": {name: round(float(p), 6) for name, p in zip(config.CLASSES, row)},
-            "top": config.CLASSES[int(order[0])],
-            "top_k": [{"class": config.CLASSES[int(i)], "probability": round(float(row[i]), 6)} for i in order[:top_k]],
-        })
+        records.append(
+            {
+                "box": dict(zip("xywh", (int(v) for v in box), strict=False)),
+                "probabilities": {name: round(float(p), 6) for name, p in zip(config.CLASSES, row, strict=False)},
+                "top": config.CLASSES[int(order[0])],
+                "top_k": [
+                    {"class": config.CLASSES[int(i)], "probability": round(float(row[i]), 6)} for i in order[:top_k]
+                ],
+            }
+        )
     return records
 
 
-def classify_files(paths, model_path=None, gradcam_out=None, top_k: int = TOP_K,
-                   profile: config.Profile | None = None) -> tuple[dict, list[str], list[str]]:
+def classify_files(
+    paths, model_path=None, gradcam_out=None, top_k: int = TOP_K, profile: config.Profile | None = None
+) -> tuple[dict, list[str], list[str]]:
     """The JSON report for `paths`, the error lines (one per unreadable image) and the notes (images without a face)."""
     if not 1 <= top_k <= len(config.CLASSES):
         raise PredictError(f"--top-k must be between 1 and {len(config.CLASSES)}, got {top_k}")
@@ -255,7 +276,7 @@ def classify_files(paths, model_path=None, gradcam_out=None, top_k: int = TOP_K,
     chosen = classifier(model_path, profile)
     outs = gradcam_paths(gradcam_out, paths) if gradcam_out else [None] * len(items)
     report, errors, notes = {"model": str(chosen.path), "flip_tta": chosen.flip_tta, "images": []}, [], []
-    for item, out in zip(items, outs):
+    for item, out in zip(items, outs, strict=False):
         if item.error:
             errors.append(item.error)
             report["images"].append({"image": item.path, "error": item.error})
@@ -277,19 +298,30 @@ def classify_files(paths, model_path=None, gradcam_out=None, top_k: int = TOP_K,
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fer_helpers.predict",
-                                description="Classify the facial expressions in images with the book's best model.")
-    p.add_argument("images", nargs="+", help="image files (any format OpenCV reads); a 48x48 image is taken as one face")
-    p.add_argument("--model", type=Path, help="a saved .keras classifier, without flip TTA "
-                                              "(default: the best by validation accuracy in models/)")
+    p = argparse.ArgumentParser(
+        prog="python -m fer_helpers.predict",
+        description="Classify the facial expressions in images with the book's best model.",
+    )
+    p.add_argument(
+        "images", nargs="+", help="image files (any format OpenCV reads); a 48x48 image is taken as one face"
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="a saved .keras classifier, without flip TTA (default: the best by validation accuracy in models/)",
+    )
     p.add_argument("--top-k", type=int, default=TOP_K, metavar="K", help=f"classes listed per face (default {TOP_K})")
-    p.add_argument("--gradcam", type=Path, metavar="OUT.png",
-                   help="write the GradCAM heat maps of the faces over the image (OUT-<n>-<name>.png for several images)")
+    p.add_argument(
+        "--gradcam",
+        type=Path,
+        metavar="OUT.png",
+        help="write the GradCAM heat maps of the faces over the image (OUT-<n>-<name>.png for several images)",
+    )
     return p
 
 
 def main(argv=None) -> int:
-    """Run the command line with `argv`; returns the exit code: 0, 1 if any image failed, 2 on a usage or setup error."""
+    """Run the command line with `argv`; returns the exit code: 0, 1 if an image failed, 2 on a usage or setup error."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as exit_:

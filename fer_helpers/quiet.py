@@ -3,6 +3,7 @@
 `quiet_tensorflow()` once, before TensorFlow is imported (chapters: `book.notebook.setup` calls it);
 `with quiet():` around Keras calls that print progress bars or warn about input structures.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -14,6 +14,7 @@ Maps are compared at one resolution: every function here takes 48x48 maps (`cam.
 upsamples each CAM from its layer's grid, e.g. 12x12 or 24x24). An all-zero map has no mass to
 share: it is counted ("zero maps") and left out of the means, never dropped silently.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,12 +54,17 @@ def mean_face_check(images: np.ndarray, bands: dict = BANDS) -> dict:
     """The mean face, its row profile (central half of the columns) and its darkest row among rows
     0-23 (the eyes on aligned faces) and among rows 28-43 (the mouth), with whether each lies in its band."""
     mean = np.asarray(images, np.float64).mean(axis=0)
-    profile = mean[:, SIZE // 4: 3 * SIZE // 4].mean(axis=1)
+    profile = mean[:, SIZE // 4 : 3 * SIZE // 4].mean(axis=1)
     eye_row = EYE_SEARCH[0] + int(np.argmin(profile[slice(*EYE_SEARCH)]))
     mouth_row = MOUTH_SEARCH[0] + int(np.argmin(profile[slice(*MOUTH_SEARCH)]))
-    return {"mean_face": mean, "row_profile": profile, "eye_row": eye_row, "mouth_row": mouth_row,
-            "eye_row_in_band": bool(bands["eyes"][0] <= eye_row < bands["eyes"][1]),
-            "mouth_row_in_band": bool(bands["mouth"][0] <= mouth_row < bands["mouth"][1])}
+    return {
+        "mean_face": mean,
+        "row_profile": profile,
+        "eye_row": eye_row,
+        "mouth_row": mouth_row,
+        "eye_row_in_band": bool(bands["eyes"][0] <= eye_row < bands["eyes"][1]),
+        "mouth_row_in_band": bool(bands["mouth"][0] <= mouth_row < bands["mouth"][1]),
+    }
 
 
 def _checked(maps) -> np.ndarray:
@@ -106,8 +112,12 @@ class ShareTable:
 
     def notes(self, what: str = "image") -> list[str]:
         """One line per class missing from the table, saying why, e.g. 'disgust: no correctly classified image'."""
-        return [f"{name}: no {what}" if self.images[name] == 0 else
-                f"{name}: {self.images[name]} {what}(s), every map all-zero" for name in self.empty]
+        return [
+            f"{name}: no {what}"
+            if self.images[name] == 0
+            else f"{name}: {self.images[name]} {what}(s), every map all-zero"
+            for name in self.empty
+        ]
 
 
 def share_table(shares, labels, regions=REGIONS) -> ShareTable:
@@ -153,7 +163,7 @@ def rank_correlations(maps_a, maps_b) -> np.ndarray:
     if maps_a.shape != maps_b.shape:
         raise ValueError(f"maps differ in shape: {maps_a.shape} vs {maps_b.shape}")
     out = np.full(len(maps_a), np.nan)
-    for i, (a, b) in enumerate(zip(maps_a, maps_b)):
+    for i, (a, b) in enumerate(zip(maps_a, maps_b, strict=False)):
         if np.ptp(a) > 0 and np.ptp(b) > 0:
             out[i] = spearmanr(a.ravel(), b.ravel()).statistic
     return out

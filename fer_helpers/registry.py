@@ -15,6 +15,7 @@ Results fields read here (written by `experiments.save_model_result`): `val_accu
 or under "training") and `tta.flip_tta`, a boolean that is true when horizontal-flip test-time
 augmentation was chosen *on the validation split*. Test metrics are never read to choose.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,16 +51,44 @@ class Entry:
 
 ENTRIES = (
     Entry("baseline_std_model", "baseline CNN", "baseline_std_model", "04_baseline"),
-    Entry("baseline_augmented", "augmented CNN", "baseline_std_model", "05_augmentation", {},
-          "flip, rotation, shift, zoom"),
-    Entry("attention_unet", "attention U-Net", "attention_unet", "06_unet",
-          {"widths": (16, 32, 64, 128), "convs": (1, 2, 2, 2)}),
-    Entry("vgg_cnn", "VGG-style CNN", "vgg_cnn", "08_cpu_cnn", {"widths": (32, 64, 128, 256), "convs": (1, 2, 3, 3)},
-          "warm-up + cosine SGD,\nlabel smoothing, erasing"),
-    Entry("vgg_cnn_small", "small VGG-style CNN", "vgg_cnn", "08_cpu_cnn",
-          {"widths": (16, 32, 64, 128), "convs": (1, 2, 2, 2)}),
-    Entry("vision_transformer", "vision transformer", "vision_transformer", "09_vit_ensemble", {},
-          "conv stem, from scratch"),
+    Entry(
+        "baseline_augmented",
+        "augmented CNN",
+        "baseline_std_model",
+        "05_augmentation",
+        {},
+        "flip, rotation, shift, zoom",
+    ),
+    Entry(
+        "attention_unet",
+        "attention U-Net",
+        "attention_unet",
+        "06_unet",
+        {"widths": (16, 32, 64, 128), "convs": (1, 2, 2, 2)},
+    ),
+    Entry(
+        "vgg_cnn",
+        "VGG-style CNN",
+        "vgg_cnn",
+        "08_cpu_cnn",
+        {"widths": (32, 64, 128, 256), "convs": (1, 2, 3, 3)},
+        "warm-up + cosine SGD,\nlabel smoothing, erasing",
+    ),
+    Entry(
+        "vgg_cnn_small",
+        "small VGG-style CNN",
+        "vgg_cnn",
+        "08_cpu_cnn",
+        {"widths": (16, 32, 64, 128), "convs": (1, 2, 2, 2)},
+    ),
+    Entry(
+        "vision_transformer",
+        "vision transformer",
+        "vision_transformer",
+        "09_vit_ensemble",
+        {},
+        "conv stem, from scratch",
+    ),
 )
 _BY_NAME = {entry.name: entry for entry in ENTRIES}
 
@@ -88,7 +117,7 @@ def saved(profile: config.Profile) -> list[str]:
     return [name for name in _BY_NAME if model_path(name, profile).is_file()]
 
 
-def load_file(path) -> "keras.Model":
+def load_file(path) -> keras.Model:
     """A saved classifier (compile=False, quietly), checked to give one probability per class.
 
     A missing file raises FileNotFoundError, an unreadable one ValueError; both name the file.
@@ -101,7 +130,7 @@ def load_file(path) -> "keras.Model":
 
         try:
             model = keras.saving.load_model(path, compile=False)
-        except Exception as error:  # noqa: BLE001 - any load failure is reported in one line
+        except Exception as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise ValueError(f"{path}: cannot load the model ({first})") from None
     if tuple(model.output_shape[1:]) != (len(config.CLASSES),):
@@ -153,7 +182,8 @@ def best(profile: config.Profile, by: str = "val_accuracy") -> str:
     if not scores:
         raise FileNotFoundError(
             f"no trained classifier: {profile.models_dir} has no <name>.keras with a {by} in "
-            f"{profile.results_dir}/<name>.json; run notebooks/{ENTRIES[0].chapter}.ipynb first")
+            f"{profile.results_dir}/<name>.json; run notebooks/{ENTRIES[0].chapter}.ipynb first"
+        )
     return max(scores, key=scores.get)
 
 

@@ -1,4 +1,5 @@
 """Results are files: every finished run writes results/<name>.json with its run metadata."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,19 @@ def git_commit() -> str:
 
 
 # instruction-set extensions that decide which oneDNN kernels TensorFlow runs on a CPU
-ONEDNN_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "avx512_fp16",
-                "amx_tile", "amx_bf16", "amx_int8")
+ONEDNN_FLAGS = (
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+)
 
 
 def cpu_info(path: Path = Path("/proc/cpuinfo")) -> dict:
@@ -46,8 +58,10 @@ def tensorflow_threads() -> dict | None:
     tf = sys.modules.get("tensorflow")
     if tf is None:
         return None
-    return {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+    return {
+        "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
 
 
 def load_average() -> list[float]:
@@ -66,11 +80,19 @@ def run_metadata(profile: config.Profile, watch: Stopwatch | None = None, **extr
 
     With `watch` (started with the run): its wall time and the load average at its start and now.
     """
-    timing = {"wall_seconds": watch.seconds, "load": {"start": watch.load_start, "end": load_average()}} if watch else {}
+    timing = (
+        {"wall_seconds": watch.seconds, "load": {"start": watch.load_start, "end": load_average()}} if watch else {}
+    )
     return {
-        "profile": profile.name, "seed": config.SEED, "git_commit": git_commit(),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(), "cpu": cpu_info(), "tf_threads": tensorflow_threads(), **timing, **extra,
+        "profile": profile.name,
+        "seed": config.SEED,
+        "git_commit": git_commit(),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "cpu": cpu_info(),
+        "tf_threads": tensorflow_threads(),
+        **timing,
+        **extra,
     }
 
 

@@ -7,6 +7,7 @@
 It is its own module because both statistics (the images behind chapter 7's share tables and
 sanity check) and figures (`plots.samples_per_class`) draw with it; neither should own the other.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -10,6 +10,7 @@ the two forms share no id, only content, so :attr:`Dataset.keys` names every ima
 (:func:`content_keys`), the same in every form. Bad input raises :class:`DataError` naming the file or
 row and what is wrong; nothing is skipped silently.
 """
+
 from __future__ import annotations
 
 import csv
@@ -65,7 +66,7 @@ class Dataset:
         """Content key of every image (:func:`content_keys`): the same in every form of the data."""
         return content_keys(self.images, self.labels, self.parts)
 
-    def sorted(self) -> "Dataset":
+    def sorted(self) -> Dataset:
         """Canonical order: by part (Training, PublicTest, PrivateTest), then by id number."""
         part_rank = np.array([config.PARTS.index(p) for p in self.parts])
         number = np.array([id_number(i) for i in self.ids])
@@ -79,7 +80,7 @@ def content_keys(images: np.ndarray, labels: np.ndarray, parts: np.ndarray) -> n
     numbering them in any order names the same content: the keys do not depend on the form or its order."""
     seen: dict[str, int] = {}
     keys = []
-    for image, label, part in zip(images, labels, parts):
+    for image, label, part in zip(images, labels, parts, strict=False):
         digest = hashlib.sha1(f"{part}|{config.CLASSES[label]}|".encode())
         digest.update(np.ascontiguousarray(image, np.uint8).tobytes())
         base = digest.hexdigest()[:16]
@@ -160,7 +161,7 @@ def decode_jpeg(data: bytes, name: str) -> np.ndarray:
     return image
 
 
-def from_members(members: dict[str, "callable"], source: Path) -> Dataset:
+def from_members(members: dict[str, callable], source: Path) -> Dataset:
     """Build a Dataset from `relative path -> reader of bytes` in the Kaggle layout."""
     per_class: dict[tuple[str, str], int] = {}
     images, labels, ids, parts = [], [], [], []
@@ -170,8 +171,9 @@ def from_members(members: dict[str, "callable"], source: Path) -> Dataset:
             raise DataError(f"{source}/{rel}: unexpected entry; expected train|test/<class>/<part>_<id>.jpg")
         split_dir, class_name, file_name = pieces
         if class_name not in config.CLASSES:
-            raise DataError(f"{source}/{split_dir}/{class_name}: unknown class folder; "
-                            f"expected one of {config.CLASSES}")
+            raise DataError(
+                f"{source}/{split_dir}/{class_name}: unknown class folder; expected one of {config.CLASSES}"
+            )
         match = FILE_NAME.match(file_name)
         if not match or match.group(1) not in SPLIT_DIRS[split_dir]:
             raise DataError(f"{source}/{rel}: file name is not <part>_<number>.jpg with a part of {split_dir}/")
@@ -186,7 +188,7 @@ def from_members(members: dict[str, "callable"], source: Path) -> Dataset:
                 raise DataError(f"{source}/{split_dir}/{class_name}: class folder is missing or empty")
     # A file name found in two class folders (FER-2013 has two) keeps both images, with the class in the id.
     repeated = {i for i in ids if ids.count(i) > 1} if len(set(ids)) != len(ids) else set()
-    ids = [f"{i}-{config.CLASSES[label]}" if i in repeated else i for i, label in zip(ids, labels)]
+    ids = [f"{i}-{config.CLASSES[label]}" if i in repeated else i for i, label in zip(ids, labels, strict=False)]
     return Dataset(np.stack(images), np.array(labels, np.int8), np.array(ids), np.array(parts), True).sorted()
 
 
@@ -235,7 +237,7 @@ def read_zip(path: Path) -> Dataset:
 
             return read_bytes
 
-        return from_members({n[len(prefix):]: reader(n) for n in names}, path)
+        return from_members({n[len(prefix) :]: reader(n) for n in names}, path)
 
 
 def csv_columns(header: list[str] | None, path: Path) -> list[int]:

@@ -5,6 +5,7 @@ random smooth lighting, plus noise, so a model can learn something in one epoch 
 near duplicates by chance (few pairs of perceptual hashes within 4 bits, as in the real data).
 `write_forms` saves a Dataset as the four forms users have.
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,8 +40,16 @@ def draw_face(label: int, rng: np.random.Generator) -> np.ndarray:
         ex = cx + side * 7
         cv2.circle(image, (ex, cy - 5), eye, 40, -1)
         cv2.line(image, (ex - 4, cy - 11 + side * tilt // 2), (ex + 4, cy - 11 - side * tilt // 2), 60, 1)
-    cv2.ellipse(image, (cx, cy + 10 - curve // 2), (7, max(1, abs(curve) + opened)), 0,
-                0 if curve >= 0 else 180, 180 if curve >= 0 else 360, 50, 2 if opened < 3 else -1)
+    cv2.ellipse(
+        image,
+        (cx, cy + 10 - curve // 2),
+        (7, max(1, abs(curve) + opened)),
+        0,
+        0 if curve >= 0 else 180,
+        180 if curve >= 0 else 360,
+        50,
+        2 if opened < 3 else -1,
+    )
     lighting = 40 * cv2.resize(rng.normal(0, 1, (4, 4)).astype(np.float32), (48, 48), interpolation=cv2.INTER_CUBIC)
     noise = rng.normal(0, 8, image.shape)
     return np.clip(image + lighting + noise, 0, 255).astype(np.uint8)
@@ -86,12 +95,18 @@ def write_forms(dataset: Dataset, out: Path, seed: int = config.SEED) -> dict[st
             decoded[i] = cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED)
     expected = Dataset(decoded, dataset.labels, dataset.ids, dataset.parts, True)
     rng = np.random.default_rng(seed)
-    tables = {"csv": (out / "fer2013.csv", ["emotion", "pixels", "Usage"]),
-              "icml": (out / "icml_face_data.csv", ["emotion", " Usage", " pixels"])}
+    tables = {
+        "csv": (out / "fer2013.csv", ["emotion", "pixels", "Usage"]),
+        "icml": (out / "icml_face_data.csv", ["emotion", " Usage", " pixels"]),
+    }
     for target, header in tables.values():
         write_csv(expected, target, header, rng.permutation(len(expected)))
-    return {"folder": folder, "zip": archive, **{form: target for form, (target, _) in tables.items()},
-            "expected": expected}
+    return {
+        "folder": folder,
+        "zip": archive,
+        **{form: target for form, (target, _) in tables.items()},
+        "expected": expected,
+    }
 
 
 def write_csv(dataset: Dataset, target: Path, header: list[str], order=None) -> Path:
@@ -101,7 +116,10 @@ def write_csv(dataset: Dataset, target: Path, header: list[str], order=None) -> 
         writer = csv.writer(handle)
         writer.writerow(header)
         for i in range(len(dataset)) if order is None else order:
-            values = {"emotion": CSV_LABELS.index(config.CLASSES[dataset.labels[i]]),
-                      "pixels": " ".join(map(str, dataset.images[i].ravel())), "Usage": dataset.parts[i]}
+            values = {
+                "emotion": CSV_LABELS.index(config.CLASSES[dataset.labels[i]]),
+                "pixels": " ".join(map(str, dataset.images[i].ravel())),
+                "Usage": dataset.parts[i],
+            }
             writer.writerow([values[name.strip()] for name in header])
     return target

@@ -8,6 +8,7 @@ Every random draw derives from (seed, epoch): the shuffle order, and the state o
 (weights with optimizer state, history) is written under models/.backup/<name>/; a new call with
 the same name and settings resumes from it.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,7 @@ def batches(x: np.ndarray, y: np.ndarray, batch: int = BATCH, order: np.ndarray 
 def reseed(model: keras.Model, seed: int, epoch: int) -> None:
     """Reset every SeedGenerator of `model` (augmentation, dropout) to a state derived from (seed, epoch)."""
     states = [v for v in model.variables if v.name == "seed_generator_state"]
-    for state, value in zip(states, epoch_seeds(seed, epoch, len(states))):
+    for state, value in zip(states, epoch_seeds(seed, epoch, len(states)), strict=False):
         state.assign(np.array([value, 0], dtype=state.dtype))
 
 
@@ -65,14 +66,28 @@ def augmentation_layers(augmentation: config.Augmentation, seed: int = config.SE
     """The random transforms of `augmentation` as Keras layers (active only in training)."""
     chosen = [
         (augmentation.flip, lambda: layers.RandomFlip("horizontal", seed=seed, name="aug_flip")),
-        (augmentation.rotation, lambda: layers.RandomRotation(augmentation.rotation / 360, fill_mode="nearest",
-                                                              seed=seed, name="aug_rotate")),
-        (augmentation.zoom, lambda: layers.RandomZoom(augmentation.zoom, fill_mode="nearest", seed=seed,
-                                                      name="aug_zoom")),
-        (augmentation.shift, lambda: layers.RandomTranslation(augmentation.shift, augmentation.shift,
-                                                               fill_mode="nearest", seed=seed, name="aug_shift")),
-        (augmentation.erase, lambda: layers.RandomErasing((augmentation.erase, augmentation.erase), value_range=(0, 1),
-                                                          seed=seed, name="aug_erase")),
+        (
+            augmentation.rotation,
+            lambda: layers.RandomRotation(
+                augmentation.rotation / 360, fill_mode="nearest", seed=seed, name="aug_rotate"
+            ),
+        ),
+        (
+            augmentation.zoom,
+            lambda: layers.RandomZoom(augmentation.zoom, fill_mode="nearest", seed=seed, name="aug_zoom"),
+        ),
+        (
+            augmentation.shift,
+            lambda: layers.RandomTranslation(
+                augmentation.shift, augmentation.shift, fill_mode="nearest", seed=seed, name="aug_shift"
+            ),
+        ),
+        (
+            augmentation.erase,
+            lambda: layers.RandomErasing(
+                (augmentation.erase, augmentation.erase), value_range=(0, 1), seed=seed, name="aug_erase"
+            ),
+        ),
     ]
     return [make() for wanted, make in chosen if wanted]
 
@@ -89,8 +104,9 @@ def trainer(model: keras.Model, augmentation: config.Augmentation) -> keras.Mode
     return keras.Model(inputs, model(x), name=f"{model.name}_training")
 
 
-def augmented_views(x: np.ndarray, augmentation: config.Augmentation, views: int = 4,
-                    seed: int = config.SEED) -> list[np.ndarray]:
+def augmented_views(
+    x: np.ndarray, augmentation: config.Augmentation, views: int = 4, seed: int = config.SEED
+) -> list[np.ndarray]:
     """`views` random augmentations of the images `x` (N,48,48,1), as training under `augmentation` sees them."""
     pipeline = keras.Sequential(augmentation_layers(augmentation, seed))
     return [keras.ops.convert_to_numpy(pipeline(x, training=True)) for _ in range(views)]
@@ -103,8 +119,11 @@ def cosine_schedule(peak: float, steps_per_epoch: int, epochs: int, warmup_epoch
     """
     warmup = steps_per_epoch * min(warmup_epochs, epochs - 1)
     return keras.optimizers.schedules.CosineDecay(
-        0.0 if warmup else peak, steps_per_epoch * epochs - warmup,
-        warmup_target=peak if warmup else None, warmup_steps=warmup)
+        0.0 if warmup else peak,
+        steps_per_epoch * epochs - warmup,
+        warmup_target=peak if warmup else None,
+        warmup_steps=warmup,
+    )
 
 
 def plateau_rate(val_losses, start: float) -> float:
@@ -122,8 +141,11 @@ def plateau_rate(val_losses, start: float) -> float:
 
 def optimizer(recipe: config.Recipe, steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
     """The recipe's optimizer: SGD with Nesterov momentum 0.9, or Adam (AdamW with weight decay)."""
-    rate = (cosine_schedule(recipe.learning_rate, steps_per_epoch, epochs, recipe.warmup_epochs)
-            if recipe.schedule == "cosine" else recipe.learning_rate)
+    rate = (
+        cosine_schedule(recipe.learning_rate, steps_per_epoch, epochs, recipe.warmup_epochs)
+        if recipe.schedule == "cosine"
+        else recipe.learning_rate
+    )
     if recipe.optimizer == "sgd":
         return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay or None)
     if recipe.weight_decay:
@@ -152,18 +174,25 @@ class Run:
 
     def summary(self) -> dict:
         return {
-            "epochs_run": self.epochs, "best_epoch": self.best_epoch, "train_seconds": self.wall_seconds,
-            "seconds_per_epoch": round(self.wall_seconds / max(self.epochs, 1), 1), "seed": self.seed,
-            "val_accuracy": self.history["val_accuracy"][self.best_epoch - 1], "params": self.model.count_params(),
-            "recipe": self.recipe.describe(), "resumed_at": self.resumed_at,
+            "epochs_run": self.epochs,
+            "best_epoch": self.best_epoch,
+            "train_seconds": self.wall_seconds,
+            "seconds_per_epoch": round(self.wall_seconds / max(self.epochs, 1), 1),
+            "seed": self.seed,
+            "val_accuracy": self.history["val_accuracy"][self.best_epoch - 1],
+            "params": self.model.count_params(),
+            "recipe": self.recipe.describe(),
+            "resumed_at": self.resumed_at,
         }
 
     def line(self, name: str) -> str:
         """The one summary line a run prints."""
         resumed = f", resumed after epoch {self.resumed_at}" if self.resumed_at else ""
-        return (f"{name}: {self.epochs} epochs{resumed}, best epoch {self.best_epoch}, val accuracy "
-                f"{self.history['val_accuracy'][self.best_epoch - 1]:.4f}, "
-                f"{self.wall_seconds / max(self.epochs, 1):.0f} s/epoch")
+        return (
+            f"{name}: {self.epochs} epochs{resumed}, best epoch {self.best_epoch}, val accuracy "
+            f"{self.history['val_accuracy'][self.best_epoch - 1]:.4f}, "
+            f"{self.wall_seconds / max(self.epochs, 1):.0f} s/epoch"
+        )
 
 
 class Backup:
@@ -232,9 +261,19 @@ class Progress(keras.callbacks.Callback):
             self.stream.flush()
 
 
-def train(model: keras.Model, split: Split, name: str, profile: config.Profile, recipe: config.Recipe, *,
-          epochs: int | None = None, train: Subset | None = None, seed: int = config.SEED, save: bool = True,
-          class_weight: dict | None = None) -> Run:
+def train(
+    model: keras.Model,
+    split: Split,
+    name: str,
+    profile: config.Profile,
+    recipe: config.Recipe,
+    *,
+    epochs: int | None = None,
+    train: Subset | None = None,
+    seed: int = config.SEED,
+    save: bool = True,
+    class_weight: dict | None = None,
+) -> Run:
     """Fit `model` on split.train (or `train`) with `recipe` for exactly `epochs` (default: the recipe's).
 
     The model keeps the weights of the epoch with the best validation accuracy; `save` writes them to
@@ -248,13 +287,22 @@ def train(model: keras.Model, split: Split, name: str, profile: config.Profile, 
     set_seed(seed)
     steps = int(np.ceil(len(train) / recipe.batch))
     fitted = trainer(model, recipe.augmentation)
-    fitted.compile(optimizer(recipe, steps, epochs),
-                   keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing), metrics=["accuracy"])
+    fitted.compile(
+        optimizer(recipe, steps, epochs),
+        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=["accuracy"],
+    )
     fitted.optimizer.build(fitted.trainable_variables)
     x, y = train.x(), one_hot(train.labels)
     validation = batches(split.val.x(), one_hot(split.val.labels), recipe.batch)
-    settings = {"seed": seed, "epochs": epochs, "recipe": asdict(recipe), "train": len(train),
-                "params": model.count_params(), "class_weight": class_weight and {str(k): v for k, v in class_weight.items()}}
+    settings = {
+        "seed": seed,
+        "epochs": epochs,
+        "recipe": asdict(recipe),
+        "train": len(train),
+        "params": model.count_params(),
+        "class_weight": class_weight and {str(k): v for k, v in class_weight.items()},
+    }
     backup = Backup(profile.models_dir / ".backup" / name, settings)
     history, epoch_seconds = backup.restore(fitted)
     resumed_at = len(epoch_seconds)
@@ -266,9 +314,16 @@ def train(model: keras.Model, split: Split, name: str, profile: config.Profile, 
         rate = float(keras.ops.convert_to_numpy(fitted.optimizer.learning_rate))
         order = np.random.default_rng(epoch_seeds(seed, epoch, 1)[0]).permutation(len(x))
         start = time.perf_counter()
-        logs = fitted.fit(batches(x, y, recipe.batch, order), validation_data=validation, initial_epoch=epoch,
-                          epochs=epoch + 1, shuffle=False, class_weight=class_weight, verbose=0,
-                          callbacks=[Progress(name, epoch, epochs, steps)]).history
+        logs = fitted.fit(
+            batches(x, y, recipe.batch, order),
+            validation_data=validation,
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            shuffle=False,
+            class_weight=class_weight,
+            verbose=0,
+            callbacks=[Progress(name, epoch, epochs, steps)],
+        ).history
         epoch_seconds.append(round(time.perf_counter() - start, 2))
         for key, values in {**logs, "learning_rate": [rate]}.items():
             history.setdefault(key, []).append(float(values[0]))
@@ -276,8 +331,16 @@ def train(model: keras.Model, split: Split, name: str, profile: config.Profile, 
         write_history(history, profile.results_dir / "history" / f"{name}.csv")
     backup.load_epoch(fitted, best_epoch(history))
     backup.remove()
-    run = Run(model, history, best_epoch(history), seed, recipe, epoch_seconds,
-              {"start": watch.load_start, "end": load_average()}, resumed_at)
+    run = Run(
+        model,
+        history,
+        best_epoch(history),
+        seed,
+        recipe,
+        epoch_seconds,
+        {"start": watch.load_start, "end": load_average()},
+        resumed_at,
+    )
     if save:
         save_model(model, profile.models_dir / f"{name}.keras")
     print(run.line(name))
@@ -305,16 +368,17 @@ def save_model(model: keras.Model, path) -> None:
     bare.save(path)
 
 
-def plot_learning_curves(runs: dict, ax=None):
-    """Train (dashed) and validation (solid) accuracy per epoch of several runs ({label: Run}); dot: best epoch."""
+def plot_learning_curves(runs: dict, ax=None, metric: str = "accuracy"):
+    """Train (dashed) and validation (solid) `metric` per epoch of several runs ({label: Run}, or any run with
+    `history`, `epochs` and `best_epoch`, such as outliers.OutlierRun with metric="loss"); dot: best epoch."""
     import matplotlib.pyplot as plt
 
     ax = ax or plt.gca()
     for label, run in runs.items():
         epochs = np.arange(1, run.epochs + 1)
-        line, = ax.plot(epochs, run.history["val_accuracy"], label=f"{label}: validation")
-        ax.plot(epochs, run.history["accuracy"], "--", color=line.get_color(), label=f"{label}: train")
-        ax.plot(run.best_epoch, run.history["val_accuracy"][run.best_epoch - 1], "o", color=line.get_color())
-    ax.set(xlabel="epoch", ylabel="accuracy")
+        (line,) = ax.plot(epochs, run.history[f"val_{metric}"], label=f"{label}: validation")
+        ax.plot(epochs, run.history[metric], "--", color=line.get_color(), label=f"{label}: train")
+        ax.plot(run.best_epoch, run.history[f"val_{metric}"][run.best_epoch - 1], "o", color=line.get_color())
+    ax.set(xlabel="epoch", ylabel=metric)
     ax.legend(fontsize="small")
     return ax

@@ -1,4 +1,5 @@
 """Shared fixtures: synthetic FER-2013 in its three forms; the real data set when it is present."""
+
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,8 @@ def pytest_terminal_summary(terminalreporter):
     try:
         where = f"the real FER-2013 ({locate()})"
     except DataNotFound:
-        where = (f"SYNTHETIC faces: no FER-2013 was found (set {config.DATA_ENV}), so the notebooks ran on "
-                 "synthetic data and the real-data tests were skipped")
+        where = (
+            f"SYNTHETIC faces: no FER-2013 was found (set {config.DATA_ENV}), so the notebooks ran on "
+            "synthetic data and the real-data tests were skipped"
+        )
     terminalreporter.write_sep("-", f"data: {where}")

@@ -1,4 +1,5 @@
 """The data audit on constructed cases: exact and near duplicates, leakage, blank images, watermarks."""
+
 import cv2
 import numpy as np
 import pandas as pd
@@ -22,9 +23,13 @@ def subset(images, labels, prefix, part="Training"):
 
 def make_split(train, val, test, train_labels=None, val_labels=None, test_labels=None):
     labels = lambda imgs, given: np.arange(len(imgs)) % 7 if given is None else given  # noqa: E731
-    return Split(subset(train, labels(train, train_labels), "Training"),
-                 subset(val, labels(val, val_labels), "TrainingVal"),
-                 subset(test, labels(test, test_labels), "PrivateTest", "PrivateTest"), "synthetic", "smoke")
+    return Split(
+        subset(train, labels(train, train_labels), "Training"),
+        subset(val, labels(val, val_labels), "TrainingVal"),
+        subset(test, labels(test, test_labels), "PrivateTest", "PrivateTest"),
+        "synthetic",
+        "smoke",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +83,12 @@ def test_near_duplicates_are_found_but_not_confused_with_exact(base):
     result = audit.run(make_split(train, base[20:30], test))
     near = result.report[result.report["issue"] == "near_duplicate"]
     copies = {("Training_7", "PrivateTest_2"), ("Training_8", "PrivateTest_3")}
-    assert set(zip(near["id"], near["related_id"])) == copies
+    assert set(zip(near["id"], near["related_id"], strict=False)) == copies
     assert (result.report["issue"] != "exact_duplicate").all()
     assert result.leakage("exact")["in_training"] == 0
     assert result.leakage("near")["in_training"] == 2
     looser = result.pairs_within(3 * audit.NEAR_MAX_BITS)
-    assert copies <= set(zip(looser["id_a"], looser["id_b"]))
+    assert copies <= set(zip(looser["id_a"], looser["id_b"], strict=False))
     left, right, captions = result.pair_images(result.pairs("near"))
     assert left.shape == right.shape == (2, 48, 48) and captions[0].startswith("train/")
 
@@ -121,7 +126,7 @@ def test_near_duplicates_are_pairs_that_do_not_chain(base):
     for row in near.itertuples():
         assert audit.hamming(result.phash[index[row.id]], result.phash[index[row.related_id]]) == int(row.detail)
     listed = set(near["id"])
-    assert all(a in listed or b in listed for a, b in zip(pairs["id_a"], pairs["id_b"]))
+    assert all(a in listed or b in listed for a, b in zip(pairs["id_a"], pairs["id_b"], strict=False))
 
 
 def test_review_sample_is_seeded_and_stratified_by_distance(base):
@@ -211,8 +216,9 @@ def test_double_filed_names_are_reported(base):
 
 
 def test_watermark_precision_from_a_review():
-    review = pd.DataFrame({"id": [f"x{k}" for k in range(8)], "score": [6, 6, 7, 7, 8, 9, 9, 12],
-                           "watermark": [0, 1, 0, 0, 1, 1, 0, 1]})
+    review = pd.DataFrame(
+        {"id": [f"x{k}" for k in range(8)], "score": [6, 6, 7, 7, 8, 9, 9, 12], "watermark": [0, 1, 0, 0, 1, 1, 0, 1]}
+    )
     scores = np.array([0, 3, 6, 6, 6, 6, 7, 8, 10, 11])
     table = audit.watermark_precision(review, scores)
     assert table.index.tolist() == ["6", "7", "8+"]

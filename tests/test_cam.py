@@ -1,4 +1,5 @@
 """fer_helpers.cam on tiny Functional models built here (no data, no training)."""
+
 import keras
 import numpy as np
 import pytest
@@ -108,8 +109,9 @@ def test_empty_input_gives_empty_maps(model):
 
 
 def test_sequential_models_are_wrapped_with_the_same_maps(model, images):
-    sequential = keras.Sequential([keras.Input((48, 48, 1))] + [
-        layer.__class__.from_config(layer.get_config()) for layer in model.layers[1:]])
+    sequential = keras.Sequential(
+        [keras.Input((48, 48, 1))] + [layer.__class__.from_config(layer.get_config()) for layer in model.layers[1:]]
+    )
     sequential.set_weights(model.get_weights())
     assert not isinstance(cam.functional(sequential), keras.Sequential)
     np.testing.assert_allclose(cam.Explainer(sequential).cam(images, 2), cam.Explainer(model).cam(images, 2), atol=1e-6)
@@ -162,7 +164,7 @@ def test_activation_maximization_gives_one_image_per_class_in_range(model):
 
 def test_am_summary_compares_with_mean_faces(model):
     means = np.random.default_rng(3).random((N_CLASSES, 48, 48))
-    table = cam.am_summary(model, means.astype(np.float32), dict(zip(config.CLASSES, means)))
+    table = cam.am_summary(model, means.astype(np.float32), dict(zip(config.CLASSES, means, strict=False)))
     assert list(table.index) == list(config.CLASSES)
     np.testing.assert_allclose(table["face correlation"], 1.0, atol=1e-6)
     assert list(table["most similar mean face"]) == list(config.CLASSES)

@@ -1,4 +1,5 @@
 """Claims judged from paired runs over seeds: t-interval, pooled McNemar test, every verdict branch, the file."""
+
 import json
 
 import numpy as np
@@ -16,37 +17,41 @@ SEEDS = (42, 43, 44)
 def runs(accuracies, n=N, seed=0):
     """{seed: bool correctness over n images} with exactly the given accuracies (shuffled positions)."""
     rng = np.random.default_rng(seed)
-    return {s: rng.permutation(np.arange(n) < round(a * n)) for s, a in zip(SEEDS, accuracies)}
+    return {s: rng.permutation(np.arange(n) < round(a * n)) for s, a in zip(SEEDS, accuracies, strict=False)}
 
 
-@pytest.mark.parametrize("ci, claimed, expected", [
-    # B better than A, no size
-    ([0.01, 0.03], Claim(), "holds"),
-    ([-0.01, 0.03], Claim(), "inconclusive"),
-    ([-0.03, -0.01], Claim(), "refuted"),
-    # B at least 4 points above A
-    ([0.01, 0.06], Claim(size=0.04), "holds"),
-    ([0.05, 0.09], Claim(size=0.04), "holds"),
-    ([0.005, 0.03], Claim(size=0.04), "refuted"),
-    ([-0.041, 0.041], Claim(size=0.04), "inconclusive"),
-    ([-0.05, 0.02], Claim(size=0.04), "refuted"),
-    # B below A, without and with a size
-    ([-0.03, -0.01], Claim(direction=-1), "holds"),
-    ([0.01, 0.03], Claim(direction=-1), "refuted"),
-    ([-0.01, 0.01], Claim(direction=-1), "inconclusive"),
-    ([-0.05, -0.01], Claim(direction=-1, size=0.02), "holds"),
-    ([-0.015, -0.005], Claim(direction=-1, size=0.02), "refuted"),
-    # a level (interval of accuracy minus the level)
-    ([0.005, 0.02], Claim(level=0.64), "holds"),
-    ([-0.02, -0.005], Claim(level=0.64), "refuted"),
-    ([-0.01, 0.01], Claim(level=0.64), "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "ci, claimed, expected",
+    [
+        # B better than A, no size
+        ([0.01, 0.03], Claim(), "holds"),
+        ([-0.01, 0.03], Claim(), "inconclusive"),
+        ([-0.03, -0.01], Claim(), "refuted"),
+        # B at least 4 points above A
+        ([0.01, 0.06], Claim(size=0.04), "holds"),
+        ([0.05, 0.09], Claim(size=0.04), "holds"),
+        ([0.005, 0.03], Claim(size=0.04), "refuted"),
+        ([-0.041, 0.041], Claim(size=0.04), "inconclusive"),
+        ([-0.05, 0.02], Claim(size=0.04), "refuted"),
+        # B below A, without and with a size
+        ([-0.03, -0.01], Claim(direction=-1), "holds"),
+        ([0.01, 0.03], Claim(direction=-1), "refuted"),
+        ([-0.01, 0.01], Claim(direction=-1), "inconclusive"),
+        ([-0.05, -0.01], Claim(direction=-1, size=0.02), "holds"),
+        ([-0.015, -0.005], Claim(direction=-1, size=0.02), "refuted"),
+        # a level (interval of accuracy minus the level)
+        ([0.005, 0.02], Claim(level=0.64), "holds"),
+        ([-0.02, -0.005], Claim(level=0.64), "refuted"),
+        ([-0.01, 0.01], Claim(level=0.64), "inconclusive"),
+    ],
+)
 def test_verdict_of_every_branch(ci, claimed, expected):
     assert comparisons.verdict(ci, claimed) == expected
 
 
-@pytest.mark.parametrize("kwargs", [dict(direction=0), dict(size=-0.01), dict(size=4), dict(level=64),
-                                    dict(level=0.64, size=0.01)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(direction=0), dict(size=-0.01), dict(size=4), dict(level=64), dict(level=0.64, size=0.01)]
+)
 def test_a_malformed_claim_is_refused(kwargs):
     with pytest.raises(ValueError, match="Claim|level claim"):
         Claim(**kwargs)
@@ -63,8 +68,13 @@ def test_the_studys_outlier_claim_is_inconclusive_not_refuted():
     """Paired gains +0.1, +1.6, -1.7 points over three seeds cannot tell +4 points from 0."""
     plain = runs([0.500, 0.520, 0.510])
     cleaned = runs([0.501, 0.536, 0.493], seed=1)
-    record = comparisons.assess("outliers", "removing outliers gives +4 points", ("all", "clean"),
-                                {"all": plain, "clean": cleaned}, Claim(size=0.04))
+    record = comparisons.assess(
+        "outliers",
+        "removing outliers gives +4 points",
+        ("all", "clean"),
+        {"all": plain, "clean": cleaned},
+        Claim(size=0.04),
+    )
     np.testing.assert_allclose(record["differences"], [0.001, 0.016, -0.017], atol=1e-12)
     assert record["mean_difference"] == pytest.approx(0.0, abs=1e-12)
     lo, hi = record["ci95"]
@@ -88,8 +98,13 @@ def test_mcnemar_pools_the_discordant_pairs_of_every_seed():
     p = comparisons.pooled_mcnemar(a, b)
     assert p == pytest.approx(mcnemar(table, exact=True).pvalue)
     assert comparisons.pooled_mcnemar(a, a) == 1.0
-    record = comparisons.assess("x", "B helps", ("A", "B"), {"A": dict(zip(SEEDS, a)), "B": dict(zip(SEEDS, b))},
-                                Claim())
+    record = comparisons.assess(
+        "x",
+        "B helps",
+        ("A", "B"),
+        {"A": dict(zip(SEEDS, a, strict=True)), "B": dict(zip(SEEDS, b, strict=True))},
+        Claim(),
+    )
     assert record["test"] == "McNemar" and record["p_value"] == pytest.approx(p)
 
 
@@ -103,14 +118,17 @@ def test_a_consistent_gain_holds_and_a_loss_refutes():
 
 
 def test_level_claim_uses_a_one_sample_t_interval_of_the_seed_accuracies():
-    reached = comparisons.assess("unet", "the U-Net reaches 64 %", ("unet",), {"unet": runs([0.655, 0.660, 0.665])},
-                                 Claim(level=0.64))
-    np.testing.assert_allclose(np.array(reached["ci95"]) + 0.64,
-                               stats.t.interval(0.95, 2, loc=0.66, scale=stats.sem([0.655, 0.660, 0.665])))
+    reached = comparisons.assess(
+        "unet", "the U-Net reaches 64 %", ("unet",), {"unet": runs([0.655, 0.660, 0.665])}, Claim(level=0.64)
+    )
+    np.testing.assert_allclose(
+        np.array(reached["ci95"]) + 0.64, stats.t.interval(0.95, 2, loc=0.66, scale=stats.sem([0.655, 0.660, 0.665]))
+    )
     assert reached["verdict"] == "holds" and reached["test"] == "one-sample t"
     assert reached["p_value"] == pytest.approx(stats.ttest_1samp([0.655, 0.660, 0.665], 0.64).pvalue)
-    missed = comparisons.assess("unet", "the U-Net reaches 64 %", ("unet",), {"unet": runs([0.60, 0.61, 0.62])},
-                                Claim(level=0.64))
+    missed = comparisons.assess(
+        "unet", "the U-Net reaches 64 %", ("unet",), {"unet": runs([0.60, 0.61, 0.62])}, Claim(level=0.64)
+    )
     assert missed["verdict"] == "refuted"
 
 
@@ -138,8 +156,9 @@ def test_bad_input_is_refused_with_the_reason():
     with pytest.raises(ValueError, match="no runs for arm"):
         comparisons.assess("c", "B helps", ("A", "B"), {"A": three}, Claim())
     with pytest.raises(ValueError, match="one bool per test image"):
-        comparisons.assess("c", "B helps", ("A", "B"), {"A": three, "B": {s: v[:-1] for s, v in three.items()}},
-                           Claim())
+        comparisons.assess(
+            "c", "B helps", ("A", "B"), {"A": three, "B": {s: v[:-1] for s, v in three.items()}}, Claim()
+        )
     with pytest.raises(ValueError, match="one bool per test image"):
         floats = {s: v.astype(float) for s, v in three.items()}
         comparisons.assess("c", "B helps", ("A", "B"), {"A": three, "B": floats}, Claim())
@@ -152,8 +171,9 @@ def test_save_upserts_by_claim_id_and_load_reads_back(tmp_path):
     with pytest.raises(FileNotFoundError, match="comparisons.json"):
         comparisons.load(profile)
     a, b = runs([0.5, 0.51, 0.52]), runs([0.55, 0.56, 0.57], seed=1)
-    first = comparisons.assess("aug", "augmentation helps", ("plain", "augmented"), {"plain": a, "augmented": b},
-                               Claim())
+    first = comparisons.assess(
+        "aug", "augmentation helps", ("plain", "augmented"), {"plain": a, "augmented": b}, Claim()
+    )
     other = comparisons.assess("unet", "reaches 64 %", ("unet",), {"unet": b}, Claim(level=0.64))
     comparisons.save(first, profile)
     comparisons.save(other, profile)
@@ -173,8 +193,9 @@ def test_table_has_one_numeric_row_per_claim():
     a, b = runs([0.5, 0.51, 0.52]), runs([0.55, 0.56, 0.57], seed=1)
     mask = np.arange(N) < 800
     records = {
-        "aug": comparisons.assess("aug", "augmentation helps", ("plain", "augmented"), {"plain": a, "augmented": b},
-                                  Claim(), leak_free=mask),
+        "aug": comparisons.assess(
+            "aug", "augmentation helps", ("plain", "augmented"), {"plain": a, "augmented": b}, Claim(), leak_free=mask
+        ),
         "unet": comparisons.assess("unet", "reaches 64 %", ("unet",), {"unet": b}, Claim(level=0.64)),
     }
     table = comparisons.table(records)

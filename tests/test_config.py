@@ -1,4 +1,5 @@
 """Profiles (which one applies, budgets, sample sizes), the training recipes and the accuracy targets."""
+
 import dataclasses
 
 import pytest
@@ -32,7 +33,12 @@ def test_profiles_give_epoch_budgets_and_sample_sizes():
 
 def test_the_protocol_is_the_books_shared_recipe():
     protocol = config.PROTOCOL
-    assert (protocol.optimizer, protocol.learning_rate, protocol.schedule, protocol.warmup_epochs) == ("sgd", 0.05, "cosine", 2)
+    assert (protocol.optimizer, protocol.learning_rate, protocol.schedule, protocol.warmup_epochs) == (
+        "sgd",
+        0.05,
+        "cosine",
+        2,
+    )
     assert (protocol.weight_decay, protocol.label_smoothing, protocol.batch) == (5e-4, 0.1, 64)
     assert protocol.augmentation == config.Augmentation(flip=True, rotation=10, zoom=0.1, shift=0.1, erase=0.25)
     assert (config.STUDY_BASELINE.optimizer, config.STUDY_BASELINE.schedule) == ("adam", "plateau")
@@ -41,8 +47,10 @@ def test_the_protocol_is_the_books_shared_recipe():
     assert "no augmentation" in config.STUDY_BASELINE.describe()
 
 
-@pytest.mark.parametrize("change, message", [({"optimizer": "rmsprop"}, "optimizer"), ({"schedule": "step"}, "schedule"),
-                                             ({"epochs": 0}, "positive")])
+@pytest.mark.parametrize(
+    "change, message",
+    [({"optimizer": "rmsprop"}, "optimizer"), ({"schedule": "step"}, "schedule"), ({"epochs": 0}, "positive")],
+)
 def test_a_bad_recipe_is_refused(change, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(config.PROTOCOL, **change)

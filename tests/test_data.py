@@ -1,5 +1,6 @@
 """The data layer: four input forms, content keys, caching, the split manifest and its migration,
 leakage removal, bad input, the CLI."""
+
 import json
 import shutil
 import zipfile
@@ -31,7 +32,7 @@ def by_key(dataset):
 def test_every_form_holds_the_same_images_under_the_same_keys(forms, form):
     dataset = read(forms[form])
     assert dataset.images.dtype == np.uint8 and dataset.images.shape[1:] == (48, 48)
-    for got, expected in zip(by_key(dataset), by_key(forms["expected"])):
+    for got, expected in zip(by_key(dataset), by_key(forms["expected"]), strict=False):
         np.testing.assert_array_equal(got, expected)
     assert dataset.kaggle_ids == (form in ("folder", "zip"))
     if dataset.kaggle_ids:
@@ -116,8 +117,13 @@ def test_cli_summary_prints_json(forms, full_here, capsys):
     assert summary["sizes"]["test"] == 2 * 2 * 7
     assert summary["test_parts"] == {"PublicTest": 14, "PrivateTest": 14}
     assert summary["classes"] == list(config.CLASSES) and summary["source"] == "FER-2013"
-    assert set(summary["leakage"]) == {"removed", "train_copies_of_test", "val_copies_of_test", "val_copies_of_train",
-                                       "test_leak_free"}
+    assert set(summary["leakage"]) == {
+        "removed",
+        "train_copies_of_test",
+        "val_copies_of_test",
+        "val_copies_of_train",
+        "test_leak_free",
+    }
     assert full_here.exists()
 
 
@@ -175,21 +181,29 @@ def test_too_few_images_per_class_is_a_clear_error(tmp_path):
     tiny = synthetic.make_dataset(train_per_class=6, test_per_class=1)
     disgust = (tiny.parts == "Training") & (tiny.labels == config.CLASSES.index("disgust"))
     keep = ~disgust | (np.arange(len(tiny)) % 2 == 0)
-    path = synthetic.write_csv(data.Dataset(tiny.images[keep], tiny.labels[keep], tiny.ids[keep], tiny.parts[keep]),
-                               tmp_path / "fer2013.csv", ["emotion", "pixels", "Usage"])
+    path = synthetic.write_csv(
+        data.Dataset(tiny.images[keep], tiny.labels[keep], tiny.ids[keep], tiny.parts[keep]),
+        tmp_path / "fer2013.csv",
+        ["emotion", "pixels", "Usage"],
+    )
     with pytest.raises(DataError, match="class 'disgust' has 3 Training image"):
         data.make_manifest(read(path))
 
 
 # ---- leakage ----------------------------------------------------------------------------------
 
+
 def test_leakage_masks_follow_pairs_not_chains():
     members = {"train": np.array([0, 1, 2]), "val": np.array([3, 4, 5]), "test": np.array([6, 7, 8])}
-    pairs = np.array([[0, 6, 0],   # train copy of a test image
-                      [3, 7, 2],   # val near copy of a test image
-                      [1, 4, 3],   # val copy of a train image that stays
-                      [0, 5, 1],   # val copy of a train image that is dropped: stays
-                      [2, 1, 4]])  # train-train: no leakage
+    pairs = np.array(
+        [
+            [0, 6, 0],  # train copy of a test image
+            [3, 7, 2],  # val near copy of a test image
+            [1, 4, 3],  # val copy of a train image that stays
+            [0, 5, 1],  # val copy of a train image that is dropped: stays
+            [2, 1, 4],
+        ]
+    )  # train-train: no leakage
     masks = data.leakage_masks(pairs, members, 9)
     assert np.flatnonzero(masks["train_copies_of_test"]).tolist() == [0]
     assert np.flatnonzero(masks["val_copies_of_test"]).tolist() == [3]
@@ -235,6 +249,7 @@ def test_pairs_are_cached_by_the_data_checksum(leaky, full_here):
 
 
 # ---- bad input ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def folder(forms, tmp_path):
@@ -308,7 +323,7 @@ def test_csv_wrong_pixel_count(forms, tmp_path):
 
 def test_icml_bad_usage_names_file_and_row(forms, tmp_path):
     def bad_usage(row):
-        emotion, usage, pixels = row.split(",")
+        emotion, _usage, pixels = row.split(",")
         return ",".join([emotion, " Validation", pixels])
 
     path = csv_with(forms, tmp_path, bad_usage, form="icml")
@@ -366,6 +381,7 @@ def test_env_path_that_does_not_exist(isolated, monkeypatch, tmp_path):
 
 
 # ---- the real data set (skipped when absent) -----------------------------------------------
+
 
 def test_real_data_counts(real_data_path):
     split = data.load_split("full", real_data_path, leakage="kept")

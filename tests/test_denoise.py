@@ -1,4 +1,5 @@
 """Denoising: filters restore noisy images, the sweep picks a sensible strength, the cache is used."""
+
 import cv2
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def test_every_filter_improves_psnr_on_noisy_images(clean, name):
 def test_psnr_of_identical_and_known_error():
     a = np.full((1, 48, 48), 100, np.uint8)
     b = a + np.uint8(5)
-    psnr, ssim = denoise.psnr_ssim(a, b)
+    psnr, _ssim = denoise.psnr_ssim(a, b)
     assert psnr[0] == pytest.approx(20 * np.log10(255 / 5))
     with np.errstate(divide="ignore"):  # PSNR of identical images is infinite
         psnr_same, ssim_same = denoise.psnr_ssim(a, a.copy())
@@ -105,8 +106,12 @@ def test_split_and_subset_are_denoised_together_and_keep_their_ids(clean, cache_
 
     def subset(images, prefix):
         n = len(images)
-        return Subset(images, np.arange(n, dtype=np.int8) % 7, np.array([f"{prefix}_{k}" for k in range(n)]),
-                      np.array(["Training"] * n))
+        return Subset(
+            images,
+            np.arange(n, dtype=np.int8) % 7,
+            np.array([f"{prefix}_{k}" for k in range(n)]),
+            np.array(["Training"] * n),
+        )
 
     split = Split(subset(noisy[:6], "a"), subset(noisy[6:9], "b"), subset(noisy[9:], "c"), "synthetic", "smoke")
     result = denoise.denoised(split, h=12)
@@ -127,8 +132,11 @@ def test_pipeline_settings_fall_back_and_read_results(tmp_path):
     from fer_helpers import results
 
     profile = config.Profile("test", None, {}, tmp_path)
-    assert denoise.pipeline_settings(profile) == {"h": denoise.DEFAULT_H, "template": denoise.TEMPLATE,
-                                                  "search": denoise.PIPELINE_SEARCH}
+    assert denoise.pipeline_settings(profile) == {
+        "h": denoise.DEFAULT_H,
+        "template": denoise.TEMPLATE,
+        "search": denoise.PIPELINE_SEARCH,
+    }
     results.save_result("denoising", {"pipeline": {"h": 7, "template": 7, "search": 15}}, profile)
     assert denoise.pipeline_settings(profile) == {"h": 7.0, "template": 7, "search": 15}
 

@@ -1,4 +1,5 @@
 """The diagrams (fer_helpers.book.diagrams): the pipeline and a model's architecture, drawn with graphviz."""
+
 from __future__ import annotations
 
 import html

@@ -1,4 +1,5 @@
 """Hashes and copy pairs: perceptual-hash distances, the pair search, blank images, the copy mask."""
+
 import cv2
 import numpy as np
 
@@ -27,8 +28,12 @@ def test_close_pairs_matches_brute_force():
     hashes[10] = hashes[3] ^ np.uint64(0b101)  # 2 bits apart
     hashes[200] = hashes[3]
     found = {tuple(p) for p in duplicates.close_pairs(hashes, 4, chunk=64)}
-    brute = {(i, j, int(bin(int(hashes[i]) ^ int(hashes[j])).count("1"))) for i in range(300) for j in range(i + 1, 300)
-             if bin(int(hashes[i]) ^ int(hashes[j])).count("1") <= 4}
+    brute = {
+        (i, j, int(bin(int(hashes[i]) ^ int(hashes[j])).count("1")))
+        for i in range(300)
+        for j in range(i + 1, 300)
+        if bin(int(hashes[i]) ^ int(hashes[j])).count("1") <= 4
+    }
     assert found == brute and (3, 10, 2) in found and (3, 200, 0) in found
 
 

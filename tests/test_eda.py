@@ -1,4 +1,5 @@
 """Table 1 statistics, class counts, imbalance and class weights, mean faces, histograms, plots."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -12,8 +13,12 @@ from fer_helpers.data import Split, Subset
 
 def subset(images, labels):
     n = len(images)
-    return Subset(np.asarray(images, np.uint8), np.asarray(labels, np.int8), np.array([f"Training_{k}" for k in range(n)]),
-                  np.array(["Training"] * n))
+    return Subset(
+        np.asarray(images, np.uint8),
+        np.asarray(labels, np.int8),
+        np.array([f"Training_{k}" for k in range(n)]),
+        np.array(["Training"] * n),
+    )
 
 
 @pytest.fixture

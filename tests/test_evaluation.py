@@ -1,4 +1,5 @@
 """Test metrics from known predictions (parts, leak-free, per-image), calibration; choices that read validation only."""
+
 import json
 
 import numpy as np
@@ -47,7 +48,8 @@ def test_leak_free_metrics_and_per_image_correctness():
     assert result["leak_free"]["n"] == 6
     assert result["leak_free"]["accuracy"] == pytest.approx(3 / 6)
     assert result["leak_free"]["macro_f1"] == pytest.approx(
-        f1_score(labels[leak_free], predicted[leak_free], labels=range(7), average="macro", zero_division=0))
+        f1_score(labels[leak_free], predicted[leak_free], labels=range(7), average="macro", zero_division=0)
+    )
     np.testing.assert_array_equal(evaluation.correct(result, labels), predicted == labels)
     roundtrip = json.loads(json.dumps(result))
     np.testing.assert_array_equal(evaluation.correct(roundtrip, test.labels), predicted == labels)
@@ -70,8 +72,15 @@ def test_metric_table_has_one_row_per_model_and_nan_where_unknown():
     results = {"a": result_with(0.7, 0.6), "b": {**result_with(0.5, 0.8), "val_accuracy": None}}
     table = evaluation.metric_table(results)
     assert list(table.index) == ["a", "b"]
-    assert list(table.columns) == ["val accuracy", "test accuracy", "PrivateTest", "PublicTest", "leak-free accuracy",
-                                   "macro-F1", "ECE"]
+    assert list(table.columns) == [
+        "val accuracy",
+        "test accuracy",
+        "PrivateTest",
+        "PublicTest",
+        "leak-free accuracy",
+        "macro-F1",
+        "ECE",
+    ]
     assert table.loc["a", "val accuracy"] == 0.7 and table.loc["a", "test accuracy"] == pytest.approx(0.6)
     assert table.loc["a", "PrivateTest"] == pytest.approx(0.6)
     assert np.isnan(table.loc["b", "val accuracy"]) and np.isnan(table.loc["a", "PublicTest"])
@@ -79,14 +88,18 @@ def test_metric_table_has_one_row_per_model_and_nan_where_unknown():
 
 
 def test_rank_follows_validation_where_test_disagrees():
-    results = {"test_best": result_with(0.55, 0.80), "val_best": result_with(0.70, 0.50),
-               "middle": result_with(0.60, 0.60)}
+    results = {
+        "test_best": result_with(0.55, 0.80),
+        "val_best": result_with(0.70, 0.50),
+        "middle": result_with(0.60, 0.60),
+    }
     ranking = evaluation.rank(results)
     assert list(ranking.index) == ["val_best", "middle", "test_best"]
     assert list(ranking["rank"]) == [1, 2, 3]
     assert ranking.loc["test_best", "test accuracy"] == pytest.approx(0.80)  # carried, not used
-    by_f1 = evaluation.rank({name: {**r, "val_macro_f1": -r["val_accuracy"]} for name, r in results.items()},
-                            by="val_macro_f1")
+    by_f1 = evaluation.rank(
+        {name: {**r, "val_macro_f1": -r["val_accuracy"]} for name, r in results.items()}, by="val_macro_f1"
+    )
     assert list(by_f1.index) == ["test_best", "middle", "val_best"]
     assert list(by_f1["val_macro_f1"]) == [-0.55, -0.6, -0.7]
     with pytest.raises(ValueError, match="validation metric"):
@@ -136,11 +149,16 @@ def two_class_probs(p_first):
 
 def test_select_ensemble_is_greedy_on_validation_where_test_disagrees():
     val_labels = np.zeros(4, int)
-    val = {"A": two_class_probs([0.9, 0.9, 0.9, 0.2]),   # 3/4 alone
-           "B": two_class_probs([0.2, 0.2, 0.6, 0.9]),   # 2/4 alone; A + B: 4/4
-           "C": two_class_probs([0.6, 0.2, 0.2, 0.2])}   # 1/4; adding it to A + B lowers accuracy
-    test = {"A": two_class_probs([0.2, 0.2, 0.2, 0.2]), "B": two_class_probs([0.2, 0.2, 0.2, 0.2]),
-            "C": two_class_probs([0.9, 0.9, 0.9, 0.9])}
+    val = {
+        "A": two_class_probs([0.9, 0.9, 0.9, 0.2]),  # 3/4 alone
+        "B": two_class_probs([0.2, 0.2, 0.6, 0.9]),  # 2/4 alone; A + B: 4/4
+        "C": two_class_probs([0.6, 0.2, 0.2, 0.2]),
+    }  # 1/4; adding it to A + B lowers accuracy
+    test = {
+        "A": two_class_probs([0.2, 0.2, 0.2, 0.2]),
+        "B": two_class_probs([0.2, 0.2, 0.2, 0.2]),
+        "C": two_class_probs([0.9, 0.9, 0.9, 0.9]),
+    }
     chosen = evaluation.select_ensemble(val, val_labels)
     assert chosen == {"members": ["A", "B"], "val_accuracy": [0.75, 1.0]}
     assert evaluation.select_ensemble(test, val_labels)["members"] == ["C"]  # what the test set would have picked

@@ -1,4 +1,5 @@
 """Trials over seeds on tiny synthetic data: per-seed predictions, saved predictions, result files, rows."""
+
 import dataclasses
 import json
 

@@ -1,4 +1,5 @@
 """formats: one writing of each kind of number; no "-0.0", no "nan" ever reaches a page."""
+
 import math
 
 import numpy as np
@@ -9,8 +10,17 @@ from fer_helpers.book import formats
 from fer_helpers.book.formats import MINUS, Missing
 
 
-@pytest.mark.parametrize("fraction, text", [(0.6543, "65.4%"), (1.0, "100.0%"), (0.99996, "100.0%"),
-                                            (0.0, "0.0%"), (-0.0004, "0.0%"), (-0.03, f"{MINUS}3.0%")])
+@pytest.mark.parametrize(
+    "fraction, text",
+    [
+        (0.6543, "65.4%"),
+        (1.0, "100.0%"),
+        (0.99996, "100.0%"),
+        (0.0, "0.0%"),
+        (-0.0004, "0.0%"),
+        (-0.03, f"{MINUS}3.0%"),
+    ],
+)
 def test_percent(fraction, text):
     assert formats.percent(fraction) == text
 
@@ -19,9 +29,19 @@ def test_percent_decimals():
     assert formats.percent(0.6543, decimals=0) == "65%"
 
 
-@pytest.mark.parametrize("difference, text", [(0.012, "+1.2"), (-0.008, f"{MINUS}0.8"), (0.0, "0.0"),
-                                              (-0.0, "0.0"), (-0.0004, "0.0"), (0.00049, "0.0"),
-                                              (0.00051, "+0.1"), (-0.00051, f"{MINUS}0.1")])
+@pytest.mark.parametrize(
+    "difference, text",
+    [
+        (0.012, "+1.2"),
+        (-0.008, f"{MINUS}0.8"),
+        (0.0, "0.0"),
+        (-0.0, "0.0"),
+        (-0.0004, "0.0"),
+        (0.00049, "0.0"),
+        (0.00051, "+0.1"),
+        (-0.00051, f"{MINUS}0.1"),
+    ],
+)
 def test_points_are_signed_except_zero(difference, text):
     assert formats.points(difference) == text
 
@@ -74,13 +94,18 @@ def test_format_value_kinds():
 
 
 def test_format_table():
-    table = pd.DataFrame({"recall": [0.5, float("nan")], "images": [958, 111], "gain": [0.012, -0.0001]},
-                         index=pd.Index(["angry", "disgust"], name="class"))
-    shown = formats.format_table(table, {"recall": "percent", "gain": "points"},
-                                 missing={"recall": "no correct image of this class"})
-    assert shown.to_dict() == {"recall": {"angry": "50.0%", "disgust": "— (no correct image of this class)"},
-                               "images": {"angry": "958", "disgust": "111"},
-                               "gain": {"angry": "+1.2", "disgust": "0.0"}}
+    table = pd.DataFrame(
+        {"recall": [0.5, float("nan")], "images": [958, 111], "gain": [0.012, -0.0001]},
+        index=pd.Index(["angry", "disgust"], name="class"),
+    )
+    shown = formats.format_table(
+        table, {"recall": "percent", "gain": "points"}, missing={"recall": "no correct image of this class"}
+    )
+    assert shown.to_dict() == {
+        "recall": {"angry": "50.0%", "disgust": "— (no correct image of this class)"},
+        "images": {"angry": "958", "disgust": "111"},
+        "gain": {"angry": "+1.2", "disgust": "0.0"},
+    }
     assert shown.index.name == "class"
     assert "nan" not in shown.to_html().lower()
 

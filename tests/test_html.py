@@ -5,6 +5,7 @@ TensorFlow log; code is folded. A screenshot of every page goes to _build/screen
 These are checks of the committed notebooks' outputs: a page that fails them needs its notebook
 re-executed (`make notebooks`) after its code is fixed, not a weaker check.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,10 @@ SCREENSHOTS = config.ROOT / "_build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # TensorFlow's start-up notices and absl-format C++ log lines ("E0000 00:00:1795841290.44 13026 node_def_util.cc:682]")
-TENSORFLOW_LOG = re.compile(r"absl::InitializeLog|WARNING:absl|oneDNN custom operations|"
-                            r"\b[IWEF]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\]")
+TENSORFLOW_LOG = re.compile(
+    r"absl::InitializeLog|WARNING:absl|oneDNN custom operations|"
+    r"\b[IWEF]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\]"
+)
 NAN = re.compile(r"\b(nan|NaN)\b")
 NEGATIVE_ZERO = re.compile(r"(?<![\w.])[-\u2212]0\.0+(?![0-9]*[1-9])")
 # pydata-sphinx-theme logs this on a browser's first visit (no stored light/dark choice yet)
@@ -31,17 +34,28 @@ BENIGN_CONSOLE_ERRORS = r"Got invalid theme mode: \. Resetting to auto"
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory):
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER}): "
-                    "apt-get install chromium chromium-driver (.ci/run does)")
+        pytest.skip(
+            f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER}): "
+            "apt-get install chromium chromium-driver (.ci/run does)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,1600",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -95,8 +109,11 @@ def pages(built_book, browser) -> dict:  # noqa: F811 (built_book: the imported 
         browser.execute_async_script(WAIT_FOR_PAGE)
         report = browser.execute_script(PAGE_REPORT)
         browser.save_screenshot(str(SCREENSHOTS / f"{page.replace('/', '__')}.png"))
-        report["console"] = [entry["message"] for entry in browser.get_log("browser")
-                             if entry["level"] == "SEVERE" and not re.search(BENIGN_CONSOLE_ERRORS, entry["message"])]
+        report["console"] = [
+            entry["message"]
+            for entry in browser.get_log("browser")
+            if entry["level"] == "SEVERE" and not re.search(BENIGN_CONSOLE_ERRORS, entry["message"])
+        ]
         reports[page] = report
     return reports
 
@@ -112,8 +129,11 @@ def test_every_page_has_a_screenshot(pages):
 
 
 def test_pages_load_without_console_errors(pages):
-    check(pages, lambda r: (r["state"] != "complete" or not r["title"] or r["main"] < 20) and "did not load"
-          or r["console"] and f"console errors: {r['console']}")
+    check(
+        pages,
+        lambda r: ((r["state"] != "complete" or not r["title"] or r["main"] < 20) and "did not load")
+        or (r["console"] and f"console errors: {r['console']}"),
+    )
 
 
 def test_images_load(pages):
@@ -121,8 +141,11 @@ def test_images_load(pages):
 
 
 def test_math_is_typeset(pages):
-    check(pages, lambda r: (r["typeset"] < r["math"] or r["matherrors"])
-          and f"math not typeset ({r['typeset']} of {r['math']}, {r['matherrors']} errors)")
+    check(
+        pages,
+        lambda r: (r["typeset"] < r["math"] or r["matherrors"])
+        and f"math not typeset ({r['typeset']} of {r['math']}, {r['matherrors']} errors)",
+    )
 
 
 def test_no_unresolved_glue_shown(pages):
@@ -140,24 +163,33 @@ def test_no_nan_or_negative_zero(pages):
 def test_no_stderr_and_no_tensorflow_logs(pages):
     def problem(report):
         logs = sorted({m.group(0)[:40] for m in TENSORFLOW_LOG.finditer(report["reader"])})
-        return (report["stderr"] or logs) and f"{len(report['stderr'])} stderr blocks {report['stderr'][:2]}; " \
+        return (
+            (report["stderr"] or logs)
+            and f"{len(report['stderr'])} stderr blocks {report['stderr'][:2]}; "
             f"TensorFlow logs: {logs} (chapters start with fer_helpers.book.notebook.setup)"
+        )
 
     check(pages, problem)
 
 
 def test_code_is_folded(pages):
-    check(pages, lambda r: r["unfolded"] and f"{len(r['unfolded'])} of {r['code']} code cells shown unfolded, "
-          f"first: {r['unfolded'][0]!r} (fer_helpers.book.notebook.tag_cells tags them hide-input)")
+    check(
+        pages,
+        lambda r: r["unfolded"]
+        and f"{len(r['unfolded'])} of {r['code']} code cells shown unfolded, "
+        f"first: {r['unfolded'][0]!r} (fer_helpers.book.notebook.tag_cells tags them hide-input)",
+    )
 
 
 def test_patterns_catch_what_they_must():
     assert NAN.findall("recall nan%, NaN; nanmedian, Nan Zhang") == ["nan", "NaN"]
     found = [m.group(0) for m in NEGATIVE_ZERO.finditer("-0.0 points, \u22120.00%, -0.05, 1e-05, 10-0.0, 0.0")]
     assert found == ["-0.0", "\u22120.00"]
-    log = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-           "I0000 00:00:1795841285.698267   13026 port.cc:153] oneDNN custom operations are on.\n"
-           "E0000 00:00:1795841290.442449   13026 node_def_util.cc:682] NodeDef mentions attribute\n"
-           "WARNING:absl:Compiled the loaded model, but the compiled metrics have yet to be built.\n")
+    log = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1795841285.698267   13026 port.cc:153] oneDNN custom operations are on.\n"
+        "E0000 00:00:1795841290.442449   13026 node_def_util.cc:682] NodeDef mentions attribute\n"
+        "WARNING:absl:Compiled the loaded model, but the compiled metrics have yet to be built.\n"
+    )
     assert len(TENSORFLOW_LOG.findall(log)) == 5
     assert not TENSORFLOW_LOG.search("| absl-py | 2.3.1 | ... oneDNN (TF_ENABLE_ONEDNN_OPTS) left on")

@@ -1,4 +1,5 @@
 """Model builders on tiny synthetic data."""
+
 import keras
 import numpy as np
 import pytest
@@ -9,9 +10,14 @@ from fer_helpers import config, models
 X = np.random.default_rng(0).random((8, 48, 48, 1), dtype=np.float32)
 
 
-@pytest.mark.parametrize("build", [models.baseline_std_model,
-                                   lambda x: models.attention_unet(x, widths=(4, 8, 16, 32), convs=(1, 1, 1, 1)),
-                                   lambda x: models.vgg_cnn(x, widths=(4, 8, 8, 16), convs=(1, 1, 2, 1))])
+@pytest.mark.parametrize(
+    "build",
+    [
+        models.baseline_std_model,
+        lambda x: models.attention_unet(x, widths=(4, 8, 16, 32), convs=(1, 1, 1, 1)),
+        lambda x: models.vgg_cnn(x, widths=(4, 8, 8, 16), convs=(1, 1, 2, 1)),
+    ],
+)
 def test_classifiers_are_functional_with_named_layers(build):
     model = build(X)
     assert not isinstance(model, keras.Sequential)
@@ -38,5 +44,5 @@ def test_attention_gate_output_is_skip_times_map_in_unit_interval():
 
 def test_vision_transformer_is_functional_and_small():
     model = models.vision_transformer(X, dim=16, depth=1, heads=2, mlp=16)
-    assert model.output_shape == (None, len(config.CLASSES)) and "last_conv" in {l.name for l in model.layers}
+    assert model.output_shape == (None, len(config.CLASSES)) and "last_conv" in {layer.name for layer in model.layers}
     np.testing.assert_allclose(model.predict(X, verbose=0).sum(axis=1), 1, rtol=1e-5)

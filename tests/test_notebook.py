@@ -1,4 +1,5 @@
 """notebook: a chapter's setup, glue_values, the cell tags of the rendered page and the nbval markers as tags."""
+
 import ast
 import os
 import subprocess
@@ -14,6 +15,7 @@ from fer_helpers.book import notebook
 from fer_helpers.book.formats import MINUS, Missing
 
 # --- glue ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def glued(monkeypatch):
@@ -31,11 +33,25 @@ def glued(monkeypatch):
 
 
 def test_glue_values_writes_each_value_by_its_kind(glued):
-    out = notebook.glue_values({"acc": np.float64(0.6543), "gain": -0.0004, "n": np.int64(7178), "best": "happy",
-                                "ci": (0.6312, 0.6587), "recall": Missing("no correct image of this class")},
-                               {"acc": "percent", "gain": "points", "ci": "percent"})
-    assert out == {"acc": "65.4%", "gain": "0.0", "n": "7,178", "best": "happy", "ci": "63.1%–65.9%",
-                   "recall": "— (no correct image of this class)"}
+    out = notebook.glue_values(
+        {
+            "acc": np.float64(0.6543),
+            "gain": -0.0004,
+            "n": np.int64(7178),
+            "best": "happy",
+            "ci": (0.6312, 0.6587),
+            "recall": Missing("no correct image of this class"),
+        },
+        {"acc": "percent", "gain": "points", "ci": "percent"},
+    )
+    assert out == {
+        "acc": "65.4%",
+        "gain": "0.0",
+        "n": "7,178",
+        "best": "happy",
+        "ci": "63.1%–65.9%",
+        "recall": "— (no correct image of this class)",
+    }
     assert {key: ast.literal_eval(text) for key, text in glued.items()} == out  # what {glue:text} reads back
 
 
@@ -78,16 +94,16 @@ except tf.errors.InvalidArgumentError:
 def test_quiet_tensorflow_keeps_stderr_clean():
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env["PYTHONPATH"] = str(config.ROOT)
-    result = subprocess.run([sys.executable, "-c", QUIET_IMPORT], capture_output=True, text=True, env=env,
-                            timeout=300)
+    result = subprocess.run([sys.executable, "-c", QUIET_IMPORT], capture_output=True, text=True, env=env, timeout=300)
     assert result.stdout.strip() == "assert raised", result.stderr
     assert result.stderr == "", f"TensorFlow wrote to stderr:\n{result.stderr}"
 
 
 def test_setup_returns_profile_split_and_stopwatch(isolated, monkeypatch, capsys):
     smoke = config.PROFILES["smoke"]
-    monkeypatch.setitem(config.PROFILES, "smoke", config.Profile("smoke", smoke.subset_fraction, smoke.epochs,
-                                                                 isolated / "out"))
+    monkeypatch.setitem(
+        config.PROFILES, "smoke", config.Profile("smoke", smoke.subset_fraction, smoke.epochs, isolated / "out")
+    )
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
     profile, split, watch = notebook.setup("smoke")
@@ -101,6 +117,7 @@ def test_setup_returns_profile_split_and_stopwatch(isolated, monkeypatch, capsys
 
 
 # --- nbval markers and page tags -------------------------------------------------------------------------
+
 
 def code(source, tags=(), outputs=()):
     cell = nbformat.v4.new_code_cell(source)
@@ -139,8 +156,11 @@ def test_markers_move_to_tags_that_nbval_reads():
     from nbval.plugin import find_comment_markers, find_metadata_tags
 
     book = nbformat.v4.new_notebook()
-    book.cells = [code("# NBVAL_IGNORE_OUTPUT\nx = 1"), code("y = 2\n  #  NBVAL_CHECK_OUTPUT\ny"),
-                  code("# NBVAL_SKIP\n# NBVAL_RAISES_EXCEPTION\nraise", ["nbval-skip"])]
+    book.cells = [
+        code("# NBVAL_IGNORE_OUTPUT\nx = 1"),
+        code("y = 2\n  #  NBVAL_CHECK_OUTPUT\ny"),
+        code("# NBVAL_SKIP\n# NBVAL_RAISES_EXCEPTION\nraise", ["nbval-skip"]),
+    ]
     expected = [dict(find_comment_markers(cell.source)) for cell in book.cells]
     notebook.markers_to_tags(book)
     assert [cell.source for cell in book.cells] == ["x = 1", "y = 2\ny", "raise"]
@@ -154,13 +174,13 @@ def test_tag_cells_folds_code_and_removes_setup():
     assert tags(book) == [
         ["parameters", "remove-cell"],
         ["injected-parameters", "remove-cell"],
-        ["remove-cell"],                                         # "# setup"
-        ["remove-cell"],                                         # imports only
-        ["nbval-ignore-output", "hide-input", "hide-output"],    # a training log is folded too
-        ["remove-cell"],                                         # glue calls only
-        ["hide-input"],                                          # computes, then glues
-        ["remove-output"],                                       # the author decided
-        ["hide-input"],                                          # a magic: not parsed, shown folded
+        ["remove-cell"],  # "# setup"
+        ["remove-cell"],  # imports only
+        ["nbval-ignore-output", "hide-input", "hide-output"],  # a training log is folded too
+        ["remove-cell"],  # glue calls only
+        ["hide-input"],  # computes, then glues
+        ["remove-output"],  # the author decided
+        ["hide-input"],  # a magic: not parsed, shown folded
     ]
     assert "NBVAL" not in book.cells[5].source
     assert book.cells[0].metadata.get("tags") is None  # markdown untouched
@@ -171,7 +191,7 @@ def test_tag_cells_is_idempotent_and_follows_changed_cells():
     first = tags(book)
     assert tags(notebook.tag_cells(book)) == first
     book.cells[6].source = "acc = 0.5\nglue_values({'acc': acc}, 'percent')"  # no longer glue-only
-    book.cells[8].metadata.tags = ["hide-output"]                             # the author changed their mind
+    book.cells[8].metadata.tags = ["hide-output"]  # the author changed their mind
     notebook.tag_cells(book)
     assert tags(book)[5] == ["hide-input"]
     assert tags(book)[7] == ["hide-output"]

@@ -1,4 +1,5 @@
 """The autoencoder outlier step and the simple outlier scores, on tiny synthetic data."""
+
 import numpy as np
 
 from fer_helpers import outliers

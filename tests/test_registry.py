@@ -1,4 +1,5 @@
 """fer_helpers.registry: the book's classifiers, their builders and layers, saved models, choice on validation."""
+
 import json
 import shutil
 

@@ -1,4 +1,5 @@
 """Result files and their run metadata: CPU model and flags, TensorFlow threads, load, wall time."""
+
 import json
 
 import pytest
@@ -32,7 +33,9 @@ def test_run_metadata_records_machine_threads_load_and_wall_time():
     assert 0 <= meta["wall_seconds"] < 60
 
 
-@pytest.mark.parametrize("seconds, text", [(42.4, "42 s"), (185, "3 min 05 s"), (3720, "1 h 02 min"), (59.6, "1 min 00 s")])
+@pytest.mark.parametrize(
+    "seconds, text", [(42.4, "42 s"), (185, "3 min 05 s"), (3720, "1 h 02 min"), (59.6, "1 min 00 s")]
+)
 def test_format_seconds(seconds, text):
     assert results.format_seconds(seconds) == text
 

@@ -1,5 +1,6 @@
 """`make notebooks` (fer_helpers.book.runbook): one chapter by stem or path, only the stale ones and why,
 progress per cell, a failing cell named, clean run records; the committed notebooks are clean."""
+
 from __future__ import annotations
 
 import json
@@ -29,28 +30,39 @@ def test_committed_notebook_is_clean(path):
     if ALLOW_DRAFTS and is_draft(path):
         pytest.skip(f"{path.name} is a draft, not yet run in the full profile (FER_BOOK_ALLOW_DRAFTS=1)")
     notebook = nbformat.read(path, as_version=4)
-    assert not is_draft(path), \
-        f"{path.name}: not run in the full profile; the book shows committed outputs: run " \
+    assert not is_draft(path), (
+        f"{path.name}: not run in the full profile; the book shows committed outputs: run "
         f"`make notebooks` (python -m fer_helpers.runbook notebooks/{path.name}) and commit the result"
-    assert notebook.metadata.get("kernelspec", {}).get("name") == runbook.KERNEL, \
-        f"{path.name}: kernelspec is not {runbook.KERNEL!r} (run it with `make notebooks` or pick the kernel " \
+    )
+    assert notebook.metadata.get("kernelspec", {}).get("name") == runbook.KERNEL, (
+        f"{path.name}: kernelspec is not {runbook.KERNEL!r} (run it with `make notebooks` or pick the kernel "
         "in `make lab`)"
-    errors = [i for i, cell in enumerate(notebook.cells) for output in cell.get("outputs", [])
-              if output.output_type == "error"]
+    )
+    errors = [
+        i
+        for i, cell in enumerate(notebook.cells)
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
     assert not errors, f"{path.name}: error outputs in cells {errors}"
     texts = {"metadata": json.dumps(notebook.metadata)}
     for i, cell in enumerate(notebook.cells):
         texts[f"cell {i} metadata"] = json.dumps(cell.metadata)
         texts[f"cell {i} outputs"] = json.dumps(cell.get("outputs", []))
-    leaks = [f"{where}: {m}" for where, text in texts.items()
-             for m in re.findall(r"(?:%s)[^\s\"'\\]*" % "|".join(map(re.escape, MACHINE_PATHS)), text)]
+    leaks = [
+        f"{where}: {m}"
+        for where, text in texts.items()
+        for m in re.findall(r"(?:{})[^\s\"'\\]*".format("|".join(map(re.escape, MACHINE_PATHS))), text)
+    ]
     assert not leaks, f"{path.name}: machine paths in the notebook:\n" + "\n".join(leaks[:10])
 
 
 def test_notebook_cleaning_removes_machine_paths():
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata.papermill = {"input_path": str(ROOT / "notebooks" / "x.ipynb"),
-                                   "output_path": str(ROOT / "_build" / "executed" / "x.ipynb")}
+    notebook.metadata.papermill = {
+        "input_path": str(ROOT / "notebooks" / "x.ipynb"),
+        "output_path": str(ROOT / "_build" / "executed" / "x.ipynb"),
+    }
     cell = nbformat.v4.new_code_cell("import warnings")
     warning = f"{ROOT}/.venv/lib/python3.11/site-packages/keras/x.py:1: UserWarning\n"
     cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=warning)]
@@ -64,6 +76,7 @@ def test_notebook_cleaning_removes_machine_paths():
 
 # --- make notebooks (fer_helpers.runbook) ---------------------------------------------------------
 
+
 def kernel_installed() -> bool:
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -75,8 +88,9 @@ def make_notebook(path: Path, *sources: str) -> Path:
     notebook.metadata.kernelspec = dict(runbook.KERNELSPEC)
     parameters = nbformat.v4.new_code_cell('profile = "full"')
     parameters.metadata.tags = ["parameters"]
-    notebook.cells = [nbformat.v4.new_markdown_cell("# A test notebook"), parameters] + \
-        [nbformat.v4.new_code_cell(s) for s in sources]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# A test notebook"), parameters] + [
+        nbformat.v4.new_code_cell(s) for s in sources
+    ]
     nbformat.write(notebook, path)
     return path
 
@@ -88,15 +102,18 @@ def run_area(tmp_path, monkeypatch):
         pytest.skip(f"kernel {runbook.KERNEL!r} not installed (make env installs it)")
     monkeypatch.setattr(runbook, "EXECUTED", tmp_path / "executed")
     smoke = config.PROFILES["smoke"]
-    monkeypatch.setitem(config.PROFILES, "smoke", config.Profile("smoke", smoke.subset_fraction, smoke.epochs,
-                                                                 tmp_path / "out"))
+    monkeypatch.setitem(
+        config.PROFILES, "smoke", config.Profile("smoke", smoke.subset_fraction, smoke.epochs, tmp_path / "out")
+    )
     return tmp_path
 
 
 def test_runbook_prints_progress_and_records_the_run(run_area, capsys):
-    path = make_notebook(run_area / "01_ok.ipynb",
-                         "for epoch in range(2):\n    print(f'epoch {epoch + 1}/2', flush=True)",
-                         "print(profile)")
+    path = make_notebook(
+        run_area / "01_ok.ipynb",
+        "for epoch in range(2):\n    print(f'epoch {epoch + 1}/2', flush=True)",
+        "print(profile)",
+    )
     assert runbook.main(["--profile", "smoke", str(path)]) == 0
     out = capsys.readouterr().out
     assert "==> " in out and "01_ok.ipynb" in out

@@ -1,4 +1,5 @@
 """fer_helpers.sampling.choose: seeded, per class, with preferences."""
+
 import numpy as np
 import pytest
 

@@ -1,6 +1,7 @@
 """The book builds (slow): with warnings as errors, every page of the table of contents, with its citations,
 diagram, local MathJax, links and cross-document glue; the reproduce page's tables come from the run records
 and the chapters' state (fer_helpers.book.sphinx)."""
+
 from __future__ import annotations
 
 import html
@@ -24,10 +25,16 @@ ROOT = config.ROOT
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 slow = pytest.mark.slow
 
+
 def build(source: Path, timeout: int = 300) -> subprocess.CompletedProcess:
     """`jupyter-book build SOURCE --all -W -n --keep-going`, as `make html` runs it."""
-    return subprocess.run([str(JUPYTER_BOOK), "build", str(source), "--all", "-W", "-n", "--keep-going"],
-                          capture_output=True, text=True, timeout=timeout, cwd=source)
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(source), "--all", "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=source,
+    )
 
 
 def warnings_in(log: str) -> list[str]:
@@ -36,6 +43,7 @@ def warnings_in(log: str) -> list[str]:
 
 def toc_pages(root: Path = ROOT) -> list[str]:
     """Docnames of every page in _toc.yml, globs expanded the way sphinx-external-toc does."""
+
     def entries(node):
         if isinstance(node, dict):
             if "file" in node:
@@ -45,14 +53,18 @@ def toc_pages(root: Path = ROOT) -> list[str]:
             for key in ("parts", "chapters", "sections"):
                 for child in node.get(key, []):
                     yield from entries(child)
+
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     pages = [toc["root"]]
     for kind, value in entries(toc):
         if kind == "file":
             pages.append(re.sub(r"\.(md|ipynb)$", "", value))
         else:
-            pages += sorted(p.relative_to(root).with_suffix("").as_posix()
-                            for p in root.glob(value) if p.suffix in (".md", ".ipynb"))
+            pages += sorted(
+                p.relative_to(root).with_suffix("").as_posix()
+                for p in root.glob(value)
+                if p.suffix in (".md", ".ipynb")
+            )
     return pages
 
 
@@ -83,20 +95,30 @@ def built_book(tmp_path_factory) -> Path:
         for name in ("_config.yml", "_toc.yml", "requirements.lock"):
             shutil.copy(ROOT / name, source / name)
         shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("_generated"))
-        shutil.copytree(ROOT / "notebooks", source / "notebooks",
-                        ignore=shutil.ignore_patterns(*[p.name for p in drafts], ".ipynb_checkpoints"))
+        shutil.copytree(
+            ROOT / "notebooks",
+            source / "notebooks",
+            ignore=shutil.ignore_patterns(*[p.name for p in drafts], ".ipynb_checkpoints"),
+        )
         if (ROOT / "results").is_dir():
             shutil.copytree(ROOT / "results", source / "results")
     result = build(source)
     log = result.stdout + result.stderr
-    hint = (f"\nDraft notebooks, not yet run in the full profile (run `make notebooks` and commit them, "
-            f"or set FER_BOOK_ALLOW_DRAFTS=1): {[p.name for p in drafts]}") if drafts and source == ROOT else ""
+    hint = (
+        (
+            f"\nDraft notebooks, not yet run in the full profile (run `make notebooks` and commit them, "
+            f"or set FER_BOOK_ALLOW_DRAFTS=1): {[p.name for p in drafts]}"
+        )
+        if drafts and source == ROOT
+        else ""
+    )
     assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings_in(log) or log.splitlines()[-30:]) + hint
     assert not warnings_in(log), "\n".join(warnings_in(log))
     return source / "_build" / "html"
 
 
 # --- the built book ------------------------------------------------------------------------------
+
 
 @slow
 def test_every_toc_page_and_notebook_is_built(built_book):
@@ -115,11 +137,13 @@ def test_no_unresolved_glue_or_references(built_book):
     for page in toc_pages(built_book.parents[1]):
         text = (built_book / f"{page}.html").read_text()
         body = text.split('<article class="bd-article"', 1)[-1]
-        assert not re.search(r"\{glue(:\w+)?\}|\{(paste|cite|doc|ref|numref)[^}]*\}`", body), \
+        assert not re.search(r"\{glue(:\w+)?\}|\{(paste|cite|doc|ref|numref)[^}]*\}`", body), (
             f"{page}: raw role text left in the page"
+        )
         assert 'class="problematic"' not in body, f"{page}: an unresolved reference"
-        assert "::" not in re.sub(r"<(pre|code|script)[\s\S]*?</\1>", "", body).replace("::after", ""), \
+        assert "::" not in re.sub(r"<(pre|code|script)[\s\S]*?</\1>", "", body).replace("::after", ""), (
             f"{page}: a `doc::key` glue reference left as text"
+        )
 
 
 @slow
@@ -128,8 +152,18 @@ def test_bibliography_and_citations(built_book):
     keys = re.findall(r"^@\w+\{([^,]+),", (ROOT / "book" / "references.bib").read_text(), flags=re.M)
     assert len(keys) >= 11
     assert references.count('class="citation"') == len(keys), "not every reference is listed"
-    for surname in ("Goodfellow", "Oktay", "Selvaraju", "Buades", "Dosovitskiy", "Adebayo", "Khaireddin",
-                    "Zhang", "DeVries", "Guo"):
+    for surname in (
+        "Goodfellow",
+        "Oktay",
+        "Selvaraju",
+        "Buades",
+        "Dosovitskiy",
+        "Adebayo",
+        "Khaireddin",
+        "Zhang",
+        "DeVries",
+        "Guo",
+    ):
         assert surname in references
     intro = (built_book / "book" / "intro.html").read_text()
     assert "Goodfellow" in intro and "references.html#" in intro
@@ -176,13 +210,18 @@ def test_internal_links_resolve(built_book):
                 ids = anchors.setdefault(target, set(re.findall(r'id="([^"]+)"', target.read_text())))
                 assert fragment in ids, f"{page}: link {href} points to a missing anchor"
 
+
 # --- cross-document glue, in a throwaway copy of the book ------------------------------------------
+
 
 def glue_output(name: str, data: dict) -> nbformat.NotebookNode:
     """The output `myst_nb.glue(name, value, display=False)` leaves in a notebook."""
     prefix = "application/papermill.record/"
-    return nbformat.v4.new_output("display_data", data={prefix + k: v for k, v in data.items()},
-                                  metadata={"scrapbook": {"name": name, "mime_prefix": prefix}})
+    return nbformat.v4.new_output(
+        "display_data",
+        data={prefix + k: v for k, v in data.items()},
+        metadata={"scrapbook": {"name": name, "mime_prefix": prefix}},
+    )
 
 
 def png_base64() -> str:
@@ -209,11 +248,14 @@ def book_copy(tmp_path) -> Path:
     (tmp_path / "notebooks").mkdir()
     notebook = nbformat.v4.new_notebook()
     notebook.metadata.kernelspec = dict(runbook.KERNELSPEC)
-    cell = nbformat.v4.new_code_cell("glue('accuracy', 0.6789); glue('n_test', 7178); glue('curve', fig)",
-                                     execution_count=1)
-    cell.outputs = [glue_output("accuracy", {"text/plain": "0.6789"}),
-                    glue_output("n_test", {"text/plain": "7178"}),
-                    glue_output("curve", {"image/png": png_base64(), "text/plain": "<Figure size 2x2 with 1 Axes>"})]
+    cell = nbformat.v4.new_code_cell(
+        "glue('accuracy', 0.6789); glue('n_test', 7178); glue('curve', fig)", execution_count=1
+    )
+    cell.outputs = [
+        glue_output("accuracy", {"text/plain": "0.6789"}),
+        glue_output("n_test", {"text/plain": "7178"}),
+        glue_output("curve", {"image/png": png_base64(), "text/plain": "<Figure size 2x2 with 1 Axes>"}),
+    ]
     notebook.cells = [nbformat.v4.new_markdown_cell("# A chapter\n\nMath: $a^2 + b^2 = c^2$."), cell]
     nbformat.write(notebook, tmp_path / "notebooks" / "01_chapter.ipynb")
     return tmp_path
@@ -228,10 +270,14 @@ def add_page(root: Path, name: str, text: str) -> None:
 
 @slow
 def test_cross_document_glue(book_copy):
-    add_page(book_copy, "findings", "# Findings\n\n"
-             "Accuracy {glue:text}`/notebooks/01_chapter.ipynb::accuracy:.1%` on "
-             "{glue:text}`../notebooks/01_chapter.ipynb::n_test:,d` images.\n\n"
-             "```{glue} curve\n:doc: /notebooks/01_chapter.ipynb\n```\n")
+    add_page(
+        book_copy,
+        "findings",
+        "# Findings\n\n"
+        "Accuracy {glue:text}`/notebooks/01_chapter.ipynb::accuracy:.1%` on "
+        "{glue:text}`../notebooks/01_chapter.ipynb::n_test:,d` images.\n\n"
+        "```{glue} curve\n:doc: /notebooks/01_chapter.ipynb\n```\n",
+    )
     result = build(book_copy)
     assert result.returncode == 0, "\n".join(warnings_in(result.stdout + result.stderr))
     text = (book_copy / "_build" / "html" / "book" / "findings.html").read_text()
@@ -244,9 +290,13 @@ def test_cross_document_glue(book_copy):
 
 @slow
 def test_unresolved_glue_fails_the_build(book_copy):
-    add_page(book_copy, "findings", "# Findings\n\n"
-             "Missing key {glue:text}`/notebooks/01_chapter.ipynb::no_such_key:.1f`; missing format "
-             "spec {glue:text}`/notebooks/01_chapter.ipynb::accuracy`.\n")
+    add_page(
+        book_copy,
+        "findings",
+        "# Findings\n\n"
+        "Missing key {glue:text}`/notebooks/01_chapter.ipynb::no_such_key:.1f`; missing format "
+        "spec {glue:text}`/notebooks/01_chapter.ipynb::accuracy`.\n",
+    )
     result = build(book_copy)
     warnings = "\n".join(warnings_in(result.stdout + result.stderr))
     assert result.returncode != 0
@@ -259,7 +309,9 @@ def test_book_builds_without_notebooks(book_copy):
     result = build(book_copy)
     assert result.returncode == 0, "\n".join(warnings_in(result.stdout + result.stderr))
 
+
 # --- the reproduce page's tables ------------------------------------------------------------------
+
 
 def test_reproduce_tables_come_from_the_run_records(tmp_path):
     (tmp_path / "notebooks").mkdir()
@@ -269,13 +321,31 @@ def test_reproduce_tables_come_from_the_run_records(tmp_path):
     environment = provenance.environment_record()
     environment["packages"]["numpy"] = "0.0.1"
     env_id = provenance.environment_id(environment)
-    record = {"profile": "full", "git_commit": "abc1234", "finished": "2026-11-28T10:00:00+00:00",
-              "machine": "x86_64, 2 CPUs", "environment": env_id, "data": "f" * 16}
-    runs = {"notebooks": {"01_data": {**record, "wall_seconds": 61.0}, "02_model": {**record, "wall_seconds": 3600.4},
-                          "99_removed": {**record, "wall_seconds": 5.0}},
-            "environments": {env_id: environment},
-            "data": {"f" * 16: {"source": provenance.DATA_SOURCE, "name": "fer2013.zip", "form": "zip",
-                                "fingerprint": "f" * 16, "sha256_file_agrees": True}}}
+    record = {
+        "profile": "full",
+        "git_commit": "abc1234",
+        "finished": "2026-11-28T10:00:00+00:00",
+        "machine": "x86_64, 2 CPUs",
+        "environment": env_id,
+        "data": "f" * 16,
+    }
+    runs = {
+        "notebooks": {
+            "01_data": {**record, "wall_seconds": 61.0},
+            "02_model": {**record, "wall_seconds": 3600.4},
+            "99_removed": {**record, "wall_seconds": 5.0},
+        },
+        "environments": {env_id: environment},
+        "data": {
+            "f" * 16: {
+                "source": provenance.DATA_SOURCE,
+                "name": "fer2013.zip",
+                "form": "zip",
+                "fingerprint": "f" * 16,
+                "sha256_file_agrees": True,
+            }
+        },
+    }
     path = provenance.runs_path(tmp_path)
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(runs))

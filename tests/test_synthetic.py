@@ -1,4 +1,5 @@
 """Synthetic faces: shaped like FER-2013, different per class, rarely near duplicates; the four written forms."""
+
 import numpy as np
 
 from fer_helpers import config, duplicates, synthetic

@@ -1,5 +1,6 @@
 """The training protocol on tiny synthetic data: schedules, exact epoch budgets, best-epoch selection,
 seeded randomness, and a resumed run equal to the uninterrupted one."""
+
 import dataclasses
 import warnings
 
@@ -42,8 +43,9 @@ def test_optimizer_follows_the_recipe():
     assert isinstance(sgd, keras.optimizers.SGD) and sgd.nesterov and sgd.momentum == 0.9
     assert sgd.weight_decay == pytest.approx(5e-4)
     assert type(training.optimizer(config.STUDY_BASELINE, 10, 5)) is keras.optimizers.Adam
-    assert isinstance(training.optimizer(dataclasses.replace(config.STUDY_BASELINE, weight_decay=1e-4), 10, 5),
-                      keras.optimizers.AdamW)
+    assert isinstance(
+        training.optimizer(dataclasses.replace(config.STUDY_BASELINE, weight_decay=1e-4), 10, 5), keras.optimizers.AdamW
+    )
 
 
 def test_augmentation_layers_follow_the_recipe():
@@ -143,8 +145,9 @@ def test_augmented_views_change_the_images():
 
 @pytest.mark.parametrize("probability, low, high", [(1.0, 1.0, 1.0), (0.25, 0.15, 0.35), (0.0, 0.0, 0.0)])
 def test_random_erasing_hits_the_stated_share_of_training_images(probability, low, high):
-    pipeline = keras.Sequential(training.augmentation_layers(config.Augmentation(erase=probability)) or
-                                [keras.layers.Identity()])
+    pipeline = keras.Sequential(
+        training.augmentation_layers(config.Augmentation(erase=probability)) or [keras.layers.Identity()]
+    )
     blank = np.full((400, 48, 48, 1), 0.5, np.float32)
     out = keras.ops.convert_to_numpy(pipeline(blank, training=True))
     erased = out.reshape(len(out), -1).std(axis=1) > 1e-6

@@ -1,5 +1,6 @@
 """`make verify` (fer_helpers.book.verify): counts, ids and data statistics compared exactly, metrics within the
 tolerance, run metadata and timings not at all; the re-run writes only into its scratch folder."""
+
 from __future__ import annotations
 
 import json
@@ -19,13 +20,29 @@ def checks_by_name(checks) -> dict:
     return {c.name: c.ok for c in checks}
 
 
-@pytest.mark.parametrize("name, kind", [
-    ("run/git_commit", "ignored"), ("training/train_seconds", "ignored"), ("speed/latency_ms_batch1", "ignored"),
-    ("ch6_train_min", "ignored"), ("ch2_rate", "ignored"), ("confusion/3/4", "ignored"), ("ch4_wall", "ignored"),
-    ("val_mse", "loss"), ("accuracy", "metric"), ("parts/PrivateTest/accuracy", "metric"), ("macro-F1 sd", "metric"),
-    ("ch4_ci", "metric"), ("ch4_gain", "metric"), ("n", "exact"), ("table1/train/min", "exact"),
-    ("class_counts/test/angry", "exact"), ("ch1_train_mean", "exact"), ("audit/double_filed/0/id", "exact"),
-])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("run/git_commit", "ignored"),
+        ("training/train_seconds", "ignored"),
+        ("speed/latency_ms_batch1", "ignored"),
+        ("ch6_train_min", "ignored"),
+        ("ch2_rate", "ignored"),
+        ("confusion/3/4", "ignored"),
+        ("ch4_wall", "ignored"),
+        ("val_mse", "loss"),
+        ("accuracy", "metric"),
+        ("parts/PrivateTest/accuracy", "metric"),
+        ("macro-F1 sd", "metric"),
+        ("ch4_ci", "metric"),
+        ("ch4_gain", "metric"),
+        ("n", "exact"),
+        ("table1/train/min", "exact"),
+        ("class_counts/test/angry", "exact"),
+        ("ch1_train_mean", "exact"),
+        ("audit/double_filed/0/id", "exact"),
+    ],
+)
 def test_rule_by_name(name, kind):
     assert verify.rule(name) == kind
 
@@ -38,23 +55,56 @@ def test_integers_are_exact_whatever_their_name():
 
 
 def test_results_fields_exact_within_tolerance_or_ignored():
-    committed = {"n": 7178, "accuracy": 0.544, "parts": {"PrivateTest": {"accuracy": 0.550, "n": 3589}},
-                 "macro_f1": 0.504, "val_mse": 0.000200, "table1": {"train": {"mean": 0.5073}}, "param": math.nan,
-                 "source": "FER-2013 (fer2013.zip)", "ids": ["Training_1", "Training_2"], "confusion": [[1, 2], [3, 4]],
-                 "training": {"train_seconds": 193.5, "best_epoch": 5}, "run": {"git_commit": "abc", "machine": "x"}}
-    rerun = {"n": 7177, "accuracy": 0.540, "parts": {"PrivateTest": {"accuracy": 0.556, "n": 3589}},
-             "macro_f1": 0.501, "val_mse": 0.000209, "table1": {"train": {"mean": 0.50731}}, "param": math.nan,
-             "source": "FER-2013 (fer2013.zip)", "ids": ["Training_1", "Training_3"], "confusion": [[2, 1], [3, 4]],
-             "training": {"train_seconds": 250.0, "best_epoch": 5}, "run": {"git_commit": "def", "machine": "y"},
-             "extra": 1}
+    committed = {
+        "n": 7178,
+        "accuracy": 0.544,
+        "parts": {"PrivateTest": {"accuracy": 0.550, "n": 3589}},
+        "macro_f1": 0.504,
+        "val_mse": 0.000200,
+        "table1": {"train": {"mean": 0.5073}},
+        "param": math.nan,
+        "source": "FER-2013 (fer2013.zip)",
+        "ids": ["Training_1", "Training_2"],
+        "confusion": [[1, 2], [3, 4]],
+        "training": {"train_seconds": 193.5, "best_epoch": 5},
+        "run": {"git_commit": "abc", "machine": "x"},
+    }
+    rerun = {
+        "n": 7177,
+        "accuracy": 0.540,
+        "parts": {"PrivateTest": {"accuracy": 0.556, "n": 3589}},
+        "macro_f1": 0.501,
+        "val_mse": 0.000209,
+        "table1": {"train": {"mean": 0.50731}},
+        "param": math.nan,
+        "source": "FER-2013 (fer2013.zip)",
+        "ids": ["Training_1", "Training_3"],
+        "confusion": [[2, 1], [3, 4]],
+        "training": {"train_seconds": 250.0, "best_epoch": 5},
+        "run": {"git_commit": "def", "machine": "y"},
+        "extra": 1,
+    }
     ok = checks_by_name(verify.compare_fields(verify.flatten(committed), verify.flatten(rerun), label="r.json "))
     assert ok == {
-        "r.json n": False, "r.json accuracy": True, "r.json parts/PrivateTest/accuracy": False,
-        "r.json parts/PrivateTest/n": True, "r.json macro_f1": True, "r.json val_mse": True,
-        "r.json table1/train/mean": False, "r.json param": True, "r.json source": True, "r.json ids/0": True,
-        "r.json ids/1": False, "r.json confusion/0/0": None, "r.json confusion/0/1": None,
-        "r.json confusion/1/0": None, "r.json confusion/1/1": None, "r.json training/train_seconds": None,
-        "r.json training/best_epoch": True, "r.json run/git_commit": None, "r.json run/machine": None,
+        "r.json n": False,
+        "r.json accuracy": True,
+        "r.json parts/PrivateTest/accuracy": False,
+        "r.json parts/PrivateTest/n": True,
+        "r.json macro_f1": True,
+        "r.json val_mse": True,
+        "r.json table1/train/mean": False,
+        "r.json param": True,
+        "r.json source": True,
+        "r.json ids/0": True,
+        "r.json ids/1": False,
+        "r.json confusion/0/0": None,
+        "r.json confusion/0/1": None,
+        "r.json confusion/1/0": None,
+        "r.json confusion/1/1": None,
+        "r.json training/train_seconds": None,
+        "r.json training/best_epoch": True,
+        "r.json run/git_commit": None,
+        "r.json run/machine": None,
         "r.json extra": False,
     }
     loose = verify.compare_fields({"accuracy": 0.550}, {"accuracy": 0.556}, tolerance=1.0)
@@ -71,27 +121,58 @@ def glued_notebook(path: Path, values: dict) -> Path:
 
 
 def test_glued_values_compared_as_the_book_shows_them(tmp_path):
-    committed = {"ch4_acc": "54.4%", "ch4_private": "55.0%", "ch4_ci": "53.3%–55.6%", "ch4_gain": "-0.0",
-                 "ch4_plain_f1": "0.504", "ch4_verdict": "does not hold", "ch1_n_train": "22,968",
-                 "ch1_train_mean": "0.507", "ch4_epochs": 5, "ch4_wall": "29 min 54 s", "ch4_dropped": "gone"}
-    rerun = {"ch4_acc": "54.0%", "ch4_private": "54.4%", "ch4_ci": "52.9%–55.2%", "ch4_gain": "-0.8",
-             "ch4_plain_f1": "0.501", "ch4_verdict": "holds", "ch1_n_train": "22,969",
-             "ch1_train_mean": "0.508", "ch4_epochs": 5, "ch4_wall": "13 min 56 s"}
+    committed = {
+        "ch4_acc": "54.4%",
+        "ch4_private": "55.0%",
+        "ch4_ci": "53.3%–55.6%",
+        "ch4_gain": "-0.0",
+        "ch4_plain_f1": "0.504",
+        "ch4_verdict": "does not hold",
+        "ch1_n_train": "22,968",
+        "ch1_train_mean": "0.507",
+        "ch4_epochs": 5,
+        "ch4_wall": "29 min 54 s",
+        "ch4_dropped": "gone",
+    }
+    rerun = {
+        "ch4_acc": "54.0%",
+        "ch4_private": "54.4%",
+        "ch4_ci": "52.9%–55.2%",
+        "ch4_gain": "-0.8",
+        "ch4_plain_f1": "0.501",
+        "ch4_verdict": "holds",
+        "ch1_n_train": "22,969",
+        "ch1_train_mean": "0.508",
+        "ch4_epochs": 5,
+        "ch4_wall": "13 min 56 s",
+    }
     before = glued_notebook(tmp_path / "a.ipynb", committed)
     assert verify.glued_values(nbformat.read(before, as_version=4)) == committed
     checks = verify.compare_glue(before, glued_notebook(tmp_path / "b.ipynb", rerun))
     assert checks_by_name(checks) == {
-        "glue ch4_acc": True, "glue ch4_private": False, "glue ch4_ci": True, "glue ch4_gain": False,
-        "glue ch4_plain_f1": True, "glue ch4_verdict": False, "glue ch1_n_train": False, "glue ch1_train_mean": False,
-        "glue ch4_epochs": True, "glue ch4_wall": None, "glue ch4_dropped": False,
+        "glue ch4_acc": True,
+        "glue ch4_private": False,
+        "glue ch4_ci": True,
+        "glue ch4_gain": False,
+        "glue ch4_plain_f1": True,
+        "glue ch4_verdict": False,
+        "glue ch1_n_train": False,
+        "glue ch1_train_mean": False,
+        "glue ch4_epochs": True,
+        "glue ch4_wall": None,
+        "glue ch4_dropped": False,
     }
     assert next(c for c in checks if c.name == "glue ch4_dropped").rerun == verify.MISSING
 
 
 def test_table_lines_up_name_committed_rerun_ok():
-    lines = verify.table([verify.Check("glue ch4_acc", "54.4%", "54.0%", True),
-                          verify.Check("r.json n", 7178, 7177, False),
-                          verify.Check("r.json run/machine", "x", "y", None)]).splitlines()
+    lines = verify.table(
+        [
+            verify.Check("glue ch4_acc", "54.4%", "54.0%", True),
+            verify.Check("r.json n", 7178, 7177, False),
+            verify.Check("r.json run/machine", "x", "y", None),
+        ]
+    ).splitlines()
     assert lines[0].split(" | ") == ["name              ", "committed", "re-run", "ok"]
     assert lines[2].split(" | ")[-1] == "MISMATCH" and lines[3].endswith("ignored")
     assert len({line.index(" | ") for line in lines}) == 1
@@ -108,8 +189,13 @@ def test_cheap_chapters_from_the_run_records(tmp_path):
     (tmp_path / "notebooks").mkdir()
     for stem in ("01_quick", "02_slow", "03_never_run"):
         (tmp_path / "notebooks" / f"{stem}.ipynb").write_text("{}")
-    runs = {"notebooks": {"01_quick": {"wall_seconds": 86.9}, "02_slow": {"wall_seconds": 1802.4},
-                          "00_renamed": {"wall_seconds": 5.0}}}
+    runs = {
+        "notebooks": {
+            "01_quick": {"wall_seconds": 86.9},
+            "02_slow": {"wall_seconds": 1802.4},
+            "00_renamed": {"wall_seconds": 5.0},
+        }
+    }
     path = provenance.runs_path(tmp_path)
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(runs))
@@ -139,8 +225,11 @@ def test_verify_reruns_into_scratch_and_leaves_committed_files(tmp_path, monkeyp
     monkeypatch.setitem(config.PROFILES, "verify", config.Profile("verify", None, full.epochs, scratch))
     monkeypatch.setenv(config.VERIFY_ROOT_ENV, str(scratch))  # the kernel's config
     monkeypatch.setattr(provenance, "current_data", lambda: "d" * 16)
-    for name, text in {"results/tiny.json": {"n": 3, "accuracy": 0.500, "run": {"machine": "elsewhere"}},
-                       "results/other.json": {"n": 1}, "results/runs.json": {"notebooks": {}}}.items():
+    for name, text in {
+        "results/tiny.json": {"n": 3, "accuracy": 0.500, "run": {"machine": "elsewhere"}},
+        "results/other.json": {"n": 1},
+        "results/runs.json": {"notebooks": {}},
+    }.items():
         (committed / name).parent.mkdir(parents=True, exist_ok=True)
         (committed / name).write_text(json.dumps(text))
     (committed / "models").mkdir()

@@ -1,6 +1,8 @@
 """Diagrams: the book's pipeline (graphviz) and Keras models' layer graphs."""
+
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from pathlib import Path
@@ -45,19 +47,34 @@ def pipeline_graph():
     """The book's pipeline (data → denoising → outliers → classifiers → evaluation → Grad-CAM) as a pydot graph."""
     import pydot
 
-    graph = pydot.Dot("pipeline", graph_type="digraph", rankdir="TB", bgcolor="white", nodesep="0.25",
-                      ranksep="0.35", fontname="Helvetica")
-    graph.set_node_defaults(shape="box", style="rounded,filled", fillcolor="#eef3fb", color="#4a6fa5",
-                            fontname="Helvetica", fontsize="11", margin="0.15,0.06")
+    graph = pydot.Dot(
+        "pipeline",
+        graph_type="digraph",
+        rankdir="TB",
+        bgcolor="white",
+        nodesep="0.25",
+        ranksep="0.35",
+        fontname="Helvetica",
+    )
+    graph.set_node_defaults(
+        shape="box",
+        style="rounded,filled",
+        fillcolor="#eef3fb",
+        color="#4a6fa5",
+        fontname="Helvetica",
+        fontsize="11",
+        margin="0.15,0.06",
+    )
     graph.set_edge_defaults(color="#4a6fa5", arrowsize="0.7")
     fills = {"data": "#fdf1dc", "split": "#fdf1dc", "evaluate": "#e7f5e9", "gradcam": "#f8e6ef"}
-    classifiers = pydot.Cluster("classifiers", label="Classifiers", style="rounded,dashed", color="#8a8a8a",
-                                fontname="Helvetica", fontsize="11")
+    classifiers = pydot.Cluster(
+        "classifiers", label="Classifiers", style="rounded,dashed", color="#8a8a8a", fontname="Helvetica", fontsize="11"
+    )
     row = pydot.Subgraph("classifier_row", rank="same")  # one row, in reading order left to right
     for node_id, label, _ in PIPELINE_NODES:
         node = pydot.Node(node_id, label=label, fillcolor=fills.get(node_id, "#eef3fb"))
         (row if node_id in PIPELINE_CLASSIFIERS else graph).add_node(node)
-    for a, b in zip(PIPELINE_CLASSIFIERS, PIPELINE_CLASSIFIERS[1:]):
+    for a, b in itertools.pairwise(PIPELINE_CLASSIFIERS):
         row.add_edge(pydot.Edge(a, b, style="invis"))
     classifiers.add_subgraph(row)
     graph.add_subgraph(classifiers)

@@ -13,6 +13,7 @@ sign, so "-0.0" never appears. A missing value (None, NaN) is an error unless it
 no "nan" or "nan%" reaches a page. `format_value(value, kind)` dispatches on a kind name, and
 `format_table(df, kinds)` formats a DataFrame for display with the same rules.
 """
+
 from __future__ import annotations
 
 import math
@@ -59,7 +60,7 @@ def points(difference: float, decimals: int = 1) -> str:
 
 def count(n: float) -> str:
     """A count with thousands separators; an estimated (fractional) count is rounded: 7178 -> "7,178"."""
-    return number(int(round(float(n))), ",d")
+    return number(round(float(n)), ",d")
 
 
 def duration(seconds: float) -> str:
@@ -106,8 +107,10 @@ def format_value(value, kind: str | None = None) -> str:
     try:
         return number(value, kind)
     except (ValueError, TypeError) as error:
-        raise ValueError(f"{value!r} cannot be written as {kind!r} (a kind is one of {sorted(KINDS)} "
-                         f"or a format spec like '.2f'): {error}") from None
+        raise ValueError(
+            f"{value!r} cannot be written as {kind!r} (a kind is one of {sorted(KINDS)} "
+            f"or a format spec like '.2f'): {error}"
+        ) from None
 
 
 def format_table(df: pd.DataFrame, kinds: dict | None = None, missing: str | dict | None = None) -> pd.DataFrame:
@@ -125,8 +128,10 @@ def format_table(df: pd.DataFrame, kinds: dict | None = None, missing: str | dic
         for row, value in df[column].items():
             if is_missing(value):
                 if why is None:
-                    raise ValueError(f"format_table: column {column!r}, row {row!r} is missing; say why with "
-                                     f"missing={{{column!r}: '...'}}")
+                    raise ValueError(
+                        f"format_table: column {column!r}, row {row!r} is missing; say why with "
+                        f"missing={{{column!r}: '...'}}"
+                    )
                 value = Missing(why)
             try:
                 cells.append(format_value(value.item() if hasattr(value, "item") else value, kinds.get(column)))

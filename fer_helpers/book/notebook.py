@@ -12,6 +12,7 @@ Its numbers go to the prose with `glue_values({...}, {...})`, each written by it
 (fer_helpers.book.formats). `tag_cells(notebook)` (run by the runbook on every executed notebook) folds
 code on the page and removes parameter, setup and glue-only cells; JupyterLab still shows them all.
 """
+
 from __future__ import annotations
 
 import ast
@@ -49,6 +50,7 @@ def setup(profile: str | None = None, load_data: bool = True) -> Chapter:
 
 # --- glue --------------------------------------------------------------------------------------------
 
+
 def glue(name: str, value, display: bool = False):
     """`myst_nb.glue` for the book's numbers: numpy scalars become Python numbers first.
 
@@ -64,8 +66,11 @@ def glue(name: str, value, display: bool = False):
 
 def is_written(value) -> bool:
     """Values glued as text (numbers, text, intervals, Missing); figures and tables are glued as they are."""
-    return value is None or isinstance(value, (str, int, float, tuple, list, Missing)) or \
-        (hasattr(value, "item") and getattr(value, "ndim", None) == 0)
+    return (
+        value is None
+        or isinstance(value, (str, int, float, tuple, list, Missing))
+        or (hasattr(value, "item") and getattr(value, "ndim", None) == 0)
+    )
 
 
 def glue_values(values: dict, formats: dict | str | None = None) -> dict:
@@ -138,8 +143,10 @@ def page_tags(cell, tags: list[str]) -> list[str]:
         return []
     if only_sets_up(cell.source):
         return ["remove-cell"]
-    logs = any(output.get("name") == "stdout" and TRAINING_LOG.search(output.get("text", ""))
-               for output in cell.get("outputs", []))
+    logs = any(
+        output.get("name") == "stdout" and TRAINING_LOG.search(output.get("text", ""))
+        for output in cell.get("outputs", [])
+    )
     return ["hide-input", "hide-output"] if logs else ["hide-input"]
 
 

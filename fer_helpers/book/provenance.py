@@ -5,6 +5,7 @@ A chapter's *keys* name everything its committed outputs depend on: its own code
 checksum. They are stored per component (notebook metadata `fer_run`, and results/runs.json), so
 :func:`stale_reasons` can say what changed: "fer_helpers/training.py changed", "lock changed".
 """
+
 from __future__ import annotations
 
 import ast
@@ -33,6 +34,7 @@ def digest(data: bytes | str) -> str:
 
 # --- data ---------------------------------------------------------------------------------------
 
+
 def current_data() -> str | None:
     """`sources.fingerprint` of the located data set, or None when there is none."""
     from ..sources import DataNotFound, fingerprint, locate
@@ -60,10 +62,14 @@ def data_record(path: Path) -> dict:
 
 # --- dependency keys ----------------------------------------------------------------------------
 
+
 def code_cells(notebook: nbformat.NotebookNode) -> list[str]:
     """A notebook's own code cells (not papermill's injected parameters)."""
-    return [c.source for c in notebook.cells
-            if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
+    return [
+        c.source
+        for c in notebook.cells
+        if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])
+    ]
 
 
 def imported_names(source: str, package: str | None, where: str) -> set[str]:
@@ -127,9 +133,12 @@ def notebook_modules(path: Path, root: Path = config.ROOT) -> dict[str, str]:
 def run_keys(path: Path, data: str | None, root: Path = config.ROOT) -> dict:
     """What the outputs of the notebook at `path` depend on, per component."""
     lock = Path(root) / "requirements.lock"
-    return {"code": digest(json.dumps(code_cells(nbformat.read(path, as_version=4)))),
-            "modules": notebook_modules(path, root),
-            "lock": digest(lock.read_bytes()) if lock.exists() else None, "data": data}
+    return {
+        "code": digest(json.dumps(code_cells(nbformat.read(path, as_version=4)))),
+        "modules": notebook_modules(path, root),
+        "lock": digest(lock.read_bytes()) if lock.exists() else None,
+        "data": data,
+    }
 
 
 def stale_reasons(stored: dict, current: dict) -> list[str]:
@@ -172,6 +181,7 @@ def chapter_status(root: Path = config.ROOT, data: str | None = None) -> dict[st
 
 # --- environment --------------------------------------------------------------------------------
 
+
 def locked_packages(lock: Path = LOCK) -> dict[str, str]:
     """`requirements.lock` as {name: version}."""
     pins = {}
@@ -193,8 +203,11 @@ def installed_version(name: str) -> str | None:
 def environment_record(lock: Path = LOCK) -> dict:
     """Python, machine and the installed version of every package pinned in requirements.lock."""
     packages = {name: installed_version(name) for name in locked_packages(lock)}
-    return {"python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}",
-            "packages": packages}
+    return {
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "packages": packages,
+    }
 
 
 def environment_id(environment: dict) -> str:
@@ -202,6 +215,7 @@ def environment_id(environment: dict) -> str:
 
 
 # --- results/runs.json --------------------------------------------------------------------------
+
 
 def load_runs(path: Path) -> dict:
     """results/runs.json as {"notebooks": {stem: record}, "environments": {id: env}, "data": {checksum: record}};
@@ -233,9 +247,11 @@ def prune(runs: dict, root: Path = config.ROOT) -> dict:
     no remaining record refers to."""
     notebooks = {s: r for s, r in runs["notebooks"].items() if notebook_of(s, r, root).is_file()}
     used = {key: {r.get(key) for r in notebooks.values()} for key in ("environment", "data")}
-    return {"notebooks": notebooks,
-            "environments": {k: v for k, v in runs["environments"].items() if k in used["environment"]},
-            "data": {k: v for k, v in runs["data"].items() if k in used["data"]}}
+    return {
+        "notebooks": notebooks,
+        "environments": {k: v for k, v in runs["environments"].items() if k in used["environment"]},
+        "data": {k: v for k, v in runs["data"].items() if k in used["data"]},
+    }
 
 
 def write_runs(path: Path, runs: dict, root: Path = config.ROOT) -> None:

@@ -11,6 +11,7 @@ _build/executed/ and replaces notebooks/<name> only on success, so a failure lea
 for inspection; the run's keys, wall time, machine, data checksum and package versions go to
 results/runs.json (read by the "Reproduce this book" page). Progress is printed per cell.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,10 @@ def notebook_path(name: Path | str) -> Path:
     for candidate in (path, NOTEBOOKS / path.name, NOTEBOOKS / f"{path.name}.ipynb"):
         if candidate.is_file() and candidate.suffix == ".ipynb":
             return candidate
-    raise SystemExit(f"no notebook {name}: give a path or a stem of one of "
-                     f"{', '.join(p.stem for p in provenance.chapter_notebooks())}")
+    raise SystemExit(
+        f"no notebook {name}: give a path or a stem of one of "
+        f"{', '.join(p.stem for p in provenance.chapter_notebooks())}"
+    )
 
 
 def run_record(profile: config.Profile) -> Path:
@@ -91,8 +94,9 @@ class CellProgress(logging.Handler):
                 if seconds >= 1:
                     self.write(f"      ({seconds:.1f} s)\n")
             return
-        if message.startswith(("Input Notebook:", "Output Notebook:", "Executing notebook with kernel",
-                               "Working directory:")):
+        if message.startswith(
+            ("Input Notebook:", "Output Notebook:", "Executing notebook with kernel", "Working directory:")
+        ):
             return
         text = message if message.endswith("\n") else message + "\n"
         self.write("".join(f"      | {line}\n" for line in text.splitlines()))
@@ -127,9 +131,11 @@ def failure_report(path: Path, target: Path, error) -> str:
     where = f"cell In [{error.exec_count}] (cell {cell} of the executed copy)"
     traceback = [ANSI.sub("", line) for line in (error.traceback or [])]
     tail = "\n".join("    " + line for block in traceback[-3:] for line in block.splitlines()[-12:])
-    return (f"\nFAILED: {relative(path)}, {where}: {first}\n"
-            f"{error.ename}: {error.evalue}\n{tail}\n"
-            f"The executed copy, with the outputs up to the failure, is at {relative(target)}")
+    return (
+        f"\nFAILED: {relative(path)}, {where}: {first}\n"
+        f"{error.ename}: {error.evalue}\n{tail}\n"
+        f"The executed copy, with the outputs up to the failure, is at {relative(target)}"
+    )
 
 
 @contextmanager
@@ -169,8 +175,13 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict, i
     try:
         with kernel_profile(profile.name):
             papermill.execute_notebook(
-                str(path), str(target), parameters=parameters, kernel_name=KERNEL,
-                cwd=str(path.parent), log_output=True, progress_bar=False,
+                str(path),
+                str(target),
+                parameters=parameters,
+                kernel_name=KERNEL,
+                cwd=str(path.parent),
+                log_output=True,
+                progress_bar=False,
             )
     except papermill.PapermillExecutionError as error:
         print(failure_report(path, target, error), file=sys.stderr, flush=True)
@@ -186,8 +197,13 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict, i
     nbformat.write(notebook, target)
     if profile.name == "full":
         nbformat.write(notebook, path)
-    records[path.stem] = {**run_metadata(profile), "notebook": relative(path), "wall_seconds": round(seconds, 1),
-                          "keys": keys, **context}
+    records[path.stem] = {
+        **run_metadata(profile),
+        "notebook": relative(path),
+        "wall_seconds": round(seconds, 1),
+        "keys": keys,
+        **context,
+    }
     print(f"<== {relative(path)}: {format_seconds(seconds)}", flush=True)
     return seconds
 

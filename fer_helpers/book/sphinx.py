@@ -8,6 +8,7 @@
 - copies MathJax from the pinned `django-static-mathjax` package into `_static/mathjax/`, so math
   renders from disk without a network (`mathjax_path` in `_config.yml` points there).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,14 +38,28 @@ GENERATED = BOOK / "_generated"
 DATA_URL = "https://www.kaggle.com/datasets/msambare/fer2013"
 MATHJAX_FILES = ("tex-chtml-full.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui", "a11y")
 # the packages the book's numbers depend on most, shown first on the reproduce page
-KEY_PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "opencv-python-headless", "scikit-learn",
-                "scikit-image", "pandas", "matplotlib", "seaborn", "tf-keras-vis", "papermill", "jupyter-book",
-                "myst-nb")
+KEY_PACKAGES = (
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "opencv-python-headless",
+    "scikit-learn",
+    "scikit-image",
+    "pandas",
+    "matplotlib",
+    "seaborn",
+    "tf-keras-vis",
+    "papermill",
+    "jupyter-book",
+    "myst-nb",
+)
 
 
 # ---------------------------------------------------------------------------------------------
 # Markdown for the "Reproduce this book" page (rendered by the {reproduce} directive)
 # ---------------------------------------------------------------------------------------------
+
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -56,15 +71,23 @@ def runs_markdown(runs: dict, root: Path = config.ROOT) -> list[str]:
     present = {p.stem: p for p in chapter_notebooks(root)}
     records = {stem: r for stem, r in runs["notebooks"].items() if stem in present}
     if not records:
-        return ["No chapter notebook has run in the full profile yet (`make book` records each run in "
-                "`results/runs.json`)."]
+        return [
+            "No chapter notebook has run in the full profile yet (`make book` records each run in `results/runs.json`)."
+        ]
     rows, total = [], 0.0
     for stem in sorted(records):
         record = records[stem]
         total += record["wall_seconds"]
         link = f"[{stem}](/notebooks/{stem}.ipynb)"
-        rows.append([link, format_seconds(record["wall_seconds"]), record.get("finished", "?")[:16].replace("T", " "),
-                     f"`{record.get('git_commit', '?')}`", record.get("machine", "")])
+        rows.append(
+            [
+                link,
+                format_seconds(record["wall_seconds"]),
+                record.get("finished", "?")[:16].replace("T", " "),
+                f"`{record.get('git_commit', '?')}`",
+                record.get("machine", ""),
+            ]
+        )
     rows.append(["**total**", f"**{format_seconds(total)}**", "", "", ""])
     lines = _table(["notebook", "wall time", "finished (UTC)", "commit", "machine"], rows)
     missing = sorted(set(present) - set(records))
@@ -79,8 +102,10 @@ def status_markdown(root: Path = config.ROOT) -> list[str]:
     status = chapter_status(root, data)
     if not status:
         return ["No chapter notebooks."]
-    rows = [[f"[{stem}](/notebooks/{stem}.ipynb)", describe([re.sub(r"(\S+\.py)", r"`\1`", r) for r in reasons])]
-            for stem, reasons in status.items()]
+    rows = [
+        [f"[{stem}](/notebooks/{stem}.ipynb)", describe([re.sub(r"(\S+\.py)", r"`\1`", r) for r in reasons])]
+        for stem, reasons in status.items()
+    ]
     lines = _table(["chapter", "committed outputs"], rows)
     if data is None:
         lines += ["", "No data set was found when this page was built, so a change of the data is not detected."]
@@ -101,8 +126,10 @@ def profiles_markdown() -> list[str]:
         where = profile.output_root.relative_to(config.ROOT).as_posix()
         return "`results/`, `models/`, `artifacts/`" if where == "." else f"`{where}/`"
 
-    rows = [["data"] + [data(p) for p in profiles.values()],
-            ["outputs go to"] + [outputs(p) for p in profiles.values()]]
+    rows = [
+        ["data"] + [data(p) for p in profiles.values()],
+        ["outputs go to"] + [outputs(p) for p in profiles.values()],
+    ]
     rows += [[f"epochs: {c}"] + [str(p.epochs.get(c, "–")) for p in profiles.values()] for c in chapters]
     return _table([""] + [f"`{name}`" for name in profiles], rows)
 
@@ -115,11 +142,14 @@ def packages_markdown(runs: dict, lock: Path = LOCK) -> list[str]:
     lines = []
     if used:
         pythons = sorted({u["python"] for u in used})
-        lines += [f"The recorded runs used Python {', '.join(pythons)} on "
-                  f"{', '.join(sorted({u['platform'] for u in used}))}."]
+        lines += [
+            f"The recorded runs used Python {', '.join(pythons)} on {', '.join(sorted({u['platform'] for u in used}))}."
+        ]
     else:
-        lines += [f"No run recorded yet; the versions below are the pins in `requirements.lock` "
-                  f"(this build ran on Python {platform.python_version()})."]
+        lines += [
+            f"No run recorded yet; the versions below are the pins in `requirements.lock` "
+            f"(this build ran on Python {platform.python_version()})."
+        ]
 
     def used_versions(name):
         versions = sorted({str(u["packages"].get(name)) for u in used if name in u["packages"]})
@@ -144,21 +174,31 @@ def packages_markdown(runs: dict, lock: Path = LOCK) -> list[str]:
 
 def data_markdown(runs: dict) -> list[str]:
     """The data set's source and the checksum (`sources.fingerprint`) of the copy the recorded runs read."""
-    lines = [f"Source: the {DATA_SOURCE} (<{DATA_URL}>), grayscale 48×48 JPEGs in the folder layout "
-             "`train/<class>/*.jpg`, `test/<class>/*.jpg`; `make data` downloads it with the Kaggle CLI."]
+    lines = [
+        f"Source: the {DATA_SOURCE} (<{DATA_URL}>), grayscale 48×48 JPEGs in the folder layout "
+        "`train/<class>/*.jpg`, `test/<class>/*.jpg`; `make data` downloads it with the Kaggle CLI."
+    ]
     used = {r["data"] for r in runs["notebooks"].values() if r.get("data")}
     records = [runs["data"][h] for h in sorted(used) if h in runs["data"]]
     if not records:
         return lines + ["", "No run recorded yet, so no data checksum either."]
     for r in records:
-        agrees = {True: f"agrees with the `{r['name']}.sha256` file beside it",
-                  False: f"**differs from** the `{r['name']}.sha256` file beside it"}.get(
-            r.get("sha256_file_agrees"), "no `.sha256` file beside it to compare with")
-        lines += ["", f"- read by the runs: `{r['name']}` ({r['form']})",
-                  f"- checksum, computed by `make notebooks`: `{r['fingerprint']}`", f"- {agrees}"]
-    lines += ["", "For a zip or csv file the checksum is the start of its SHA-256 (`sha256sum fer2013.zip`); for a "
-              "folder it covers file names, sizes and times. Any copy: `python -c \"from fer_helpers.sources import "
-              "fingerprint, locate; print(fingerprint(locate()))\"`."]
+        agrees = {
+            True: f"agrees with the `{r['name']}.sha256` file beside it",
+            False: f"**differs from** the `{r['name']}.sha256` file beside it",
+        }.get(r.get("sha256_file_agrees"), "no `.sha256` file beside it to compare with")
+        lines += [
+            "",
+            f"- read by the runs: `{r['name']}` ({r['form']})",
+            f"- checksum, computed by `make notebooks`: `{r['fingerprint']}`",
+            f"- {agrees}",
+        ]
+    lines += [
+        "",
+        "For a zip or csv file the checksum is the start of its SHA-256 (`sha256sum fer2013.zip`); for a "
+        'folder it covers file names, sizes and times. Any copy: `python -c "from fer_helpers.sources import '
+        'fingerprint, locate; print(fingerprint(locate()))"`.',
+    ]
     if len(records) > 1:
         lines += ["", "⚠ The recorded runs read different copies of the data."]
     return lines
@@ -168,10 +208,13 @@ def reproduce_markdown(what: str, root: Path = config.ROOT) -> list[str]:
     """The markdown lines of one table of the reproduce page, from the files under `root`."""
     runs = load_runs(runs_path(root))
     lock = Path(root) / "requirements.lock"
-    makers = {"runs": lambda: runs_markdown(runs, root), "status": lambda: status_markdown(root),
-              "profiles": profiles_markdown,
-              "packages": lambda: packages_markdown(runs, lock if lock.exists() else LOCK),
-              "data": lambda: data_markdown(runs)}
+    makers = {
+        "runs": lambda: runs_markdown(runs, root),
+        "status": lambda: status_markdown(root),
+        "profiles": profiles_markdown,
+        "packages": lambda: packages_markdown(runs, lock if lock.exists() else LOCK),
+        "data": lambda: data_markdown(runs),
+    }
     if what not in makers:
         raise ValueError(f"unknown reproduce table {what!r}; choose one of {sorted(makers)}")
     return makers[what]()
@@ -180,6 +223,7 @@ def reproduce_markdown(what: str, root: Path = config.ROOT) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Sphinx extension
 # ---------------------------------------------------------------------------------------------
+
 
 def _mathjax_dir() -> Path | None:
     try:
@@ -202,7 +246,8 @@ def _copy_mathjax(app, exception) -> None:
     source = _mathjax_dir()
     if source is None:
         logging.getLogger(__name__).warning(
-            "MathJax not installed (pip package django-static-mathjax): math will not render offline")
+            "MathJax not installed (pip package django-static-mathjax): math will not render offline"
+        )
         return
     target = Path(app.outdir) / "_static" / "mathjax"
     for name in MATHJAX_FILES:
@@ -248,8 +293,10 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     Jupyter Book 1 with Sphinx 7, and a second `const THEBE_JS_URL` is a console error on every page."""
     seen, unique = set(), []
     for script in context.get("script_files", []):
-        key = (str(getattr(script, "filename", script) or ""),
-               tuple(sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items())))
+        key = (
+            str(getattr(script, "filename", script) or ""),
+            tuple(sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items())),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(script)
@@ -287,7 +334,8 @@ def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)  # after the handlers that add scripts
     app.add_directive("reproduce", _reproduce_directive())
     # the generated tables depend on files outside the sources: always re-read the reproduce page
-    app.connect("env-get-outdated", lambda app, env, added, changed, removed: ["book/reproduce"]
-                if "book/reproduce" in env.all_docs else [])
+    app.connect(
+        "env-get-outdated",
+        lambda app, env, added, changed, removed: ["book/reproduce"] if "book/reproduce" in env.all_docs else [],
+    )
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
-

@@ -11,6 +11,7 @@ compared with the committed ones: counts, ids, names and data statistics exactly
 within a tolerance; run metadata and timings not at all. A table (name | committed | re-run | ok) is printed;
 the exit status is 1 when anything differs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,13 +42,17 @@ CHEAP_SECONDS = 5 * 60  # `make verify` without NB: chapters whose recorded run 
 
 # Field and glue names (lower case, words separated by spaces), first match wins. Not compared: run metadata and
 # timings (glued names ending in `_min` are minutes), and the predictions' details that metrics summarise.
-IGNORED = re.compile(r"^run |^ch\d+ .*\bmin $|\b(seconds?|wall|finished|git commit|machine|speed|latency|ms|minutes|"
-                     r"s per epoch|rate|speedup|cpu|cores)\b")
+IGNORED = re.compile(
+    r"^run |^ch\d+ .*\bmin $|\b(seconds?|wall|finished|git commit|machine|speed|latency|ms|minutes|"
+    r"s per epoch|rate|speedup|cpu|cores)\b"
+)
 PREDICTION_DETAIL = re.compile(r"\b(confusion|bins)\b")  # per-class recall and precision, ECE summarise them
 LOSS = re.compile(r"\b(loss|mse)\b")
-METRIC = re.compile(r"\b(acc|accuracy|val|f1|precision|recall|privatetest|publictest|private|public|ci|ci95|gain|"
-                    r"delta|gap|diff|sd|rho|spearman|corr|correlation|prob|probability|share|shares|jaccard|ece|"
-                    r"confidence)\b")
+METRIC = re.compile(
+    r"\b(acc|accuracy|val|f1|precision|recall|privatetest|publictest|private|public|ci|ci95|gain|"
+    r"delta|gap|diff|sd|rho|spearman|corr|correlation|prob|probability|share|shares|jaccard|ece|"
+    r"confidence)\b"
+)
 POINTS = re.compile(r"\b(gain|delta|gap|diff)\b")  # differences glued in percentage points, not fractions
 NUMBER = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?")
 
@@ -92,13 +97,12 @@ def same_text(name: str, committed: str, rerun: str, kind: str, tolerance: float
     numbers = [NUMBER.findall(text) for text in (committed, rerun)]
     if NUMBER.sub("#", committed) != NUMBER.sub("#", rerun) or len(numbers[0]) != len(numbers[1]):
         return False
-    for a, b in zip(*numbers):
+    for a, b in zip(*numbers, strict=False):
         integer = "." not in a + b and "%" not in a + b and "e" not in a + b
         if integer or kind == "exact":
             if a != b:
                 return False
-        elif not same_number(name, *(float(n.replace(",", "").rstrip("%")) for n in (a, b)), kind, "%" in a,
-                             tolerance):
+        elif not same_number(name, *(float(n.replace(",", "").rstrip("%")) for n in (a, b)), kind, "%" in a, tolerance):
             return False
     return True
 
@@ -135,8 +139,12 @@ def flatten(value, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def compare_fields(committed: dict, rerun: dict, label: str = "", tolerance: float = ACCURACY_TOLERANCE,
-                   ) -> list[Check]:
+def compare_fields(
+    committed: dict,
+    rerun: dict,
+    label: str = "",
+    tolerance: float = ACCURACY_TOLERANCE,
+) -> list[Check]:
     """Every field of two flat dicts, in the committed order; a field on one side only is a mismatch
     (unless it is ignored)."""
     checks = []
@@ -144,8 +152,9 @@ def compare_fields(committed: dict, rerun: dict, label: str = "", tolerance: flo
         if key in committed and key in rerun:
             check = compare(key, committed[key], rerun[key], tolerance)
         else:
-            check = Check(key, committed.get(key, MISSING), rerun.get(key, MISSING),
-                          None if rule(key) == "ignored" else False)
+            check = Check(
+                key, committed.get(key, MISSING), rerun.get(key, MISSING), None if rule(key) == "ignored" else False
+            )
         checks.append(replace(check, name=f"{label}{key}"))
     return checks
 
@@ -180,8 +189,12 @@ def compare_results(committed_dir: Path, written: list[Path], tolerance: float =
         if not committed.exists():
             checks.append(Check(label.strip(), MISSING, "written", False))
             continue
-        checks += compare_fields(flatten(json.loads(committed.read_text())), flatten(json.loads(path.read_text())),
-                                 label=label, tolerance=tolerance)
+        checks += compare_fields(
+            flatten(json.loads(committed.read_text())),
+            flatten(json.loads(path.read_text())),
+            label=label,
+            tolerance=tolerance,
+        )
     return checks
 
 
@@ -189,8 +202,10 @@ def seed_scratch(committed: config.Profile, scratch: config.Profile) -> None:
     """An empty scratch output root holding a copy of the committed results, models and artifacts."""
     root = scratch.output_root.resolve()
     if root in (committed.output_root.resolve(), *committed.output_root.resolve().parents):
-        raise ValueError(f"the verify profile writes to {root}, which holds the committed outputs; "
-                         f"point {config.VERIFY_ROOT_ENV} at a scratch folder")
+        raise ValueError(
+            f"the verify profile writes to {root}, which holds the committed outputs; "
+            f"point {config.VERIFY_ROOT_ENV} at a scratch folder"
+        )
     shutil.rmtree(root, ignore_errors=True)
     for name in ("results_dir", "models_dir", "artifacts_dir"):
         source = getattr(committed, name)
@@ -205,10 +220,12 @@ def verify(path: Path, tolerance: float = ACCURACY_TOLERANCE) -> list[Check]:
     seed_scratch(committed, scratch)
     started = time.time()
     runbook.execute(path, scratch, {}, {"data": provenance.current_data()}, into=scratch.output_root / "notebooks")
-    written = sorted(p for p in scratch.results_dir.glob("*.json")
-                     if p.name != "runs.json" and p.stat().st_mtime >= started)
-    return (compare_glue(path, scratch.output_root / "notebooks" / path.name, tolerance)
-            + compare_results(committed.results_dir, written, tolerance))
+    written = sorted(
+        p for p in scratch.results_dir.glob("*.json") if p.name != "runs.json" and p.stat().st_mtime >= started
+    )
+    return compare_glue(path, scratch.output_root / "notebooks" / path.name, tolerance) + compare_results(
+        committed.results_dir, written, tolerance
+    )
 
 
 def shown(value) -> str:
@@ -220,23 +237,31 @@ def table(checks: list[Check]) -> str:
     """name | committed | re-run | ok, in aligned columns."""
     rows = [("name", "committed", "re-run", "ok")] + [
         (c.name, shown(c.committed), shown(c.rerun), {True: "ok", False: "MISMATCH", None: "ignored"}[c.ok])
-        for c in checks]
+        for c in checks
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join(" | ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows)
 
 
 def cheap_chapters(root: Path = config.ROOT) -> list[Path]:
     """The chapters whose recorded full-profile run took less than CHEAP_SECONDS."""
     runs = provenance.load_runs(provenance.runs_path(root))["notebooks"]
-    return [p for p in provenance.chapter_notebooks(root)
-            if p.stem in runs and runs[p.stem].get("wall_seconds", math.inf) < CHEAP_SECONDS]
+    return [
+        p
+        for p in provenance.chapter_notebooks(root)
+        if p.stem in runs and runs[p.stem].get("wall_seconds", math.inf) < CHEAP_SECONDS
+    ]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_helpers.book.verify", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help="chapters, by path or stem (default: those under 5 minutes)")
-    parser.add_argument("--tolerance", type=float, default=ACCURACY_TOLERANCE,
-                        help=f"for accuracies and other metrics, in percentage points (default {ACCURACY_TOLERANCE})")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=ACCURACY_TOLERANCE,
+        help=f"for accuracies and other metrics, in percentage points (default {ACCURACY_TOLERANCE})",
+    )
     args = parser.parse_args(argv)
     if provenance.current_data() is None:
         raise SystemExit("verify re-runs chapters on the real data: no FER-2013 found (set FER2013_PATH)")
@@ -247,11 +272,15 @@ def main(argv=None) -> int:
         print(f"\n{runbook.relative(path)}:\n{table(checks)}")
         mismatches = [c.name for c in checks if c.ok is False]
         compared = sum(c.ok is not None for c in checks)
-        print(f"{compared} values compared, {len(checks) - compared} ignored, {len(mismatches)} differ"
-              + (f": {', '.join(mismatches)}" if mismatches else ""))
+        print(
+            f"{compared} values compared, {len(checks) - compared} ignored, {len(mismatches)} differ"
+            + (f": {', '.join(mismatches)}" if mismatches else "")
+        )
         failed += [path.stem] * bool(mismatches)
-    print(f"\nverify: {len(paths) - len(failed)} of {len(paths)} chapter(s) match" +
-          (f"; differ: {', '.join(failed)}" if failed else ""))
+    print(
+        f"\nverify: {len(paths) - len(failed)} of {len(paths)} chapter(s) match"
+        + (f"; differ: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 
