@@ -286,3 +286,17 @@ def accuracy_vs_cost(table, accuracy: str = "test accuracy"):
     axes[0].yaxis.set_major_formatter(PercentFormatter(1.0))
     fig.tight_layout()
     return fig
+
+
+def plot_learning_curves(runs: dict, ax=None, metric: str = "accuracy"):
+    """Train (dashed) and validation (solid) `metric` per epoch of several runs ({label: Run}, or any run with
+    `history`, `epochs` and `best_epoch`, such as outliers.OutlierRun with metric="loss"); dot: best epoch."""
+    ax = ax or plt.gca()
+    for label, run in runs.items():
+        epochs = np.arange(1, run.epochs + 1)
+        (line,) = ax.plot(epochs, run.history[f"val_{metric}"], label=f"{label}: validation")
+        ax.plot(epochs, run.history[metric], "--", color=line.get_color(), label=f"{label}: train")
+        ax.plot(run.best_epoch, run.history[f"val_{metric}"][run.best_epoch - 1], "o", color=line.get_color())
+    ax.set(xlabel="epoch", ylabel=metric)
+    ax.legend(fontsize="small")
+    return ax

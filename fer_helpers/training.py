@@ -11,20 +11,17 @@ the same name and settings resumes from it.
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 import tensorflow as tf
 from keras import layers
 
 from . import config
+from .checkpoints import Backup, save_model, write_history
 from .data import Split, Subset
 from .results import Stopwatch, load_average
 
@@ -195,50 +192,6 @@ class Run:
         )
 
 
-class Backup:
-    """A run's backup in `folder`: epoch-NNN.weights.h5 (weights with optimizer state) of the last and the
-    best epoch, and progress.json (settings, history, epoch times), renamed into place last."""
-
-    def __init__(self, folder: Path, settings: dict):
-        self.folder, self.settings = Path(folder), json.loads(json.dumps(settings))
-        self.progress = self.folder / "progress.json"
-
-    def path(self, epoch: int) -> Path:
-        return self.folder / f"epoch-{epoch:03d}.weights.h5"
-
-    def restore(self, model: keras.Model) -> tuple[dict, list]:
-        """Load the last backed-up epoch into `model`: (history, epoch seconds); empty without a backup."""
-        if not self.progress.exists():
-            return {}, []
-        progress = json.loads(self.progress.read_text())
-        if progress["settings"] != self.settings:
-            print(f"{self.folder}: a backup of other settings; starting afresh", file=sys.stderr)
-            self.remove()
-            return {}, []
-        self.load_epoch(model, progress["epoch"])
-        return progress["history"], progress["epoch_seconds"]
-
-    def save(self, model: keras.Model, epoch: int, best: int, history: dict, epoch_seconds: list) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        partial = self.folder / "partial.weights.h5"
-        model.save_weights(partial)
-        partial.replace(self.path(epoch))
-        progress = {"settings": self.settings, "epoch": epoch, "history": history, "epoch_seconds": epoch_seconds}
-        partial = self.progress.with_suffix(".partial")
-        partial.write_text(json.dumps(progress))
-        partial.replace(self.progress)
-        for old in set(self.folder.glob("epoch-*.weights.h5")) - {self.path(epoch), self.path(best)}:
-            old.unlink()
-
-    def load_epoch(self, model: keras.Model, epoch: int) -> None:
-        if not self.path(epoch).exists():
-            raise FileNotFoundError(f"{self.path(epoch)}: backup of epoch {epoch} missing; delete {self.folder}")
-        model.load_weights(self.path(epoch))
-
-    def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
 class Progress(keras.callbacks.Callback):
     """One line on the terminal, rewritten in place (never in a notebook's outputs); silent without a terminal."""
 
@@ -347,38 +300,50 @@ def train(
     return run
 
 
+def seconds_per_epoch(
+    model: keras.Model, split: Split, recipe: config.Recipe, steps: int = 20, *, train: Subset | None = None
+) -> dict:
+    """What one epoch of `model` under `recipe` costs on this machine, without training it: the median time of
+    `steps` training batches (after one warm-up batch, which builds the graph) scaled to an epoch of
+    split.train (or `train`), plus one timed pass over split.val (the validation every epoch ends with).
+
+    The model is trained for those few batches: build a fresh one to time and do not keep it. Returns
+    {"steps", "seconds_per_step", "steps_per_epoch", "train_seconds", "validation_seconds", "seconds_per_epoch"}.
+    """
+    if steps < 1:
+        raise ValueError(f"time at least one step, not {steps}")
+    train = train or split.train
+    steps_per_epoch = int(np.ceil(len(train) / recipe.batch))
+    fitted = trainer(model, recipe.augmentation)
+    fitted.compile(
+        optimizer(recipe, steps_per_epoch, recipe.epochs),
+        keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=["accuracy"],
+    )
+    x, y = train.x(), one_hot(train.labels)
+    rows = np.arange((steps + 1) * recipe.batch) % len(x)  # the training images in turn, wrapping around
+    times = []
+    for step in range(steps + 1):
+        batch = rows[step * recipe.batch : (step + 1) * recipe.batch]
+        start = time.perf_counter()
+        fitted.train_on_batch(x[batch], y[batch])
+        times.append(time.perf_counter() - start)
+    x_val = split.val.x()
+    model.predict(x_val[: recipe.batch], batch_size=recipe.batch, verbose=0)  # builds the prediction graph
+    start = time.perf_counter()
+    model.predict(x_val, batch_size=recipe.batch, verbose=0)
+    validation = time.perf_counter() - start
+    per_step = float(np.median(times[1:]))
+    return {
+        "steps": steps,
+        "seconds_per_step": per_step,
+        "steps_per_epoch": steps_per_epoch,
+        "train_seconds": per_step * steps_per_epoch,
+        "validation_seconds": validation,
+        "seconds_per_epoch": per_step * steps_per_epoch + validation,
+    }
+
+
 def best_epoch(history: dict) -> int:
     """1-based epoch of the highest validation accuracy (the first on a tie)."""
     return int(np.argmax(history["val_accuracy"])) + 1
-
-
-def write_history(history: dict, path) -> None:
-    """The per-epoch log as CSV (epoch, then one column per metric)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = pd.DataFrame(history)
-    table.insert(0, "epoch", np.arange(1, len(table) + 1))
-    table.to_csv(path, index=False)
-
-
-def save_model(model: keras.Model, path) -> None:
-    """Save the weights and architecture only (no optimizer state): small, and loads anywhere."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    bare = keras.Model.from_config(model.get_config())
-    bare.set_weights(model.get_weights())
-    bare.save(path)
-
-
-def plot_learning_curves(runs: dict, ax=None, metric: str = "accuracy"):
-    """Train (dashed) and validation (solid) `metric` per epoch of several runs ({label: Run}, or any run with
-    `history`, `epochs` and `best_epoch`, such as outliers.OutlierRun with metric="loss"); dot: best epoch."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.gca()
-    for label, run in runs.items():
-        epochs = np.arange(1, run.epochs + 1)
-        (line,) = ax.plot(epochs, run.history[f"val_{metric}"], label=f"{label}: validation")
-        ax.plot(epochs, run.history[metric], "--", color=line.get_color(), label=f"{label}: train")
-        ax.plot(run.best_epoch, run.history[f"val_{metric}"][run.best_epoch - 1], "o", color=line.get_color())
-    ax.set(xlabel="epoch", ylabel=metric)
-    ax.legend(fontsize="small")
-    return ax

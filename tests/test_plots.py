@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_helpers import config, plots, regions
+from fer_helpers import config, plots, regions, training
 
 FACES = np.random.default_rng(0).integers(0, 256, (3, 48, 48)).astype(np.uint8)
 
@@ -94,3 +94,15 @@ def test_accuracy_vs_cost_marks_the_front_and_says_what_it_left_out():
     assert list(cost.lines[0].get_xdata()) == [3, 9, 59]
     assert cost.get_title() == "1 model(s) without this cost left out"
     assert {t.get_text() for t in speed.texts} == set(table.index)
+
+
+def test_plot_learning_curves_draws_train_and_val_per_run():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    history = {"accuracy": [0.2, 0.4, 0.5], "val_accuracy": [0.3, 0.35, 0.33], "loss": [2, 1.5, 1.2]}
+    run = training.Run(None, history, 2, 7, config.PROTOCOL, [1.0, 1.0, 1.0], {})
+    ax = plots.plot_learning_curves({"a": run, "b": run})
+    lines = ax.get_lines()
+    assert len(lines) == 6 and list(lines[0].get_ydata()) == history["val_accuracy"]
+    assert list(lines[1].get_ydata()) == history["accuracy"] and lines[2].get_xydata().tolist() == [[2, 0.35]]

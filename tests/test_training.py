@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_helpers import config, models, training
+from fer_helpers import checkpoints, config, models, training
 
 RECIPE = dataclasses.replace(config.PROTOCOL, warmup_epochs=1, batch=16, epochs=3)
 
@@ -117,24 +117,12 @@ def test_a_resumed_run_equals_the_uninterrupted_run(tiny_split, tiny_profile, mo
 
 
 def test_a_backup_of_other_settings_is_not_resumed(tiny_split, tiny_profile, capsys):
-    backup = training.Backup(tiny_profile.models_dir / ".backup" / "stale", {"seed": 1})
+    backup = checkpoints.Backup(tiny_profile.models_dir / ".backup" / "stale", {"seed": 1})
     model = tiny_model(tiny_split)
     model.compile("sgd", "categorical_crossentropy")
     backup.save(model, 1, 1, {"loss": [1.0], "accuracy": [0.1], "val_loss": [1.0], "val_accuracy": [0.1]}, [1.0])
     fitted = training.train(tiny_model(tiny_split), tiny_split, "stale", tiny_profile, RECIPE, epochs=1, save=False)
     assert fitted.resumed_at == 0 and "other settings" in capsys.readouterr().err
-
-
-def test_plot_learning_curves_draws_train_and_val_per_run(tiny_split):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    history = {"accuracy": [0.2, 0.4, 0.5], "val_accuracy": [0.3, 0.35, 0.33], "loss": [2, 1.5, 1.2]}
-    run = training.Run(None, history, 2, 7, RECIPE, [1.0, 1.0, 1.0], {})
-    ax = training.plot_learning_curves({"a": run, "b": run})
-    lines = ax.get_lines()
-    assert len(lines) == 6 and list(lines[0].get_ydata()) == history["val_accuracy"]
-    assert list(lines[1].get_ydata()) == history["accuracy"] and lines[2].get_xydata().tolist() == [[2, 0.35]]
 
 
 def test_augmented_views_change_the_images():
@@ -153,3 +141,13 @@ def test_random_erasing_hits_the_stated_share_of_training_images(probability, lo
     erased = out.reshape(len(out), -1).std(axis=1) > 1e-6
     assert low <= erased.mean() <= high
     assert np.ptp(keras.ops.convert_to_numpy(pipeline(blank, training=False))) == 0
+
+
+def test_seconds_per_epoch_times_steps_and_scales_them_to_an_epoch(tiny_split):
+    cost = training.seconds_per_epoch(tiny_model(tiny_split), tiny_split, RECIPE, steps=3)
+    assert cost["steps"] == 3 and cost["steps_per_epoch"] == int(np.ceil(len(tiny_split.train) / RECIPE.batch))
+    assert cost["train_seconds"] == pytest.approx(cost["seconds_per_step"] * cost["steps_per_epoch"])
+    assert cost["seconds_per_epoch"] == pytest.approx(cost["train_seconds"] + cost["validation_seconds"])
+    assert cost["seconds_per_step"] > 0 and cost["validation_seconds"] > 0
+    with pytest.raises(ValueError, match="at least one step"):
+        training.seconds_per_epoch(tiny_model(tiny_split), tiny_split, RECIPE, steps=0)
