@@ -249,3 +249,44 @@ def table(records) -> pd.DataFrame:
             }
         rows.append(row)
     return pd.DataFrame(rows).set_index("claim_id")
+
+
+def page_table(records) -> pd.DataFrame:
+    """`table` written for a page (fer_helpers.book.formats): per claim its arms, seeds, mean accuracy per arm,
+    the difference (B − A, or the arm − the level) with its 95 % interval in points, p, the verdict, and the same on
+    the leak-free test images where computed. No `nan` can appear: what does not apply says why."""
+    from .book.formats import format_table
+
+    raw = table(records)
+    shown = pd.DataFrame(
+        {
+            "claim": raw["claim"],
+            "arm A": raw["arm A"],
+            "arm B": raw["arm B"],
+            "level": raw["level"],
+            "seeds": raw["seeds"],
+            "mean A": raw["mean A"],
+            "mean B": raw["mean B"],
+            "difference": raw["difference"],
+            "95% interval": list(zip(raw["ci low"], raw["ci high"], strict=True)),
+            "p": raw["p"],
+            "test": raw["test"],
+            "verdict": raw["verdict"],
+        },
+        index=raw.index,
+    )
+    kinds = {"level": "percent", "mean A": "percent", "mean B": "percent", "difference": "points"}
+    kinds |= {"95% interval": "points", "p": ".2g"}
+    if "leak-free verdict" in raw:
+        free = raw["leak-free verdict"].notna()
+        shown["leak-free difference"] = raw["leak-free difference"]
+        shown["leak-free interval"] = [
+            (lo, hi) if known else None
+            for lo, hi, known in zip(raw["leak-free ci low"], raw["leak-free ci high"], free, strict=True)
+        ]
+        shown["leak-free verdict"] = raw["leak-free verdict"]
+        kinds |= {"leak-free difference": "points", "leak-free interval": "points"}
+    one_arm, not_computed = "a claim about one arm", "not computed for this claim"
+    missing = {"arm B": one_arm, "mean B": one_arm, "level": "a claim between two arms", "p": "no spread over seeds"}
+    missing |= dict.fromkeys(["leak-free difference", "leak-free interval", "leak-free verdict"], not_computed)
+    return format_table(shown, kinds, missing={k: v for k, v in missing.items() if k in shown})

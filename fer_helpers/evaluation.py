@@ -226,6 +226,32 @@ def rank(results: dict, by: str = "val_accuracy") -> pd.DataFrame:
     return table
 
 
+def as_chosen(saved: dict) -> dict:
+    """A saved model's test metrics as validation chose to run it (`experiments.save_model_result`): those with
+    horizontal-flip test-time augmentation (saved["tta"]["test"]) when validation chose it, the plain ones otherwise."""
+    tta = saved.get("tta")
+    return tta["test"] if isinstance(tta, dict) and tta.get("flip_tta") else saved
+
+
+def against_targets(result: dict, targets: dict = config.TARGETS) -> pd.DataFrame:
+    """Each accuracy target (config.TARGETS) beside `result`'s accuracy on the same test images (merged, or the
+    part the target's source reports): the difference and whether the model is above or below it. One number
+    per target, no verdict: a claim about a model rests on seeds (see `comparisons`)."""
+    rows = {}
+    for name, target in targets.items():
+        measured = result["accuracy"] if target.part == "merged" else result["parts"][target.part]["accuracy"]
+        difference = measured - target.accuracy
+        rows[name] = {
+            "target": target.accuracy,
+            "test images": target.part,
+            "this model": measured,
+            "difference": difference,
+            "this model is": "above" if difference > 0 else "below" if difference < 0 else "at",
+            "source": target.source,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("target name")
+
+
 def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float((probs.argmax(axis=1) == labels).mean())
 

@@ -84,6 +84,13 @@ def row(variant: str, trial: Trial) -> dict:
     }
 
 
+def per_class(trials: list[Trial], metric: str = "recall") -> pd.DataFrame:
+    """One per-class test metric ("recall", "precision", "f1") of every seed: classes x seeds, in class order."""
+    return pd.DataFrame(
+        {f"seed {t.run.seed}": {c: t.result["per_class"][c][metric] for c in config.CLASSES} for t in trials}
+    ).rename_axis(metric)
+
+
 def mean_sd(table: pd.DataFrame, columns=COLUMNS) -> pd.DataFrame:
     """Per variant: number of seeds and mean and sd of each metric."""
     grouped = table.groupby("variant", sort=False)[list(columns)]
@@ -117,6 +124,30 @@ def load_correct(name: str, profile: config.Profile) -> pd.DataFrame:
     if not seeds:
         raise ValueError(f"{path}: no 'seed <n>' columns of predicted classes")
     return table[seeds].eq(table["label"], axis=0)
+
+
+def accuracies_from_predictions(name: str, test: Subset, profile: config.Profile) -> pd.DataFrame:
+    """Per seed (rows), the test accuracy of the runs whose predictions `save_predictions` kept as `name`: merged,
+    PrivateTest, PublicTest and on the leak-free images of `test` (the subset they were made on, same order)."""
+    path = predictions_path(name, profile)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run the chapter that trains '{name}' first")
+    table = pd.read_csv(path, dtype={"id": str, "part": str})
+    if len(table) != len(test) or not np.array_equal(table["label"].to_numpy(), test.labels):
+        raise ValueError(f"{path}: its {len(table)} rows are not the {len(test)} test images of this split, in order")
+    correct = load_correct(name, profile)
+    parts = table["part"].to_numpy()
+    mask = evaluation.leak_free_mask(test)
+    rows = {
+        int(column.removeprefix("seed ")): {
+            "test accuracy": hits.mean(),
+            "PrivateTest": hits[parts == "PrivateTest"].mean(),
+            "PublicTest": hits[parts == "PublicTest"].mean(),
+            "leak-free accuracy": hits[mask].mean() if mask is not None and mask.any() else np.nan,
+        }
+        for column, hits in ((column, correct[column].to_numpy()) for column in correct.columns)
+    }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("seed")
 
 
 def save_model_result(name: str, trial: Trial, split: Split, profile: config.Profile, **extra) -> None:

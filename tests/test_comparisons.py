@@ -208,3 +208,27 @@ def test_table_has_one_numeric_row_per_claim():
     assert all(np.issubdtype(table[c].dtype, np.floating) for c in numeric)
     assert comparisons.table(list(records.values())).equals(table)
     assert np.issubdtype(comparisons.table([records["aug"]])["level"].dtype, np.floating)
+
+
+def test_page_table_writes_every_cell_and_says_what_does_not_apply():
+    level = comparisons.assess(
+        "unet_64", "reaches 64 %", ("unet",), {"unet": runs([0.655, 0.660, 0.665])}, Claim(level=0.64)
+    )
+    mask = np.arange(N) % 2 == 0
+    pair = comparisons.assess(
+        "unet_vs_cnn",
+        "B beats A",
+        ("cnn", "unet"),
+        {"cnn": runs([0.6] * 3), "unet": runs([0.62] * 3, seed=1)},
+        Claim(),
+        leak_free=mask,
+    )
+    page = comparisons.page_table({"unet_64": level, "unet_vs_cnn": pair})
+    assert list(page.index) == ["unet_64", "unet_vs_cnn"]
+    assert page.loc["unet_64", "level"] == "64.0%" and page.loc["unet_64", "mean A"] == "66.0%"
+    assert page.loc["unet_64", "arm B"].startswith("\u2014") and page.loc["unet_vs_cnn", "level"].startswith("\u2014")
+    assert page.loc["unet_vs_cnn", "difference"] == "+2.0" and page.loc["unet_vs_cnn", "verdict"] == pair["verdict"]
+    assert page.loc["unet_64", "leak-free verdict"].startswith("\u2014")
+    assert page.loc["unet_vs_cnn", "leak-free verdict"] == pair["leak_free"]["verdict"]
+    text = page.to_string()
+    assert "nan" not in text and "-0.0" not in text

@@ -61,10 +61,19 @@ def test_a_bad_augmentation_is_refused():
         config.Augmentation(erase=1.5)
 
 
+def test_the_strongest_recipe_is_the_protocol_trained_longer():
+    full = config.PROFILES["full"]
+    assert full.recipe(config.STRONGEST, "strongest") == config.STRONGEST
+    assert dataclasses.replace(config.STRONGEST, epochs=config.PROTOCOL.epochs) == config.PROTOCOL
+    assert full.budget("strongest") > full.budget("protocol") and config.PROFILES["smoke"].budget("strongest") == 1
+
+
 def test_targets_are_ordered_and_sourced():
     targets = config.TARGETS
     assert targets["human"].accuracy < targets["best single model"].accuracy < targets["study goal"].accuracy
     assert all(target.source for target in targets.values())
+    assert {target.part for target in targets.values()} <= {"merged", "PrivateTest", "PublicTest"}
+    assert targets["best single model"].part == "PrivateTest"
 
 
 def test_split_names():

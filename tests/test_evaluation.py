@@ -203,3 +203,23 @@ def test_reference_table_lists_the_study_and_the_literature():
     table = reference.reference_table()
     assert table["test accuracy"].between(0, 1).all()
     assert any("study" in name for name in table.index)
+
+
+def test_as_chosen_follows_the_validation_choice_of_flip_tta():
+    plain = {"accuracy": 0.60, "tta": {"flip_tta": False, "test": {"accuracy": 0.61}}}
+    flipped = {"accuracy": 0.60, "tta": {"flip_tta": True, "test": {"accuracy": 0.61}}}
+    assert evaluation.as_chosen(plain) is plain and evaluation.as_chosen(flipped)["accuracy"] == 0.61
+    assert evaluation.as_chosen({"accuracy": 0.5}) == {"accuracy": 0.5}
+
+
+def test_against_targets_compares_on_the_targets_test_images():
+    from fer_helpers import config
+
+    result = {"accuracy": 0.70, "parts": {"PrivateTest": {"accuracy": 0.74}, "PublicTest": {"accuracy": 0.66}}}
+    table = evaluation.against_targets(result)
+    assert list(table.index) == list(config.TARGETS)
+    goal, best, human = (table.loc[name] for name in ("study goal", "best single model", "human"))
+    assert goal["this model"] == 0.70 and goal["this model is"] == "below"
+    assert goal["difference"] == pytest.approx(-0.05)
+    assert best["test images"] == "PrivateTest" and best["this model"] == 0.74 and best["this model is"] == "above"
+    assert human["this model is"] == "above" and all(table["source"].str.len() > 0)

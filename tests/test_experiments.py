@@ -56,3 +56,24 @@ def test_saved_result_reads_back_as_the_same_row(trials, tiny_split):
     assert saved["run"]["seed"] == 7 and saved["run"]["epochs"] == 1 and saved["note"] == "tiny"
     assert saved["training"]["recipe"] == RECIPE.describe()
     assert experiments.row_from_saved("arm", saved) == pytest.approx(experiments.row("arm", found[0]))
+
+
+def test_per_class_recall_has_one_column_per_seed(trials):
+    _, found = trials
+    recall = experiments.per_class(found)
+    assert list(recall.index) == list(config.CLASSES) and list(recall.columns) == ["seed 7", "seed 8"]
+    assert recall.loc["happy", "seed 8"] == found[1].result["per_class"]["happy"]["recall"]
+
+
+def test_accuracies_read_back_from_saved_predictions(trials, tiny_split):
+    profile, found = trials
+    test = dataclasses.replace(tiny_split.test, leak_free=np.arange(len(tiny_split.test)) % 2 == 0)
+    experiments.save_predictions("arm_accuracies", found, test, profile)
+    table = experiments.accuracies_from_predictions("arm_accuracies", test, profile)
+    assert list(table.index) == [7, 8]
+    assert table.loc[7, "test accuracy"] == pytest.approx(found[0].result["accuracy"])
+    assert table.loc[8, "PrivateTest"] == pytest.approx(found[1].result["parts"]["PrivateTest"]["accuracy"])
+    assert table.loc[8, "leak-free accuracy"] == pytest.approx(found[1].correct[test.leak_free].mean())
+    shorter = test.take(np.arange(len(test) - 1))
+    with pytest.raises(ValueError, match="not the"):
+        experiments.accuracies_from_predictions("arm_accuracies", shorter, profile)
