@@ -215,6 +215,25 @@ def save(record: dict, profile: config.Profile) -> Path:
     return file
 
 
+# the book's claims by id, and the chapter that measures each (notebooks/<chapter>.ipynb)
+CHAPTERS = {
+    "baseline_52": "04_baseline",
+    "outliers": "04_baseline",
+    "class_weights": "04_baseline",
+    "leakage": "04_baseline",
+    "augmentation": "05_augmentation",
+    "denoising": "05_augmentation",
+    "unet_64": "06_unet",
+    "unet_vs_cnn": "06_unet",
+    "vit_vs_cnn": "09_vit_ensemble",
+}
+
+
+def pending(records) -> list[str]:
+    """The ids of the book's claims (`CHAPTERS`) that have no record yet, in chapter order."""
+    return [claim_id for claim_id in CHAPTERS if claim_id not in records]
+
+
 def table(records) -> pd.DataFrame:
     """One row per record ({claim_id: record} or a list): claim, arms, mean and sd per arm, difference with its
     interval, p, verdict (and the leak-free difference and verdict where computed). Numbers stay numeric."""
@@ -290,3 +309,51 @@ def page_table(records) -> pd.DataFrame:
     missing = {"arm B": one_arm, "mean B": one_arm, "level": "a claim between two arms", "p": "no spread over seeds"}
     missing |= dict.fromkeys(["leak-free difference", "leak-free interval", "leak-free verdict"], not_computed)
     return format_table(shown, kinds, missing={k: v for k, v in missing.items() if k in shown})
+
+
+def prose_values(record: dict, prefix: str) -> tuple[dict, dict]:
+    """What a chapter's prose says about a record, as (values, kinds) for
+    `glue_values(*comparisons.prose_values(record, "ch4_outliers"))`:
+
+    <prefix>_verdict; <prefix>_claimed (the claimed size in points, or the level in percent; absent when only a
+    direction is claimed); <prefix>_mean_a and _mean_b (each arm's mean accuracy; _mean for a level claim);
+    _difference and _ci (B − A, or accuracy − level, in points); _p; for a level claim also _accuracy_ci (the
+    interval of the accuracy itself, in percent). The same on the leak-free test images as <prefix>_lf_..., where
+    the record has them.
+    """
+    from .book.formats import Missing
+
+    claimed = record["claimed"]
+    values, kinds = {f"{prefix}_verdict": record["verdict"]}, {}
+    if claimed["level"] is not None:
+        values[f"{prefix}_claimed"], kinds[f"{prefix}_claimed"] = claimed["level"], "percent"
+    elif claimed["size"]:
+        values[f"{prefix}_claimed"], kinds[f"{prefix}_claimed"] = claimed["direction"] * claimed["size"], "points"
+
+    def part(stats: dict, key: str) -> None:
+        arms = record["arms"]
+        means = (
+            {f"{key}_mean": stats["mean"][arms[0]]}
+            if len(arms) == 1
+            else {f"{key}_mean_a": stats["mean"][arms[0]], f"{key}_mean_b": stats["mean"][arms[1]]}
+        )
+        p = stats["p_value"]
+        values.update(
+            {
+                **means,
+                f"{key}_verdict": stats["verdict"],
+                f"{key}_difference": stats["mean_difference"],
+                f"{key}_ci": tuple(stats["ci95"]),
+                f"{key}_p": Missing("no spread over seeds") if p is None or np.isnan(p) else p,
+            }
+        )
+        kinds.update({**dict.fromkeys(means, "percent"), f"{key}_difference": "points", f"{key}_ci": "points"})
+        kinds[f"{key}_p"] = ".2g"
+        if claimed["level"] is not None:
+            values[f"{key}_accuracy_ci"] = tuple(np.asarray(stats["ci95"]) + claimed["level"])
+            kinds[f"{key}_accuracy_ci"] = "percent"
+
+    part(record, prefix)
+    if "leak_free" in record:
+        part(record["leak_free"], f"{prefix}_lf")
+    return values, kinds
