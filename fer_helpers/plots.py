@@ -184,9 +184,9 @@ def overlay_grid(cells, row_labels=None, col_titles=None, tile: float = TILE, fo
             ax, cell = axes[r, c], row[c] if c < len(row) else None
             ax.set_xticks([])
             ax.set_yticks([])
+            for spine in ax.spines.values():  # no frame: the style's axis lines would cut through the faces
+                spine.set_visible(False)
             if cell is None:
-                for spine in ax.spines.values():
-                    spine.set_visible(False)
                 ax.text(
                     0.5,
                     0.5,

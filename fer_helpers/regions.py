@@ -110,6 +110,15 @@ class ShareTable:
         """Classes without a single non-zero map."""
         return [name for name in self.images.index if name not in self.table.index]
 
+    @property
+    def overall(self) -> pd.Series:
+        """The "all classes" row: mean share per region, "n" and "zero maps". When no map has mass, the
+        shares are NaN (nothing to average; say why where it is shown), n is 0 and the zero maps still count."""
+        if "all classes" in self.table.index:
+            return self.table.loc["all classes"]
+        shares = {name: np.nan for name in self.table.columns if name not in ("n", "zero maps")}
+        return pd.Series({**shares, "n": 0, "zero maps": self.zero_maps}, name="all classes", dtype=object)
+
     def notes(self, what: str = "image") -> list[str]:
         """One line per class missing from the table, saying why, e.g. 'disgust: no correctly classified image'."""
         return [

@@ -41,6 +41,7 @@ def test_plot_maps_labels_panels_without_a_map():
     assert [len(ax.images) for ax in axes[:, 2]] == [0, 2, 0]
     assert texts(fig).count("same as predicted") == 2
     assert [ax.get_title() for ax in axes[0]] == ["face", "GradCAM", "true class"]
+    assert not any(spine.get_visible() for ax in fig.axes for spine in ax.spines.values())
     assert "no images to show" in texts(plots.overlay_grid([]))
 
 

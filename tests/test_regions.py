@@ -66,6 +66,18 @@ def test_share_table_counts_zero_maps_and_never_gives_nan():
 def test_share_table_of_nothing_is_empty_not_nan():
     result = regions.share_table(np.zeros((0, 3)), np.zeros(0, int))
     assert result.table.empty and result.empty == list(config.CLASSES)
+    assert result.overall["n"] == 0 and result.overall["zero maps"] == 0 and np.isnan(result.overall["eyes"])
+
+
+def test_share_table_overall_is_the_all_classes_row_and_counts_zero_maps_without_any_mass():
+    shares = np.array([[0.5, 0.2, 0.3], [np.nan] * 3])
+    overall = regions.share_table(shares, np.array([0, 1])).overall
+    assert overall["eyes"] == pytest.approx(0.5) and (overall["n"], overall["zero maps"]) == (1, 1)
+    only_zero = regions.share_table(np.full((2, 3), np.nan), np.array([0, 4])).overall
+    assert (only_zero["n"], only_zero["zero maps"]) == (0, 2)
+    assert (
+        list(only_zero.index) == [*regions.REGIONS, "n", "zero maps"] and only_zero[list(regions.REGIONS)].isna().all()
+    )
     with pytest.raises(ValueError, match="labels"):
         regions.share_table(np.zeros((2, 3)), np.zeros(3, int))
 
