@@ -4,6 +4,7 @@
     audit.save(report, profile)                 # artifacts/audit.csv, read back with audit.load(profile)
     drop = audit.ids_to_drop(report, splits=("train", "val"))
     sample = audit.review_sample(found.pairs_within(8))          # pairs to look at, for the review file
+    review = audit.near_duplicate_review(found, profile)         # artifacts/near_duplicate_review.csv
     audit.near_duplicate_precision(review, found.pairs("near"))  # what the review says of the threshold
 
 Duplicates, near duplicates and blank images are defined in :mod:`duplicates`; a *watermark candidate*
@@ -382,6 +383,47 @@ def review_sample(pairs: pd.DataFrame, per_bits: int = REVIEW_PER_BITS, seed: in
     strata = [group.sample(min(per_bits, len(group)), random_state=seed) for _, group in pairs.groupby("bits")]
     sample = pd.concat(strata) if strata else pairs.iloc[:0]
     return sample.sample(frac=1, random_state=seed).reset_index(drop=True).assign(duplicate="")
+
+
+def review_path(profile: config.Profile):
+    return profile.artifacts_dir / "near_duplicate_review.csv"
+
+
+def near_duplicate_review(found: Audit, profile: config.Profile, max_bits: int = 2 * NEAR_MAX_BITS) -> pd.DataFrame:
+    """The by-eye review of the near-duplicate threshold, <artifacts>/near_duplicate_review.csv: a
+    :func:`review_sample` of the pairs within `max_bits` bits, written when there is no file or none of its
+    pairs has a verdict yet; once a person has entered verdicts (``duplicate``: 1 or 0) the file is read as it
+    is, never overwritten, and must name the images of `found` (its ``i``/``j`` rows are checked by key)."""
+    target = review_path(profile)
+    if target.exists():
+        stored = pd.read_csv(target, dtype={"duplicate": str, "key_a": str, "key_b": str}, keep_default_na=False)
+        if stored["duplicate"].str.strip().ne("").any():
+            keys = found.table["key"].to_numpy()
+            rows = stored[["i", "j"]].to_numpy()
+            inside = (rows >= 0).all() and (rows < len(keys)).all()
+            if not inside or (keys[rows[:, 0]] != stored["key_a"]).any() or (keys[rows[:, 1]] != stored["key_b"]).any():
+                raise ValueError(f"{target}: its pairs are not images of this data set; move it aside to start afresh")
+            return stored
+    sample = review_sample(found.pairs_within(max_bits))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sample.to_csv(target, index=False)
+    return sample
+
+
+def review_progress(review: pd.DataFrame) -> tuple[int, int]:
+    """(pairs with a verdict, pairs) of a near-duplicate review."""
+    return int(review["duplicate"].astype(str).str.strip().ne("").sum()), len(review)
+
+
+def pairs_by_distance(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per perceptual-hash distance (bits) of a pair table: the pairs, how many join two splits and how many
+    carry two labels."""
+    marked = pairs.assign(across=pairs["split_a"] != pairs["split_b"], differ=pairs["label_a"] != pairs["label_b"])
+    grouped = marked.groupby("bits")
+    table = pd.DataFrame(
+        {"pairs": grouped.size(), "across splits": grouped["across"].sum(), "labels differ": grouped["differ"].sum()}
+    )
+    return table.astype(int).rename_axis("bits")
 
 
 def near_duplicate_precision(review: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 eda.table1(split)                  # one row per split, as the study printed it
 eda.class_counts(split)            # classes x splits
 eda.class_weights(split.train.labels)
+eda.leakage_table(distributed, split)   # images per split as distributed and after the leakage removal
 """
 
 from __future__ import annotations
@@ -105,3 +106,21 @@ def per_image_statistics(images: np.ndarray, labels: np.ndarray) -> pd.DataFrame
     return pd.DataFrame(
         {"class": [config.CLASSES[i] for i in labels], "mean": flat.mean(axis=1), "std": flat.std(axis=1)}
     )
+
+
+def leakage_table(distributed, split) -> pd.DataFrame:
+    """Images per split as distributed (`data.load_split(..., leakage="kept")`) and in the book's split
+    (`split`, copies of test images removed), with what `split.leakage` says was removed and why."""
+    leak = split.leakage
+    removed = {
+        "copies of a test image": {"train": leak["train_copies_of_test"], "val": leak["val_copies_of_test"]},
+        "copies of an image kept in train": {"val": leak["val_copies_of_train"]},
+    }
+    table = pd.DataFrame(
+        {
+            "as distributed": {name: len(getattr(distributed, name)) for name in config.SPLITS},
+            **{reason: {name: counts.get(name, 0) for name in config.SPLITS} for reason, counts in removed.items()},
+            "in the book's split": {name: len(getattr(split, name)) for name in config.SPLITS},
+        }
+    )
+    return table.astype(int).rename_axis("split")

@@ -141,6 +141,39 @@ def test_review_sample_is_seeded_and_stratified_by_distance(base):
     assert audit.review_sample(pairs.iloc[:0]).empty
 
 
+def test_near_duplicate_review_is_written_once_and_kept_once_filled(base, tmp_path):
+    test = base[30:].copy()
+    test[0], test[1], test[2] = shifted(base[0], 4), shifted(base[1], 8), shifted(base[2], 12)
+    found = audit.run(make_split(base[:20], base[20:30], test))
+    profile = config.Profile("smoke", None, {}, tmp_path)
+    review = audit.near_duplicate_review(found, profile, max_bits=12)
+    assert audit.review_path(profile).exists() and audit.review_progress(review) == (0, len(review))
+    filled = review.assign(duplicate=["1"] + [""] * (len(review) - 1))
+    filled.to_csv(audit.review_path(profile), index=False)
+    again = audit.near_duplicate_review(found, profile, max_bits=12)
+    assert audit.review_progress(again) == (1, len(review))  # a started review is never overwritten
+    other = audit.run(make_split(base[10:30], base[:10], base[30:]))
+    with pytest.raises(ValueError, match="not images of this data set"):
+        audit.near_duplicate_review(other, profile, max_bits=12)
+
+
+def test_pairs_by_distance_counts_pairs_across_splits_and_labels():
+    pairs = pd.DataFrame(
+        {
+            "bits": [2, 2, 4],
+            "split_a": ["train", "train", "val"],
+            "split_b": ["test", "train", "val"],
+            "label_a": ["sad", "sad", "happy"],
+            "label_b": ["sad", "angry", "happy"],
+        }
+    )
+    table = audit.pairs_by_distance(pairs)
+    assert table.to_dict(orient="index") == {
+        2: {"pairs": 2, "across splits": 1, "labels differ": 1},
+        4: {"pairs": 1, "across splits": 0, "labels differ": 0},
+    }
+
+
 def test_near_duplicate_precision_from_a_review():
     review = pd.DataFrame({"bits": [1, 1, 2, 2, 3, 3, 3, 3, 6, 6], "duplicate": [1, 1, 1, 0, 1, 1, 1, 0, 0, 0]})
     pairs = pd.DataFrame({"bits": [1] * 10 + [2] * 4 + [3] * 8 + [4] * 2})

@@ -111,3 +111,11 @@ def test_plots_return_figures(split):
     fig3 = plots.image_grid(split.val.images, titles=list(config.CLASSES), ncols=4)
     assert len(fig3.axes) == 8
     plt.close("all")
+
+
+def test_leakage_table_adds_up(split):
+    leak = {"removed": True, "train_copies_of_test": 1, "val_copies_of_test": 2, "val_copies_of_train": 3}
+    book = Split(split.train.take([0, 1]), split.val.take([0, 1]), split.test, "synthetic", "smoke", leak)
+    table = eda.leakage_table(split, book)
+    assert table.loc["train"].tolist() == [3, 1, 0, 2]
+    assert table.loc["val"].tolist() == [7, 2, 3, 2] and table.loc["test"].tolist() == [14, 0, 0, 14]
