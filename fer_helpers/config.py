@@ -182,7 +182,7 @@ PROFILES = {
         # study: the study's baseline under its own recipe; treatment: the cheap model of the data and training
         # treatments (ch. 4-5); protocol: the architecture comparisons (ch. 6, 9); strongest: the strongest single
         # model (ch. 8)
-        {"autoencoder": 15, "study": 15, "treatment": 20, "protocol": 30, "strongest": 45},
+        {"autoencoder": 15, "study": 12, "treatment": 16, "protocol": 30, "strongest": 45},
         ROOT,
         {
             "gradcam_pool_per_class": 250,
