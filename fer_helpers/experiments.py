@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config, evaluation, results, training
+from . import config, evaluation, plots, results, training
 from .data import Split, Subset
 
 COLUMNS = ["val accuracy", "test accuracy", "PrivateTest", "PublicTest", "macro-F1"]
+# the columns of an arm comparison (`arm_rows`): every test accuracy beside its leak-free counterpart
+ARM_COLUMNS = ["val accuracy", "test accuracy", "leak-free accuracy", "macro-F1"]
 
 
 @dataclass
@@ -97,6 +99,53 @@ def mean_sd(table: pd.DataFrame, columns=COLUMNS) -> pd.DataFrame:
     summary = grouped.mean().add_suffix(" mean").join(grouped.std(ddof=1).add_suffix(" sd"))
     summary.insert(0, "seeds", table.groupby("variant", sort=False).size())
     return summary[["seeds"] + [f"{c} {s}" for c in columns for s in ("mean", "sd")]]
+
+
+def leak_free_accuracy(result: dict) -> float:
+    """A result's accuracy on the leak-free test images; NaN where it has none (no mask, or no such image)."""
+    value = result.get("leak_free", {}).get("accuracy")
+    return np.nan if value is None else float(value)
+
+
+def arm_rows(arms: dict[str, list[Trial]]) -> pd.DataFrame:
+    """One row per arm and seed ({arm: trials}, in that order): `row` and the leak-free test accuracy
+    (`mean_sd(arm_rows(arms), ARM_COLUMNS)` gives the per-arm mean and sd)."""
+    return pd.DataFrame(
+        [
+            {**row(arm, trial), "leak-free accuracy": leak_free_accuracy(trial.result)}
+            for arm, trials in arms.items()
+            for trial in trials
+        ]
+    )
+
+
+def by_seed(trials: list[Trial]) -> dict[int, np.ndarray]:
+    """{seed: per-image test correctness} of an arm's trials: what `comparisons.assess` takes per arm."""
+    return {int(trial.run.seed): trial.correct for trial in trials}
+
+
+def plot_arms(arms: dict[str, list[Trial]], columns: int | None = None, width: float = 4.2, height: float = 3.6):
+    """Learning curves of several arms ({arm: trials}): one panel per arm (`columns` per row; all in one row by
+    default), its seeds overlaid (`plots.plot_learning_curves`), a shared accuracy axis, whole epochs, and one
+    legend (a seed keeps its colour in every panel)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    columns = columns or len(arms)
+    rows = -(-len(arms) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), sharey=True, squeeze=False)
+    for i, (ax, (arm, trials)) in enumerate(zip(axes.flat, arms.items(), strict=False)):
+        plots.plot_learning_curves({f"seed {trial.run.seed}": trial.run for trial in trials}, ax=ax)
+        ax.set_title(arm)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if i:
+            ax.get_legend().remove()
+        if i % columns:
+            ax.set_ylabel("")
+    for ax in axes.flat[len(arms) :]:
+        ax.remove()
+    fig.tight_layout()
+    return fig
 
 
 def predictions_path(name: str, profile: config.Profile) -> Path:

@@ -58,6 +58,30 @@ def test_saved_result_reads_back_as_the_same_row(trials, tiny_split):
     assert experiments.row_from_saved("arm", saved) == pytest.approx(experiments.row("arm", found[0]))
 
 
+def test_arm_rows_carry_the_leak_free_accuracy(trials, tiny_split):
+    _, found = trials
+    table = experiments.arm_rows({"A": found, "B": found[:1]})
+    assert list(table["variant"]) == ["A", "A", "B"] and list(table["seed"]) == [7, 8, 7]
+    assert table["leak-free accuracy"].isna().all()  # the tiny split's test subset has no leak-free mask
+    masked = {**found[0].result, "leak_free": {"n": 3, "accuracy": 0.0, "macro_f1": 0.0}}
+    assert experiments.leak_free_accuracy(masked) == 0.0
+    summary = experiments.mean_sd(table, experiments.ARM_COLUMNS)
+    assert list(summary["seeds"]) == [2, 1]
+    assert summary.loc["A", "test accuracy mean"] == pytest.approx(np.mean([t.result["accuracy"] for t in found]))
+
+
+def test_plot_arms_draws_one_panel_per_arm(trials):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _, found = trials
+    fig = experiments.plot_arms({"A": found, "B": found})
+    assert [ax.get_title() for ax in fig.axes] == ["A", "B"]
+    assert fig.axes[0].get_legend() is not None and fig.axes[1].get_legend() is None
+    grid = experiments.plot_arms({"A": found, "B": found, "C": found}, columns=2)
+    assert [ax.get_title() for ax in grid.axes] == ["A", "B", "C"]  # the fourth panel of the 2 x 2 grid is removed
+
+
 def test_per_class_recall_has_one_column_per_seed(trials):
     _, found = trials
     recall = experiments.per_class(found)
