@@ -244,11 +244,8 @@ def activation_maximization(
 
 def correlation_with_mean_faces(images: np.ndarray, mean_faces: np.ndarray) -> np.ndarray:
     """Pearson correlation (rows: images, columns: mean faces) between pixel values."""
-    a = np.asarray(images, np.float64).reshape(len(images), -1)
-    b = np.asarray(mean_faces, np.float64).reshape(len(mean_faces), -1)
-    a = (a - a.mean(1, keepdims=True)) / (a.std(1, keepdims=True) + 1e-12)
-    b = (b - b.mean(1, keepdims=True)) / (b.std(1, keepdims=True) + 1e-12)
-    return a @ b.T / a.shape[1]
+    a, b = (np.asarray(v, np.float64).reshape(len(v), -1) for v in (images, mean_faces))
+    return np.corrcoef(a, b)[: len(a), len(a) :]
 
 
 AM_COLUMNS = ("probability", "face correlation", "most similar mean face")
