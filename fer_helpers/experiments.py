@@ -183,7 +183,10 @@ def accuracies_from_predictions(name: str, test: Subset, profile: config.Profile
         raise FileNotFoundError(f"{path} not found: run the chapter that trains '{name}' first")
     table = pd.read_csv(path, dtype={"id": str, "part": str})
     if len(table) != len(test) or not np.array_equal(table["label"].to_numpy(), test.labels):
-        raise ValueError(f"{path}: its {len(table)} rows are not the {len(test)} test images of this split, in order")
+        raise ValueError(
+            f"{path}: its {len(table)} rows are not the {len(test)} test images of this split, in order "
+            f"(made on other data? run the chapter that trains '{name}' again)"
+        )
     correct = load_correct(name, profile)
     parts = table["part"].to_numpy()
     mask = evaluation.leak_free_mask(test)
