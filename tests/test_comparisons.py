@@ -266,4 +266,31 @@ def test_pending_lists_the_claims_without_a_record_in_chapter_order():
     from fer_helpers import comparisons
 
     assert comparisons.pending({"outliers": {}}) == [c for c in comparisons.CHAPTERS if c != "outliers"]
-    assert comparisons.pending(dict.fromkeys(comparisons.CHAPTERS, {})) == []
+    assert comparisons.pending(dict.fromkeys(comparisons.CHAPTERS)) == []
+
+
+def test_every_committed_verdict_is_glued_in_the_report():
+    """Each record of the committed results/comparisons.json shows in the report through chapter 11's glue, and
+    chapter 11 glued the verdict the record holds (once chapter 11 ran on the current records)."""
+    import json
+
+    import nbformat
+
+    from fer_helpers import config
+    from fer_helpers.book.verify import glued_values
+
+    path = config.PROFILES["full"].results_dir / "comparisons.json"
+    if not path.exists():
+        pytest.skip("no committed results/comparisons.json yet (chapters 4-9 write it)")
+    records = json.loads(path.read_text())
+    report = (config.ROOT / "book" / "report.md").read_text()
+    missing = [c for c in records if f"/notebooks/11_claims.ipynb::verdict_{c}" not in report]
+    assert not missing, f"book/report.md does not glue the verdicts of {missing}"
+    glued = glued_values(nbformat.read(config.ROOT / "notebooks" / "11_claims.ipynb", as_version=4))
+    if glued:
+        wrong = {
+            c: (glued.get(f"verdict_{c}"), r["verdict"])
+            for c, r in records.items()
+            if glued.get(f"verdict_{c}") != r["verdict"]
+        }
+        assert not wrong, f"chapter 11's glued verdicts differ from results/comparisons.json (re-run it): {wrong}"
