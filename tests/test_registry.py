@@ -103,8 +103,8 @@ def test_best_breaks_ties_in_registry_order_and_needs_a_model(profile, tiny):
     with pytest.raises(FileNotFoundError, match="no trained classifier.*04_baseline"):
         registry.best(profile)
     save(profile, tiny, "vgg_cnn", {"val_accuracy": 0.6})
-    save(profile, tiny, "baseline_augmented", {"val_accuracy": 0.6})
-    assert registry.best(profile) == "baseline_augmented"
+    save(profile, tiny, "vgg_cnn_small", {"val_accuracy": 0.6})
+    assert registry.best(profile) == "vgg_cnn_small"
 
 
 def test_results_files_are_checked(profile, tiny):
