@@ -272,6 +272,20 @@ def choose_tta(model_or_probs, val: Subset) -> dict:
     return {"flip_tta": with_tta > without, "val_accuracy": without, "val_accuracy_flip_tta": with_tta}
 
 
+def tta_probabilities(model, val: Subset, test: Subset) -> dict:
+    """`choose_tta` for `model` on `val`, and its class probabilities on `val` and `test` as chosen (flip-averaged
+    when validation chose flip TTA): `choose_tta`'s keys plus "val" and "test", what `select_ensemble` averages."""
+    x = val.x()
+    plain = predict(model, x)
+    flipped = (plain + predict(model, x[:, :, ::-1])) / 2
+    choice = choose_tta((plain, flipped), val)
+    return {
+        **choice,
+        "val": flipped if choice["flip_tta"] else plain,
+        "test": predict(model, test.x(), flip_tta=choice["flip_tta"]),
+    }
+
+
 def select_ensemble(val_probs: dict, val_labels: np.ndarray, max_members: int = 3) -> dict:
     """Greedy soft-voting ensemble chosen on validation.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
 from . import config
 from .regions import BANDS, SIZE, area_shares, band_masks
@@ -252,7 +252,7 @@ def plot_shares(table, bands: dict = BANDS):
 # Accuracy against CPU cost
 # ---------------------------------------------------------------------------------------------
 
-COST_AXES = {"images/s": "inference images/s (batch 64, CPU)", "train CPU-minutes": "training CPU-minutes"}
+COST_AXES = {"images/s": "inference images/s (batch 64, CPU)", "train CPU-minutes": "training minutes (CPU)"}
 
 
 def pareto_front(accuracy, cost, lower_cost_is_better: bool) -> np.ndarray:
@@ -279,7 +279,11 @@ def accuracy_vs_cost(table, accuracy: str = "test accuracy"):
         for name, row in rows.iterrows():
             ax.annotate(str(name), (row[column], row[accuracy]), textcoords="offset points", xytext=(5, 4), fontsize=8)
         ax.set(xscale="log", xlabel=title)
-        ax.legend(fontsize="small", loc="lower right")
+        # ticks at 1, 2 and 5 per decade, written as plain numbers (a cost axis often spans less than a decade)
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.legend(fontsize="small", loc="best")
         if len(rows) < len(table):
             ax.set_title(f"{len(table) - len(rows)} model(s) without this cost left out", fontsize=8)
     axes[0].set_ylabel(accuracy)

@@ -141,6 +141,19 @@ def test_choose_tta_keeps_flip_only_when_it_raises_validation_accuracy():
     assert evaluation.choose_tta((plain, plain), subset([0, 1, 2]))["flip_tta"] is False  # a tie keeps it off
 
 
+def test_tta_probabilities_follow_the_validation_choice_on_both_splits():
+    val, test = left_lit([1, 1, 1, 1]), left_lit([0, 0, 0, 0])  # flip TTA helps on val, hurts on test
+    chosen = evaluation.tta_probabilities(FlipSensitive(), val, test)
+    assert chosen["flip_tta"] is True and chosen["val_accuracy_flip_tta"] == 1.0
+    np.testing.assert_allclose(chosen["test"], evaluation.predict(FlipSensitive(), test.x(), flip_tta=True))
+    assert (
+        evaluation.accuracy(chosen["val"], val.labels) == 1.0 and evaluation.accuracy(chosen["test"], test.labels) == 0
+    )
+    plain = evaluation.tta_probabilities(FlipSensitive(), test, val)  # chosen on `test` images: no flip
+    assert plain["flip_tta"] is False
+    np.testing.assert_allclose(plain["val"], FlipSensitive().predict(test.x()))
+
+
 def two_class_probs(p_first):
     """Probabilities that put p on class 0 and the rest on class 1, one row per value."""
     p = np.asarray(p_first, dtype=float)

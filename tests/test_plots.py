@@ -95,6 +95,9 @@ def test_accuracy_vs_cost_marks_the_front_and_says_what_it_left_out():
     assert list(cost.lines[0].get_xdata()) == [3, 9, 59]
     assert cost.get_title() == "1 model(s) without this cost left out"
     assert {t.get_text() for t in speed.texts} == set(table.index)
+    fig.canvas.draw()
+    assert {t.get_text() for t in speed.get_xticklabels() if t.get_text()} >= {"500", "1,000"}
+    assert not any(t.get_text() for t in speed.get_xticklabels(minor=True))
 
 
 def test_plot_learning_curves_draws_train_and_val_per_run():
