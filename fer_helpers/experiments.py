@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config, evaluation, plots, results, training
+from . import checkpoints, config, evaluation, plots, results, training
 from .data import Split, Subset
 
 COLUMNS = ["val accuracy", "test accuracy", "PrivateTest", "PublicTest", "macro-F1"]
@@ -65,7 +65,7 @@ def run_seeds(
     """`run` once per seed (runs named <name>_s<seed>); `save` keeps the first seed's model as models/<name>.keras."""
     trials = [run(build, split, f"{name}_s{seed}", profile, recipe, seed=seed, **options) for seed in seeds]
     if save:
-        training.save_model(trials[0].run.model, profile.models_dir / f"{name}.keras")
+        checkpoints.save_model(trials[0].run.model, profile.models_dir / f"{name}.keras")
     return trials
 
 
@@ -137,7 +137,8 @@ def plot_arms(arms: dict[str, list[Trial]], columns: int | None = None, width: f
     for i, (ax, (arm, trials)) in enumerate(zip(axes.flat, arms.items(), strict=False)):
         plots.plot_learning_curves({f"seed {trial.run.seed}": trial.run for trial in trials}, ax=ax)
         ax.set_title(arm)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(0.5, max(trial.run.epochs for trial in trials) + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         if i:
             ax.get_legend().remove()
         if i % columns:
@@ -173,6 +174,18 @@ def load_correct(name: str, profile: config.Profile) -> pd.DataFrame:
     if not seeds:
         raise ValueError(f"{path}: no 'seed <n>' columns of predicted classes")
     return table[seeds].eq(table["label"], axis=0)
+
+
+def load_by_seed(name: str, test: Subset, profile: config.Profile) -> dict[int, np.ndarray]:
+    """{seed: per-image correctness} of the runs saved as `name` (`save_predictions`), checked to be on the images
+    of `test` in its order: what `comparisons.assess` takes per arm, as `by_seed` gives it for trials in memory."""
+    correct = load_correct(name, profile)
+    if list(correct.index) != [str(i) for i in test.ids]:
+        raise ValueError(
+            f"{predictions_path(name, profile)}: its {len(correct)} rows are not the {len(test)} test images of "
+            f"this split, in order (made on other data? run the chapter that trains '{name}' again)"
+        )
+    return {int(column.removeprefix("seed ")): correct[column].to_numpy(dtype=bool) for column in correct.columns}
 
 
 def accuracies_from_predictions(name: str, test: Subset, profile: config.Profile) -> pd.DataFrame:

@@ -80,6 +80,9 @@ def test_plot_arms_draws_one_panel_per_arm(trials):
     assert fig.axes[0].get_legend() is not None and fig.axes[1].get_legend() is None
     grid = experiments.plot_arms({"A": found, "B": found, "C": found}, columns=2)
     assert [ax.get_title() for ax in grid.axes] == ["A", "B", "C"]  # the fourth panel of the 2 x 2 grid is removed
+    fig.canvas.draw()
+    low, high = fig.axes[0].get_xlim()
+    assert [t for t in fig.axes[0].get_xticks() if low <= t <= high] == [1.0]  # whole epochs, even for one epoch
 
 
 def test_per_class_recall_has_one_column_per_seed(trials):
@@ -101,3 +104,15 @@ def test_accuracies_read_back_from_saved_predictions(trials, tiny_split):
     shorter = test.take(np.arange(len(test) - 1))
     with pytest.raises(ValueError, match="not the"):
         experiments.accuracies_from_predictions("arm_accuracies", shorter, profile)
+
+
+def test_load_by_seed_reads_back_what_by_seed_gives(trials, tiny_split):
+    profile, found = trials
+    experiments.save_predictions("paired", found, tiny_split.test, profile)
+    loaded = experiments.load_by_seed("paired", tiny_split.test, profile)
+    assert sorted(loaded) == [7, 8]
+    for seed, correct in experiments.by_seed(found).items():
+        np.testing.assert_array_equal(loaded[seed], correct)
+        assert loaded[seed].dtype == bool
+    with pytest.raises(ValueError, match="not the .* test images of this split"):
+        experiments.load_by_seed("paired", tiny_split.test.take(np.arange(len(tiny_split.test))[::-1]), profile)
