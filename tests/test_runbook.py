@@ -74,6 +74,16 @@ def test_notebook_cleaning_removes_machine_paths():
     assert notebook.metadata.kernelspec["name"] == runbook.KERNEL
 
 
+def test_notebook_cleaning_keeps_one_parameters_cell():
+    """papermill's injected cell (profile = "full") would pin a later nbval run under FER_PROFILE to full."""
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell("profile = None", metadata={"tags": ["parameters"]})
+    injected = nbformat.v4.new_code_cell('profile = "full"', metadata={"tags": ["injected-parameters"]})
+    notebook.cells = [parameters, injected, nbformat.v4.new_code_cell("print(profile)")]
+    runbook.sanitize(notebook)
+    assert [c.source for c in notebook.cells] == ["profile = None", "print(profile)"]
+
+
 # --- make notebooks (fer_helpers.runbook) ---------------------------------------------------------
 
 

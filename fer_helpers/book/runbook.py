@@ -103,7 +103,10 @@ class CellProgress(logging.Handler):
 
 
 def sanitize(notebook: nbformat.NotebookNode) -> None:
-    """Keep this machine's paths out of the committed notebook: papermill's paths, output text."""
+    """Keep this machine's paths out of the committed notebook (papermill's paths, output text), and papermill's
+    injected parameters: the notebook keeps its one `parameters` cell, so a later run (nbval under FER_PROFILE,
+    JupyterLab) is not pinned to the profile of this one (recorded in the metadata `fer_run`)."""
+    notebook.cells = [cell for cell in notebook.cells if "injected-parameters" not in cell.metadata.get("tags", [])]
     papermill = notebook.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):
         if papermill.get(key):
