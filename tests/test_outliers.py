@@ -37,7 +37,10 @@ def test_the_run_knows_its_epochs_best_epoch_and_curves(tiny_split, tiny_profile
     run = outliers.fit_autoencoder(tiny_split, tiny_profile)
     run.history = {"loss": [3.0, 2.0, 1.0], "val_loss": [2.5, 1.5, 1.7]}
     assert run.epochs == 3 and run.best_epoch == 2
-    ax = plots.plot_learning_curves({"autoencoder": run}, metric="loss")
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()  # a fresh axis: pyplot's current one may hold another test's lines
+    plots.plot_learning_curves({"autoencoder": run}, ax=ax, metric="loss")
     assert ax.get_ylabel() == "loss" and ax.get_lines()[2].get_xydata().tolist() == [[2, 1.5]]
 
 

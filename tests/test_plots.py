@@ -106,7 +106,8 @@ def test_plot_learning_curves_draws_train_and_val_per_run():
     matplotlib.use("Agg")
     history = {"accuracy": [0.2, 0.4, 0.5], "val_accuracy": [0.3, 0.35, 0.33], "loss": [2, 1.5, 1.2]}
     run = training.Run(None, history, 2, 7, config.PROTOCOL, [1.0, 1.0, 1.0], {})
-    ax = plots.plot_learning_curves({"a": run, "b": run})
+    _, ax = plt.subplots()  # a fresh axis: pyplot's current one may hold another test's lines
+    plots.plot_learning_curves({"a": run, "b": run}, ax=ax)
     lines = ax.get_lines()
     assert len(lines) == 6 and list(lines[0].get_ydata()) == history["val_accuracy"]
     assert list(lines[1].get_ydata()) == history["accuracy"] and lines[2].get_xydata().tolist() == [[2, 0.35]]
