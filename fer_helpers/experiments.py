@@ -28,24 +28,13 @@ class Trial:
 
 
 def run(
-    build,
-    split: Split,
-    name: str,
-    profile: config.Profile,
-    recipe: config.Recipe,
-    *,
-    epochs: int | None = None,
-    train: Subset | None = None,
-    seed: int = config.SEED,
-    save: bool = False,
-    class_weight: dict | None = None,
+    build, split: Split, name: str, profile: config.Profile, recipe: config.Recipe, *, save: bool = False, **options
 ) -> Trial:
-    """Build a model on the training images (seeded), train it with `recipe`, evaluate it on the test set."""
-    training.set_seed(seed)
-    model = build((train or split.train).x())
-    fitted = training.train(
-        model, split, name, profile, recipe, epochs=epochs, train=train, seed=seed, save=save, class_weight=class_weight
-    )
+    """Build a model on the training images (seeded), train it with `recipe` (`options`: those of `training.train`:
+    epochs, train, seed, class_weight), evaluate it on the test set."""
+    training.set_seed(options.get("seed", config.SEED))
+    model = build((options.get("train") or split.train).x())
+    fitted = training.train(model, split, name, profile, recipe, save=save, **options)
     probs = evaluation.predict(fitted.model, split.test.x())
     predicted = probs.argmax(axis=1)
     return Trial(fitted, evaluation.metrics(probs, split.test), predicted, predicted == split.test.labels)
