@@ -10,10 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from test_sphinx import ALLOW_DRAFTS, is_draft
+from test_sphinx import ALLOW_DRAFTS
 
 from fer_helpers import config, results
-from fer_helpers.book import provenance, runbook
+from fer_helpers.book import drafts, provenance, runbook
 
 ROOT = config.ROOT
 MACHINE_PATHS = ("/work/", "/root/", "/tmp/", "/home/")
@@ -27,10 +27,10 @@ COMMITTED = sorted((ROOT / "notebooks").glob("*.ipynb"))
 def test_committed_notebook_is_clean(path):
     """Run by `make notebooks` in the full profile, kernel "fer2013-book", no error outputs, no paths
     of the machine it ran on."""
-    if ALLOW_DRAFTS and is_draft(path):
+    if ALLOW_DRAFTS and drafts.is_draft(path):
         pytest.skip(f"{path.name} is a draft, not yet run in the full profile (FER_BOOK_ALLOW_DRAFTS=1)")
     notebook = nbformat.read(path, as_version=4)
-    assert not is_draft(path), (
+    assert not drafts.is_draft(path), (
         f"{path.name}: not run in the full profile; the book shows committed outputs: run "
         f"`make notebooks` (python -m fer_helpers.runbook notebooks/{path.name}) and commit the result"
     )
@@ -216,3 +216,25 @@ def test_gpu_workflow():
     steps = " ".join(str(step.get("run", "")) + str(step.get("uses", "")) for step in build_job["steps"])
     assert "make book PROFILE=full FORCE=1" in steps and "upload-pages-artifact" in steps
     assert "deploy-pages" in str(jobs["deploy"]["steps"])
+
+
+def test_a_copy_without_drafts_leaves_out_the_pages_that_glue_from_them(tmp_path):
+    from fer_helpers.book import drafts
+
+    (tmp_path / "book").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    for name, text in {"intro.md": "# Intro", "report.md": "{glue:text}`/notebooks/02_b.ipynb::x:s`"}.items():
+        (tmp_path / "book" / name).write_text(text)
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    (tmp_path / "requirements.lock").write_text("")
+    toc = "format: jb-book\nroot: book/intro\nparts:\n  - caption: Report\n    chapters:\n      - file: book/report\n"
+    (tmp_path / "_toc.yml").write_text(toc + "  - caption: Chapters\n    chapters:\n      - glob: notebooks/*\n")
+    for stem in ("01_a", "02_b"):
+        nbformat.write(nbformat.v4.new_notebook(), tmp_path / "notebooks" / f"{stem}.ipynb")
+    left_out = drafts.copy_without(tmp_path, tmp_path / "copy", [tmp_path / "notebooks" / "02_b.ipynb"])
+    assert left_out == ["02_b.ipynb", "book/report.md"]
+    assert sorted(p.name for p in (tmp_path / "copy" / "notebooks").iterdir()) == ["01_a.ipynb", "02_b.md"]
+    assert "make notebooks NB=02_b" in (tmp_path / "copy" / "notebooks" / "02_b.md").read_text()
+    copied_toc = (tmp_path / "copy" / "_toc.yml").read_text()
+    assert "report" not in copied_toc and "caption: Report" not in copied_toc and "glob: notebooks/*" in copied_toc
+    assert all(drafts.is_draft(p) for p in (tmp_path / "notebooks").iterdir())  # never run in the full profile

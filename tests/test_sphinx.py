@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from fer_helpers import config
-from fer_helpers.book import diagrams, provenance, runbook, sphinx
+from fer_helpers.book import diagrams, drafts, provenance, runbook, sphinx
 
 ROOT = config.ROOT
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
@@ -68,26 +68,6 @@ def toc_pages(root: Path = ROOT) -> list[str]:
     return pages
 
 
-def has_outputs(path: Path) -> bool:
-    notebook = nbformat.read(path, as_version=4)
-    return any(cell.get("outputs") for cell in notebook.cells)
-
-
-def is_draft(path: Path) -> bool:
-    """A chapter notebook whose committed outputs are not those of its code: not yet run by `make notebooks`
-    in the full profile, or its code cells changed since."""
-    notebook = nbformat.read(path, as_version=4)
-    run = notebook.metadata.get("fer_run", {})
-    code = provenance.digest(json.dumps(provenance.code_cells(notebook)))
-    return run.get("profile") != "full" or run.get("keys", {}).get("code") != code or not has_outputs(path)
-
-
-def glues_from(page: Path, notebooks: list[Path]) -> bool:
-    """Whether the markdown `page` pastes a glued value of one of `notebooks`."""
-    text = page.read_text()
-    return any(f"/notebooks/{notebook.name}::" in text for notebook in notebooks)
-
-
 # FER_BOOK_ALLOW_DRAFTS=1: build and check the book without the draft notebooks and the pages that glue
 # from them (and skip their cleanliness test) instead of failing on them. Off by default: the book shows
 # committed outputs; CI sets it while chapters wait for their full-profile run.
@@ -99,35 +79,18 @@ def built_book(tmp_path_factory) -> Path:
     """The book, built from scratch with warnings as errors: into _build/html, or, with
     FER_BOOK_ALLOW_DRAFTS=1 and draft notebooks present, from a copy without them."""
     source = ROOT
-    drafts = [p for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if is_draft(p)]
-    if drafts and ALLOW_DRAFTS:
+    found = drafts.drafts()
+    if found and ALLOW_DRAFTS:
         source = tmp_path_factory.mktemp("book-without-drafts")
-        for name in ("_config.yml", "requirements.lock"):
-            shutil.copy(ROOT / name, source / name)
-        shutil.copytree(ROOT / "book", source / "book", ignore=shutil.ignore_patterns("_generated"))
-        # pages that glue from a draft (the report) wait for it too
-        waiting = [page for page in (source / "book").glob("*.md") if glues_from(page, drafts)]
-        for page in waiting:
-            page.unlink()
-        toc = (ROOT / "_toc.yml").read_text()
-        for page in waiting:
-            toc = re.sub(rf"\n *- file: book/{page.stem}\n", "\n", toc)
-        (source / "_toc.yml").write_text(re.sub(r"\n  - caption: [^\n]*\n    chapters:\n(?=  - |\Z)", "\n", toc))
-        shutil.copytree(
-            ROOT / "notebooks",
-            source / "notebooks",
-            ignore=shutil.ignore_patterns(*[p.name for p in drafts], ".ipynb_checkpoints"),
-        )
-        if (ROOT / "results").is_dir():
-            shutil.copytree(ROOT / "results", source / "results")
+        drafts.copy_without(ROOT, source, found)
     result = build(source)
     log = result.stdout + result.stderr
     hint = (
         (
             f"\nDraft notebooks, not yet run in the full profile (run `make notebooks` and commit them, "
-            f"or set FER_BOOK_ALLOW_DRAFTS=1): {[p.name for p in drafts]}"
+            f"or set FER_BOOK_ALLOW_DRAFTS=1): {[p.name for p in found]}"
         )
-        if drafts and source == ROOT
+        if found and source == ROOT
         else ""
     )
     assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings_in(log) or log.splitlines()[-30:]) + hint

@@ -1,0 +1,97 @@
+"""Draft chapters: notebooks whose committed outputs are not those of their code (not yet run in the full
+profile, or code cells changed since). The book can be built without them, and without the pages that glue
+from them, while they wait for their run:
+
+    python -m fer_helpers.book.drafts SOURCE   # prints the folder to build: "." when there is no draft,
+                                               # else SOURCE, a copy of the book without the drafts
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .. import config
+from . import provenance
+
+
+def has_outputs(notebook: nbformat.NotebookNode) -> bool:
+    return any(cell.get("outputs") for cell in notebook.cells)
+
+
+def is_draft(path: Path) -> bool:
+    """Whether the chapter notebook at `path` has no full-profile outputs of its current code cells."""
+    notebook = nbformat.read(path, as_version=4)
+    run = notebook.metadata.get("fer_run", {})
+    code = provenance.digest(json.dumps(provenance.code_cells(notebook)))
+    return run.get("profile") != "full" or run.get("keys", {}).get("code") != code or not has_outputs(notebook)
+
+
+def drafts(root: Path = config.ROOT) -> list[Path]:
+    return [path for path in sorted((Path(root) / "notebooks").glob("*.ipynb")) if is_draft(path)]
+
+
+def glues_from(page: Path, notebooks: list[Path]) -> bool:
+    """Whether the markdown `page` pastes a glued value of one of `notebooks`."""
+    text = page.read_text()
+    return any(f"/notebooks/{notebook.name}::" in text for notebook in notebooks)
+
+
+def placeholder(path: Path) -> str:
+    """The page shown in place of a draft chapter: its title, and why its outputs are not shown."""
+    notebook = nbformat.read(path, as_version=4)
+    first = next((c.source for c in notebook.cells if c.cell_type == "markdown"), "")
+    title = next((line for line in first.splitlines() if line.startswith("# ")), f"# {path.stem}")
+    return (
+        f"{title}\n\nThis chapter's code has changed since its last run in the full profile, so its results are "
+        f"not shown until it runs again: `make notebooks NB={path.stem}` (see the Reproduce page).\n"
+    )
+
+
+def copy_without(root: Path, target: Path, left_out: list[Path]) -> list[str]:
+    """The book under `root` copied to `target` without the notebooks `left_out` and the pages that glue from
+    them (their entries dropped from _toc.yml); returns the names of what was left out."""
+    root, target = Path(root), Path(target)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in ("_config.yml", "requirements.lock"):
+        shutil.copy(root / name, target / name)
+    shutil.copytree(root / "book", target / "book", ignore=shutil.ignore_patterns("_generated"))
+    toc = (root / "_toc.yml").read_text()
+    pages = [target / f"{name}.md" for name in re.findall(r"- file: (book/[\w-]+)", toc)]
+    waiting = [page for page in pages if page.exists() and glues_from(page, left_out)]
+    for page in waiting:
+        page.unlink()
+        toc = re.sub(rf"\n *- file: book/{page.stem}\n", "\n", toc)
+    (target / "_toc.yml").write_text(re.sub(r"\n  - caption: [^\n]*\n    chapters:\n(?=  - |\Z)", "\n", toc))
+    names = [path.name for path in left_out]
+    shutil.copytree(root / "notebooks", target / "notebooks", ignore=shutil.ignore_patterns(*names, ".*"))
+    for path in left_out:  # a page in its place, so links to the chapter still lead somewhere
+        (target / "notebooks" / f"{path.stem}.md").write_text(placeholder(path))
+    if (root / "results").is_dir():
+        shutil.copytree(root / "results", target / "results")
+    return names + [f"book/{page.name}" for page in waiting]
+
+
+def main(argv=None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m fer_helpers.book.drafts SOURCE", file=sys.stderr)
+        return 2
+    found = drafts()
+    if not found:
+        print(".")
+        return 0
+    left_out = copy_without(config.ROOT, Path(args[0]), found)
+    print(f"drafts, left out of this build until they run: {', '.join(left_out)}", file=sys.stderr)
+    print(args[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
