@@ -312,7 +312,7 @@ def test_reproduce_tables_come_from_the_run_records(tmp_path):
     }
     runs = {
         "notebooks": {
-            "01_data": {**record, "wall_seconds": 61.0},
+            "01_data": {**record, "wall_seconds": 61.0, "load": {"start": [0.5, 0.4, 0.3], "end": [2.04, 1.5, 1.0]}},
             "02_model": {**record, "wall_seconds": 3600.4},
             "99_removed": {**record, "wall_seconds": 5.0},
         },
@@ -333,6 +333,7 @@ def test_reproduce_tables_come_from_the_run_records(tmp_path):
     table = "\n".join(sphinx.reproduce_markdown("runs", tmp_path))
     assert "1 min 01 s" in table and "1 h 00 min" in table and "**1 h 01 min**" in table
     assert "99_removed" not in table and "Not yet run in the full profile: `03_new`" in table
+    assert "0.50 → 2.04" in table and "not recorded (an earlier run)" in table
     data = "\n".join(sphinx.reproduce_markdown("data", tmp_path))
     assert "`" + "f" * 16 + "`" in data and "msambare/fer2013" in data
     assert "agrees with the `fer2013.zip.sha256`" in data

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from .. import config
-from ..results import format_seconds, run_metadata
+from ..results import format_seconds, load_average, run_metadata
 from . import provenance
 from .notebook import tag_cells
 
@@ -174,7 +174,7 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict, i
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     propagate, logger.propagate = logger.propagate, False
-    start = time.time()
+    start, load_start = time.time(), load_average()
     try:
         with kernel_profile(profile.name):
             papermill.execute_notebook(
@@ -204,6 +204,7 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict, i
         **run_metadata(profile),
         "notebook": relative(path),
         "wall_seconds": round(seconds, 1),
+        "load": {"start": load_start, "end": load_average()},  # 1-, 5- and 15-minute load averages
         "keys": keys,
         **context,
     }

@@ -66,6 +66,13 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
 
 
+def load_text(load: dict | None) -> str:
+    """A run's 1-minute load average at its start and end, or why there is none."""
+    if not load:
+        return "not recorded (an earlier run)"
+    return f"{load['start'][0]:.2f} → {load['end'][0]:.2f}"
+
+
 def runs_markdown(runs: dict, root: Path = config.ROOT) -> list[str]:
     """Wall time per notebook (full profile) and in total, from results/runs.json."""
     present = {p.stem: p for p in chapter_notebooks(root)}
@@ -86,10 +93,11 @@ def runs_markdown(runs: dict, root: Path = config.ROOT) -> list[str]:
                 record.get("finished", "?")[:16].replace("T", " "),
                 f"`{record.get('git_commit', '?')}`",
                 record.get("machine", ""),
+                load_text(record.get("load")),
             ]
         )
-    rows.append(["**total**", f"**{format_seconds(total)}**", "", "", ""])
-    lines = _table(["notebook", "wall time", "finished (UTC)", "commit", "machine"], rows)
+    rows.append(["**total**", f"**{format_seconds(total)}**", "", "", "", ""])
+    lines = _table(["notebook", "wall time", "finished (UTC)", "commit", "machine", "load (1 min): start → end"], rows)
     missing = sorted(set(present) - set(records))
     if missing:
         lines += ["", "Not yet run in the full profile: " + ", ".join(f"`{m}`" for m in missing) + "."]
