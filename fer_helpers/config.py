@@ -179,10 +179,11 @@ PROFILES = {
     "full": Profile(
         "full",
         None,
-        # study: the study's baseline under its own recipe; treatment: the cheap model of the data and training
-        # treatments (ch. 4-5); protocol: the architecture comparisons (ch. 6, 9); strongest: the strongest single
-        # model (ch. 8)
-        {"autoencoder": 15, "study": 12, "treatment": 16, "protocol": 30, "strongest": 45},
+        # study: the study's baseline under its own recipe; treatment: the cheap models of the data and training
+        # treatments and the ViT comparison (ch. 4, 5, 9); protocol: the U-Net comparison (ch. 6); strongest: the
+        # strongest single model (ch. 8). Sized so that each chapter's seeds x arms x epochs fit its 120 min at the
+        # cost measured on two quiet cores (about 35-40 s an epoch for the small CNNs, twice that for the U-Net).
+        {"autoencoder": 15, "study": 10, "treatment": 8, "protocol": 15, "strongest": 45},
         ROOT,
         {
             "gradcam_pool_per_class": 250,
