@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import config, evaluation, registry
+from .models import margin
 from .quiet import quiet
 from .regions import rank_correlations
 
@@ -182,7 +183,10 @@ class Explainer:
                 chunk = x[start : start + batch_size]
                 found = visualiser(CategoricalScore(classes[start : start + batch_size]), chunk, **options)
                 maps.append(np.asarray(found, np.float32).reshape(len(chunk), *self.source_size))
-        return scale_maps(upsample(np.maximum(np.concatenate(maps), 0.0), x.shape[1]))
+        # a model that looks at a centre window (`models.Window`) gets its maps over that window, zero outside
+        edge = margin(self.model)
+        maps = upsample(np.maximum(np.concatenate(maps), 0.0), x.shape[1] - 2 * edge)
+        return scale_maps(np.pad(maps, ((0, 0), (edge, edge), (edge, edge))))
 
     def smoothgrad(
         self, x: np.ndarray, classes, samples: int = 20, noise: float = 0.2, seed: int = config.SEED

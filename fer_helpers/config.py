@@ -86,14 +86,15 @@ class Recipe:
     batch: int = 64
     augmentation: Augmentation = Augmentation()
     epochs: int = 30
+    mixup: float = 0.0  # Beta(mixup, mixup) weight of each batch's blend with a shuffled copy of itself; 0: none
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Recipe.optimizer {self.optimizer!r}: choose one of {OPTIMIZERS}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"Recipe.schedule {self.schedule!r}: choose one of {SCHEDULES}")
-        if self.learning_rate <= 0 or self.batch < 1 or self.epochs < 1 or self.warmup_epochs < 0:
-            raise ValueError(f"Recipe needs a positive learning rate, batch and epochs: {self}")
+        if self.learning_rate <= 0 or self.batch < 1 or self.epochs < 1 or self.warmup_epochs < 0 or self.mixup < 0:
+            raise ValueError(f"Recipe needs a positive learning rate, batch and epochs, and mixup >= 0: {self}")
 
     def describe(self) -> str:
         """One line for tables and results files."""
@@ -103,9 +104,11 @@ class Recipe:
             if self.schedule == "cosine"
             else "halved on plateau"
         )
-        extras = [f"wd {self.weight_decay:g}"] * bool(self.weight_decay) + [
-            f"label smoothing {self.label_smoothing:g}"
-        ] * bool(self.label_smoothing)
+        extras = (
+            [f"wd {self.weight_decay:g}"] * bool(self.weight_decay)
+            + [f"label smoothing {self.label_smoothing:g}"] * bool(self.label_smoothing)
+            + [f"mixup {self.mixup:g}"] * bool(self.mixup)
+        )
         return ", ".join(
             [
                 f"{optimizer} {self.learning_rate:g}",

@@ -17,17 +17,28 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 
 from . import config
 from .data import Subset
+from .models import margin
 
 N_BOOTSTRAP = 1000
 N_BINS = 15
 
 
-def predict(model, x: np.ndarray, flip_tta: bool = False) -> np.ndarray:
-    """Class probabilities; with `flip_tta`, averaged with those of the horizontally flipped images."""
-    probs = model.predict(x, batch_size=256, verbose=0)
-    if flip_tta:
-        probs = (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
-    return probs
+def predict(model, x: np.ndarray, flip_tta: bool = False, shift_tta: bool = False) -> np.ndarray:
+    """Class probabilities, averaged over the test-time views asked for: with `flip_tta`, the mirrored images;
+    with `shift_tta` (a model that looks at a window, `models.Window`), the four corner windows besides the centre
+    one. Both give ten views: the ten-crop test of the published recipes."""
+    edge = margin(model) if shift_tta else 0
+    if shift_tta and not edge:
+        raise ValueError(
+            f"shift_tta needs a model that looks at a window (models.Window): {getattr(model, 'name', model)!r}"
+            " has none"
+        )
+    views = [
+        np.roll(x, shift, axis=(1, 2))
+        for shift in [(0, 0)] + [(dy, dx) for dy in (-edge, edge) for dx in (-edge, edge)] * bool(edge)
+    ]
+    views += [view[:, :, ::-1] for view in views] * flip_tta
+    return np.mean([model.predict(view, batch_size=256, verbose=0) for view in views], axis=0)
 
 
 def bootstrap_ci(values: np.ndarray, seed: int = config.SEED) -> list[float]:
@@ -132,9 +143,9 @@ def metrics(probs: np.ndarray, test: Subset) -> dict:
     return result
 
 
-def evaluate(model, test: Subset, flip_tta: bool = False) -> dict:
-    """`metrics` of `model` on the test subset."""
-    return metrics(predict(model, test.x(), flip_tta), test)
+def evaluate(model, test: Subset, flip_tta: bool = False, shift_tta: bool = False) -> dict:
+    """`metrics` of `model` on the test subset (with the test-time views of `predict`)."""
+    return metrics(predict(model, test.x(), flip_tta, shift_tta), test)
 
 
 def speed(model, n: int = 1024, repeats: int = 20) -> dict:
@@ -228,9 +239,9 @@ def rank(results: dict, by: str = "val_accuracy") -> pd.DataFrame:
 
 def as_chosen(saved: dict) -> dict:
     """A saved model's test metrics as validation chose to run it (`experiments.save_model_result`): those with
-    horizontal-flip test-time augmentation (saved["tta"]["test"]) when validation chose it, the plain ones otherwise."""
+    test-time augmentation (saved["tta"]["test"]) when validation chose it, the plain ones otherwise."""
     tta = saved.get("tta")
-    return tta["test"] if isinstance(tta, dict) and tta.get("flip_tta") else saved
+    return tta["test"] if isinstance(tta, dict) and (tta.get("flip_tta") or tta.get("shift_tta")) else saved
 
 
 def against_targets(result: dict, targets: dict = config.TARGETS) -> pd.DataFrame:
@@ -256,34 +267,39 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float((probs.argmax(axis=1) == labels).mean())
 
 
-def choose_tta(model_or_probs, val: Subset) -> dict:
-    """Keep horizontal-flip test-time augmentation only when it raises validation accuracy.
+# test-time views (flip_tta, shift_tta), fewest views first: a tie keeps the cheaper option
+TTA_OPTIONS = {"plain": (False, False), "flip_tta": (True, False), "shift_tta": (False, True), "ten_crop": (True, True)}
+
+
+def choose_tta(model_or_probs, val: Subset, probabilities: bool = False) -> dict:
+    """Test-time augmentation chosen on validation: the option (`TTA_OPTIONS`: flip, and for a model that looks
+    at a window also shifted windows and both) with the best validation accuracy, kept only when it beats plain.
 
     `model_or_probs`: a model, or a pair (plain, flip-averaged) of its class probabilities on `val`.
-    Returns {"flip_tta": bool, "val_accuracy": plain, "val_accuracy_flip_tta": with flip TTA}.
+    Returns {"flip_tta": bool, "shift_tta": bool} as kept, "best": the best option besides plain (what
+    `experiments.save_model_result` reports on test either way), and "val_accuracy" plus
+    "val_accuracy_<option>" for each option tried; with `probabilities`, "val": the kept option's probabilities.
     """
     if isinstance(model_or_probs, tuple):
-        plain, flipped = model_or_probs
+        found = dict(zip(("plain", "flip_tta"), model_or_probs, strict=True))
     else:
-        x = val.x()
-        plain = predict(model_or_probs, x)
-        flipped = (plain + predict(model_or_probs, x[:, :, ::-1])) / 2
-    without, with_tta = accuracy(plain, val.labels), accuracy(flipped, val.labels)
-    return {"flip_tta": with_tta > without, "val_accuracy": without, "val_accuracy_flip_tta": with_tta}
+        x, window = val.x(), bool(margin(model_or_probs))
+        options = {name: views for name, views in TTA_OPTIONS.items() if window or not views[1]}
+        found = {name: predict(model_or_probs, x, *views) for name, views in options.items()}
+    scores = {name: accuracy(probs, val.labels) for name, probs in found.items()}
+    best = max((name for name in scores if name != "plain"), key=scores.get)
+    kept = best if scores[best] > scores["plain"] else "plain"
+    flip, shift = TTA_OPTIONS[kept]
+    choice = {"flip_tta": flip, "shift_tta": shift, "best": best, "val_accuracy": scores["plain"]}
+    choice |= {f"val_accuracy_{name}": score for name, score in scores.items() if name != "plain"}
+    return choice | ({"val": found[kept]} if probabilities else {})
 
 
 def tta_probabilities(model, val: Subset, test: Subset) -> dict:
-    """`choose_tta` for `model` on `val`, and its class probabilities on `val` and `test` as chosen (flip-averaged
-    when validation chose flip TTA): `choose_tta`'s keys plus "val" and "test", what `select_ensemble` averages."""
-    x = val.x()
-    plain = predict(model, x)
-    flipped = (plain + predict(model, x[:, :, ::-1])) / 2
-    choice = choose_tta((plain, flipped), val)
-    return {
-        **choice,
-        "val": flipped if choice["flip_tta"] else plain,
-        "test": predict(model, test.x(), flip_tta=choice["flip_tta"]),
-    }
+    """`choose_tta` for `model` on `val`, and its class probabilities on `val` and `test` as chosen: `choose_tta`'s
+    keys plus "val" and "test", what `select_ensemble` averages."""
+    choice = choose_tta(model, val, probabilities=True)
+    return choice | {"test": predict(model, test.x(), choice["flip_tta"], choice["shift_tta"])}
 
 
 def select_ensemble(val_probs: dict, val_labels: np.ndarray, max_members: int = 3) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import checkpoints, config, evaluation, plots, results, training
+from . import checkpoints, config, evaluation, results, training
 from .data import Split, Subset
 
 COLUMNS = ["val accuracy", "test accuracy", "PrivateTest", "PublicTest", "macro-F1"]
@@ -113,29 +113,34 @@ def by_seed(trials: list[Trial]) -> dict[int, np.ndarray]:
     return {int(trial.run.seed): trial.correct for trial in trials}
 
 
-def plot_arms(arms: dict[str, list[Trial]], columns: int | None = None, width: float = 4.2, height: float = 3.6):
-    """Learning curves of several arms ({arm: trials}): one panel per arm (`columns` per row; all in one row by
-    default), its seeds overlaid (`plots.plot_learning_curves`), a shared accuracy axis, whole epochs, and one
-    legend (a seed keeps its colour in every panel)."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+TTA_LABELS = {"plain": "none", "flip_tta": "flip", "shift_tta": "windows", "ten_crop": "windows × flip"}
 
-    columns = columns or len(arms)
-    rows = -(-len(arms) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), sharey=True, squeeze=False)
-    for i, (ax, (arm, trials)) in enumerate(zip(axes.flat, arms.items(), strict=False)):
-        plots.plot_learning_curves({f"seed {trial.run.seed}": trial.run for trial in trials}, ax=ax)
-        ax.set_title(arm)
-        ax.set_xlim(0.5, max(trial.run.epochs for trial in trials) + 0.5)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-        if i:
-            ax.get_legend().remove()
-        if i % columns:
-            ax.set_ylabel("")
-    for ax in axes.flat[len(arms) :]:
-        ax.remove()
-    fig.tight_layout()
-    return fig
+
+def with_chosen_tta(tta: dict) -> tuple[str, float]:
+    """The test-time augmentation validation kept (`evaluation.choose_tta`) and the validation accuracy with it."""
+    kept = next(name for name, views in evaluation.TTA_OPTIONS.items() if views == (tta["flip_tta"], tta["shift_tta"]))
+    return kept, tta["val_accuracy" if kept == "plain" else f"val_accuracy_{kept}"]
+
+
+def lever_table(runs: dict[str, dict]) -> pd.DataFrame:
+    """Levers judged on validation ({lever: a `training.Run.summary()` with "tta": its `evaluation.choose_tta`}, the
+    control first): validation accuracy plain and with the kept TTA, the gain over the control (with TTA), whether
+    the lever is kept (it gains), seconds per epoch and the cost relative to the control."""
+    rows = {}
+    for lever, summary in runs.items():
+        kept, score = with_chosen_tta(summary["tta"])
+        rows[lever] = {
+            "val accuracy": summary["val_accuracy"],
+            "TTA": TTA_LABELS[kept],
+            "val accuracy, chosen TTA": score,
+            "s/epoch": summary["seconds_per_epoch"],
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("lever")
+    control = table.iloc[0]
+    table["gain"] = table["val accuracy, chosen TTA"] - control["val accuracy, chosen TTA"]
+    table["kept"] = ["control"] + ["yes" if gain > 0 else "no" for gain in table["gain"].iloc[1:]]
+    table["cost"] = table["s/epoch"] / control["s/epoch"]
+    return table[["val accuracy", "TTA", "val accuracy, chosen TTA", "gain", "kept", "s/epoch", "cost"]]
 
 
 def predictions_path(name: str, profile: config.Profile) -> Path:
@@ -206,10 +211,11 @@ def accuracies_from_predictions(name: str, test: Subset, profile: config.Profile
 
 def save_model_result(name: str, trial: Trial, split: Split, profile: config.Profile, **extra) -> None:
     """results/<name>.json for a saved model: test metrics, training summary, inference speed, metadata, and
-    the flip test-time augmentation chosen on validation (`tta.flip_tta`) with its test metrics (reported only)."""
+    the test-time augmentation chosen on validation (`tta`: `evaluation.choose_tta`) and the test metrics of the
+    best option besides plain (reported only, whether or not validation kept it)."""
     fitted = trial.run
     tta = evaluation.choose_tta(fitted.model, split.val)
-    tta["test"] = evaluation.evaluate(fitted.model, split.test, flip_tta=True)
+    tta["test"] = evaluation.evaluate(fitted.model, split.test, *evaluation.TTA_OPTIONS[tta["best"]])
     payload = {
         **trial.result,
         "val_accuracy": fitted.summary()["val_accuracy"],

@@ -31,11 +31,47 @@ def conv_bn_relu(x, filters, name, strides=1):
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def stem(x_train):
-    """The image input and its standardisation with the train split's statistics (augmentation is the
-    training recipe's: `training.trainer` puts it in front of the model while it trains)."""
+@keras.saving.register_keras_serializable(package="fer_helpers")
+class Window(layers.Layer):
+    """A `size` x `size` window of the image: a random one in training (a crop, drawn afresh every batch),
+    the centre one at inference. Models that look at a window are cheaper per step and can be scored
+    on several windows (`evaluation.predict`'s `shift_tta`)."""
+
+    def __init__(self, size: int, seed: int = config.SEED, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.seed = size, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=False):
+        side = images.shape[1]
+        if training:
+            batch = keras.ops.shape(images)[0]
+            corner = keras.random.randint((2,), 0, side - self.size + 1, seed=self.generator)
+            begin = keras.ops.stack([0, corner[0], corner[1], 0])
+            return keras.ops.slice(images, begin, (batch, self.size, self.size, images.shape[3]))
+        start = (side - self.size) // 2
+        return images[:, start : start + self.size, start : start + self.size, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "seed": self.seed}
+
+
+def margin(model: keras.Model) -> int:
+    """How far a model's `Window` may move from the centre (pixels per side); 0 for a model without one."""
+    windows = [layer for layer in getattr(model, "layers", ()) if isinstance(layer, Window)]
+    return (INPUT_SHAPE[0] - windows[0].size) // 2 if windows else 0
+
+
+def stem(x_train, window: int = 0):
+    """The image input, a `Window` of side `window` (none when 0), and its standardisation with the train
+    split's statistics (augmentation is the training recipe's: `training.trainer` puts it in front of the
+    model while it trains)."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
-    return inputs, standardise(x_train)(inputs)
+    x = Window(window, name="window")(inputs) if window else inputs
+    return inputs, standardise(x_train)(x)
 
 
 def baseline_std_model(x_train: np.ndarray, widths=(32, 64, 128), dense=128, dropout=0.5):
@@ -58,11 +94,12 @@ def baseline_std_model(x_train: np.ndarray, widths=(32, 64, 128), dense=128, dro
     return keras.Model(inputs, outputs, name="baseline_std_model")
 
 
-def vgg_cnn(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(1, 2, 3, 3), dropout=0.3):
+def vgg_cnn(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(1, 2, 3, 3), dropout=0.3, window=0):
     """VGG-style CNN sized for two CPU cores: stages of 3x3 Conv+BN+ReLU (`convs[i]` at width
     `widths[i]`) with max-pooling between them (48->24->12->6), a global-average-pooled head.
-    Cheap capacity goes to the coarse stages: the cost is in the convolutions at 48x48 and 24x24."""
-    inputs, x = stem(x_train)
+    Cheap capacity goes to the coarse stages: the cost is in the convolutions at 48x48 and 24x24.
+    `window` > 0: the model looks at a `Window` of that side (random crops in training)."""
+    inputs, x = stem(x_train, window)
     for stage, (filters, n) in enumerate(zip(widths, convs, strict=False), start=1):
         for c in range(1, n + 1):
             last = stage == len(widths) and c == n

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, PercentFormatter
 
 from . import config
 from .regions import BANDS, SIZE, area_shares, band_masks
@@ -304,3 +304,25 @@ def plot_learning_curves(runs: dict, ax=None, metric: str = "accuracy"):
     ax.set(xlabel="epoch", ylabel=metric)
     ax.legend(fontsize="small")
     return ax
+
+
+def plot_arms(arms: dict[str, list], columns: int | None = None, width: float = 4.2, height: float = 3.6):
+    """Learning curves of several arms ({arm: `experiments.Trial`s}): one panel per arm (`columns` per row; all in
+    one row by default), its seeds overlaid (`plot_learning_curves`), a shared accuracy axis, whole epochs, and one
+    legend (a seed keeps its colour in every panel)."""
+    columns = columns or len(arms)
+    rows = -(-len(arms) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), sharey=True, squeeze=False)
+    for i, (ax, (arm, trials)) in enumerate(zip(axes.flat, arms.items(), strict=False)):
+        plot_learning_curves({f"seed {trial.run.seed}": trial.run for trial in trials}, ax=ax)
+        ax.set_title(arm)
+        ax.set_xlim(0.5, max(trial.run.epochs for trial in trials) + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        if i:
+            ax.get_legend().remove()
+        if i % columns:
+            ax.set_ylabel("")
+    for ax in axes.flat[len(arms) :]:
+        ax.remove()
+    fig.tight_layout()
+    return fig

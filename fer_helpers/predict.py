@@ -7,7 +7,7 @@ Faces are found with OpenCV's bundled Haar cascade (``haarcascade_frontalface_de
 (``INTER_AREA``) and scaled to float32 in [0, 1], as the classifiers were trained. An image that
 is already a 48x48 face crop is classified directly, as one face with box [0, 0, 48, 48].
 
-Output is JSON on stdout: the model used, whether flip test-time augmentation is on, and per
+Output is JSON on stdout: the model used, which test-time augmentation is on (flip, shift), and per
 image its faces, each with box {"x", "y", "w", "h"}, the class probabilities (in ``config.CLASSES``
 order), the top class and the ``--top-k`` most probable classes. A photo without a face is a normal
 result: an empty ``faces`` list and a note on stderr. A file that cannot be read is an error line
@@ -15,8 +15,8 @@ on stderr naming it (and an "error" entry in the JSON); the other files are stil
 Exit code: 0, 1 if any file failed, 2 on a usage or setup error (no model).
 
 Without ``--model``, the model is ``registry.best``: the highest *validation* accuracy in
-``results/<name>.json``, with the flip test-time augmentation validation chose for it
-(``tta.flip_tta``); test accuracy is never used to choose. ``--model PATH`` runs without TTA.
+``results/<name>.json``, with the test-time augmentation validation chose for it
+(``tta.flip_tta``, ``tta.shift_tta``); test accuracy is never used to choose. ``--model PATH`` runs without TTA.
 
 ``--gradcam OUT.png`` draws each face's GradCAM map (for its top class) over the image, at the
 registry's layer (chapter 7's "last_relu").
@@ -152,26 +152,26 @@ def grey_of(image: np.ndarray) -> np.ndarray:
 class Classifier:
     model: object
     path: Path
-    flip_tta: bool
+    tta: dict  # evaluation.predict's options: {"flip_tta": bool, "shift_tta": bool}
     layer: str  # GradCAM's target layer
 
 
 def classifier(model_path=None, profile: config.Profile | None = None) -> Classifier:
-    """`model_path` (flip TTA off), or else the registry's best model by validation accuracy with the
+    """`model_path` (no TTA), or else the registry's best model by validation accuracy with the
     test-time augmentation validation chose for it."""
     profile = profile or config.get_profile()
     try:
         if model_path is None:
             name = registry.best(profile)
-            path, flip = registry.model_path(name, profile), registry.flip_tta_chosen(name, profile)
+            path, tta = registry.model_path(name, profile), registry.tta_chosen(name, profile)
         else:
-            path, flip = Path(model_path), False
+            path, tta = Path(model_path), {"flip_tta": False, "shift_tta": False}
         model = registry.load_file(path)
     except (FileNotFoundError, ValueError) as error:
         message = str(error) + (" (or pass --model PATH)" if model_path is None else "")
         raise PredictError(message) from None
     layer = registry.entry(path.stem).layer if path.stem in registry.names() else registry.CAM_LAYER
-    return Classifier(model, path, flip, layer)
+    return Classifier(model, path, tta, layer)
 
 
 def gradcam(chosen: Classifier, x: np.ndarray, classes) -> np.ndarray:
@@ -275,7 +275,7 @@ def classify_files(
     items = [prepare(path) for path in paths]
     chosen = classifier(model_path, profile)
     outs = gradcam_paths(gradcam_out, paths) if gradcam_out else [None] * len(items)
-    report, errors, notes = {"model": str(chosen.path), "flip_tta": chosen.flip_tta, "images": []}, [], []
+    report, errors, notes = {"model": str(chosen.path), **chosen.tta, "images": []}, [], []
     for item, out in zip(items, outs, strict=False):
         if item.error:
             errors.append(item.error)
@@ -286,7 +286,7 @@ def classify_files(
         if not item.boxes:
             notes.append(f"{item.path}: no face found")
             continue
-        probs = evaluation.predict(chosen.model, item.x, chosen.flip_tta)
+        probs = evaluation.predict(chosen.model, item.x, **chosen.tta)
         entry["faces"] = face_records(item.boxes, probs, top_k)
         if out is not None:
             cams = gradcam(chosen, item.x, probs.argmax(axis=1))
@@ -308,7 +308,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         type=Path,
-        help="a saved .keras classifier, without flip TTA (default: the best by validation accuracy in models/)",
+        help="a saved .keras classifier, without TTA (default: the best by validation accuracy in models/)",
     )
     p.add_argument("--top-k", type=int, default=TOP_K, metavar="K", help=f"classes listed per face (default {TOP_K})")
     p.add_argument(

@@ -12,7 +12,7 @@ trains it; `layer` is the layer whose feature maps Grad-CAM weights: "last_relu"
 conv -> BatchNorm -> ReLU, what the head reads), not "last_conv", whose output is pre-BatchNorm.
 
 Results fields read here (written by `experiments.save_model_result`): `val_accuracy` (top level
-or under "training") and `tta.flip_tta`, a boolean that is true when horizontal-flip test-time
+or under "training") and `tta.flip_tta` / `tta.shift_tta`, booleans that are true when that test-time
 augmentation was chosen *on the validation split*. Test metrics are never read to choose.
 """
 
@@ -42,11 +42,12 @@ class Entry:
     note: str = ""  # what sets it apart, in a few words (the pipeline diagram)
     layer: str = CAM_LAYER  # Grad-CAM's target layer
 
-    def build(self, x_train):
-        """A fresh, untrained model of this entry, standardised with `x_train`'s statistics."""
+    def build(self, x_train, **changes):
+        """A fresh, untrained model of this entry, standardised with `x_train`'s statistics (`changes`: builder
+        options that differ from the entry's, such as a `window` chosen on validation)."""
         from . import models
 
-        return getattr(models, self.builder)(x_train, **self.options)
+        return getattr(models, self.builder)(x_train, **self.options | changes)
 
 
 ENTRIES = (
@@ -120,6 +121,8 @@ def load_file(path) -> keras.Model:
     with quiet():
         import keras
 
+        from . import models  # noqa: F401  (registers models.Window, which saved models may hold)
+
         try:
             model = keras.saving.load_model(path, compile=False)
         except Exception as error:
@@ -179,8 +182,9 @@ def best(profile: config.Profile, by: str = "val_accuracy") -> str:
     return max(scores, key=scores.get)
 
 
-def flip_tta_chosen(name: str, profile: config.Profile) -> bool:
-    """Whether validation chose horizontal-flip test-time augmentation for `name` (`tta.flip_tta`; False if absent)."""
-    found = result(name, profile) or {}
-    tta = found.get("tta")
-    return bool(tta.get("flip_tta", False)) if isinstance(tta, dict) else False
+def tta_chosen(name: str, profile: config.Profile) -> dict:
+    """The test-time augmentation validation chose for `name`: {"flip_tta": bool, "shift_tta": bool}, both false
+    when it has no record (`evaluation.predict`'s options)."""
+    tta = (result(name, profile) or {}).get("tta")
+    tta = tta if isinstance(tta, dict) else {}
+    return {option: bool(tta.get(option, False)) for option in ("flip_tta", "shift_tta")}

@@ -52,6 +52,17 @@ def batches(x: np.ndarray, y: np.ndarray, batch: int = BATCH, order: np.ndarray 
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).prefetch(2)
 
 
+def mixup(x: np.ndarray, y: np.ndarray, alpha: float, batch: int, rng: np.random.Generator):
+    """Mixup (Zhang et al. 2018) of one epoch's images in training order: each batch blended with a shuffled copy
+    of itself, images and one-hot labels alike, at a weight drawn from Beta(alpha, alpha) per batch."""
+    weights = np.repeat(rng.beta(alpha, alpha, -(-len(x) // batch)), batch)[: len(x)].astype(np.float32)
+    partner = np.concatenate([start + rng.permutation(min(batch, len(x) - start)) for start in range(0, len(x), batch)])
+    return (
+        weights[:, None, None, None] * x + (1 - weights[:, None, None, None]) * x[partner],
+        weights[:, None] * y + (1 - weights[:, None]) * y[partner],
+    )
+
+
 def reseed(model: keras.Model, seed: int, epoch: int) -> None:
     """Reset every SeedGenerator of `model` (augmentation, dropout) to a state derived from (seed, epoch)."""
     states = [v for v in model.variables if v.name == "seed_generator_state"]
@@ -265,10 +276,14 @@ def train(
         if recipe.schedule == "plateau":
             fitted.optimizer.learning_rate = plateau_rate(history.get("val_loss", []), recipe.learning_rate)
         rate = float(keras.ops.convert_to_numpy(fitted.optimizer.learning_rate))
-        order = np.random.default_rng(epoch_seeds(seed, epoch, 1)[0]).permutation(len(x))
+        rng = np.random.default_rng(epoch_seeds(seed, epoch, 1)[0])
+        order = rng.permutation(len(x))
         start = time.perf_counter()
+        epoch_data = (
+            mixup(x[order], y[order], recipe.mixup, recipe.batch, rng) if recipe.mixup else (x[order], y[order])
+        )
         logs = fitted.fit(
-            batches(x, y, recipe.batch, order),
+            batches(*epoch_data, recipe.batch),
             validation_data=validation,
             initial_epoch=epoch,
             epochs=epoch + 1,

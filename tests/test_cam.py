@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from fer_helpers import cam, config, regions
+from fer_helpers import cam, config, models, regions
 
 N_CLASSES = len(config.CLASSES)
 
@@ -92,6 +92,17 @@ def test_coarse_layers_are_upsampled_to_48_with_aligned_pixel_centres(images):
     centre = ((rows * up).sum() / up.sum(), (cols * up).sum() / up.sum())
     assert centre == pytest.approx((17.5, 17.5))  # the centre of pixels 16-19, the cell's 4x4 block
     assert cam.Explainer(model=tiny_model()).source_size == (48, 48)
+
+
+def test_a_windowed_model_gets_maps_over_its_window_and_none_outside(images):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((48, 48, 1), name="image")
+    x = models.Window(40, name="window")(inputs)
+    x = layers.Activation("relu", name="last_relu")(layers.Conv2D(4, 3, padding="same", name="last_conv")(x))
+    outputs = layers.Dense(7, activation="softmax", name="probabilities")(layers.GlobalAveragePooling2D()(x))
+    maps = cam.Explainer(keras.Model(inputs, outputs)).cam(images, 0)
+    assert maps.shape == (5, 48, 48) and maps[:, 4:44, 4:44].max() > 0
+    assert not maps[:, :4].any() and not maps[:, 44:].any() and not maps[:, :, :4].any() and not maps[:, :, 44:].any()
 
 
 def test_unknown_layer_and_method_are_rejected(model, images):

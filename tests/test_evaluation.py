@@ -2,10 +2,11 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
-from fer_helpers import data, evaluation, experiments, reference
+from fer_helpers import data, evaluation, experiments, models, reference
 
 
 def subset(labels, parts=None, leak_free=None, images=None):
@@ -132,7 +133,13 @@ def left_lit(labels):
 def test_choose_tta_keeps_flip_only_when_it_raises_validation_accuracy():
     val, test = left_lit([1, 1, 1, 1]), left_lit([0, 0, 0, 0])  # flip TTA helps on val, hurts on test
     choice = evaluation.choose_tta(FlipSensitive(), val)
-    assert choice == {"flip_tta": True, "val_accuracy": 0.0, "val_accuracy_flip_tta": 1.0}
+    assert choice == {
+        "flip_tta": True,
+        "shift_tta": False,  # no window: shifted views are not tried
+        "best": "flip_tta",
+        "val_accuracy": 0.0,
+        "val_accuracy_flip_tta": 1.0,
+    }
     tested = {tta: evaluation.evaluate(FlipSensitive(), test, flip_tta=tta)["accuracy"] for tta in (False, True)}
     assert tested[True] < tested[False]
     assert evaluation.choose_tta(FlipSensitive(), test)["flip_tta"] is False
@@ -152,6 +159,37 @@ def test_tta_probabilities_follow_the_validation_choice_on_both_splits():
     plain = evaluation.tta_probabilities(FlipSensitive(), test, val)  # chosen on `test` images: no flip
     assert plain["flip_tta"] is False
     np.testing.assert_allclose(plain["val"], FlipSensitive().predict(test.x()))
+
+
+def windowed(size: int = 44):
+    """A Functional model that looks at a centre window: p(angry) = mean brightness of its window's top-left quarter."""
+    inputs = keras.Input(models.INPUT_SHAPE)
+    seen = models.Window(size, name="window")(inputs)
+    quarter = keras.ops.mean(seen[:, : size // 2, : size // 2], axis=(1, 2, 3))[:, None]
+    outputs = keras.ops.concatenate([quarter, 1 - quarter, keras.ops.tile(quarter * 0, (1, 5))], axis=1)
+    return keras.Model(inputs, outputs)
+
+
+def test_shift_tta_averages_the_centre_and_four_corner_windows():
+    x = np.zeros((1, 48, 48, 1), np.float32)
+    x[:, 2:24, 2:24] = 1  # the centre window's top-left quarter
+    model = windowed()
+    assert models.margin(model) == 2 and models.margin(FlipSensitive()) == 0
+    np.testing.assert_allclose(evaluation.predict(model, x)[0, 0], 1.0)
+    shifts = [(0, 0), (-2, -2), (-2, 2), (2, -2), (2, 2)]
+    expected = np.mean([np.roll(x, shift, axis=(1, 2))[:, 2:24, 2:24].mean() for shift in shifts])
+    np.testing.assert_allclose(evaluation.predict(model, x, shift_tta=True)[0, 0], expected, rtol=1e-6)
+    assert expected < 1.0
+    with pytest.raises(ValueError, match="shift_tta needs a model that looks at a window"):
+        evaluation.predict(FlipSensitive(), x, shift_tta=True)
+
+
+def test_choose_tta_tries_shifted_windows_for_a_windowed_model():
+    images = np.zeros((4, 48, 48), np.uint8)
+    images[:, 2:24, 2:24] = 255  # bright only in the centre window: shifted windows see less of it
+    choice = evaluation.choose_tta(windowed(), subset([0, 0, 0, 0], images=images))
+    assert set(choice) >= {"val_accuracy_shift_tta", "val_accuracy_ten_crop"}
+    assert choice["flip_tta"] is False and choice["shift_tta"] is False  # no option beats plain: all kept off
 
 
 def two_class_probs(p_first):

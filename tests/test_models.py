@@ -46,3 +46,18 @@ def test_vision_transformer_is_functional_and_small():
     model = models.vision_transformer(X, dim=16, depth=1, heads=2, mlp=16)
     assert model.output_shape == (None, len(config.CLASSES)) and "last_conv" in {layer.name for layer in model.layers}
     np.testing.assert_allclose(model.predict(X, verbose=0).sum(axis=1), 1, rtol=1e-5)
+
+
+def test_window_is_a_random_crop_in_training_and_the_centre_at_inference(tmp_path):
+    x = np.arange(2 * 48 * 48, dtype=np.float32).reshape(2, 48, 48, 1)
+    window = models.Window(40, seed=1)
+    np.testing.assert_array_equal(window(x), x[:, 4:44, 4:44])
+    crops = [keras.ops.convert_to_numpy(window(x, training=True)) for _ in range(8)]
+    corners = {(int(c[0, 0, 0, 0]) // 48, int(c[0, 0, 0, 0]) % 48) for c in crops}
+    assert all(c.shape == (2, 40, 40, 1) for c in crops) and len(corners) > 1
+    assert all(0 <= dy <= 8 and 0 <= dx <= 8 for dy, dx in corners)
+    model = models.vgg_cnn(x, widths=(4, 4, 4, 4), convs=(1, 1, 1, 1), window=40)
+    assert models.margin(model) == 4 and model.input_shape == (None, 48, 48, 1)
+    model.save(tmp_path / "windowed.keras")
+    loaded = keras.saving.load_model(tmp_path / "windowed.keras", compile=False)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)

@@ -202,7 +202,7 @@ def test_gradcam_uses_the_registry_layer(tiny_model, tmp_path):
     import keras
 
     chosen = predict.classifier(tiny_model)
-    assert chosen.layer == registry.CAM_LAYER and chosen.flip_tta is False
+    assert chosen.layer == registry.CAM_LAYER and chosen.tta == {"flip_tta": False, "shift_tta": False}
     x = np.random.default_rng(0).random((2, 48, 48, 1), dtype=np.float32)
     cams = predict.gradcam(chosen, x, [1, 3])
     assert cams.shape == (2, 48, 48) and cams.min() >= 0 and cams.max() <= 1

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from fer_helpers import config, registry
+from fer_helpers import config, models, registry
 
 X = np.random.default_rng(0).random((4, 48, 48, 1), dtype=np.float32)
 
@@ -115,9 +115,15 @@ def test_results_files_are_checked(profile, tiny):
     assert registry.validation_score({"val_accuracy": True}) is None  # a boolean is not a score
 
 
-def test_flip_tta_is_what_validation_chose(profile, tiny):
-    save(profile, tiny, "vgg_cnn", {"val_accuracy": 0.6, "tta": {"flip_tta": True}})
+def test_tta_is_what_validation_chose(profile, tiny):
+    save(profile, tiny, "vgg_cnn", {"val_accuracy": 0.6, "tta": {"flip_tta": True, "shift_tta": True}})
     save(profile, tiny, "vgg_cnn_small", {"val_accuracy": 0.5, "flip_tta": {"accuracy": 0.7}})  # test metrics: ignored
-    assert registry.flip_tta_chosen("vgg_cnn", profile) is True
-    assert registry.flip_tta_chosen("vgg_cnn_small", profile) is False
-    assert registry.flip_tta_chosen("attention_unet", profile) is False
+    assert registry.tta_chosen("vgg_cnn", profile) == {"flip_tta": True, "shift_tta": True}
+    assert registry.tta_chosen("vgg_cnn_small", profile) == {"flip_tta": False, "shift_tta": False}
+    assert registry.tta_chosen("attention_unet", profile) == {"flip_tta": False, "shift_tta": False}
+
+
+def test_build_takes_changed_options():
+    x = np.zeros((4, 48, 48, 1), np.float32)
+    model = registry.entry("vgg_cnn_small").build(x, window=40)
+    assert models.margin(model) == 4 and model.input_shape == (None, 48, 48, 1)

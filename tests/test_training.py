@@ -151,3 +151,27 @@ def test_seconds_per_epoch_times_steps_and_scales_them_to_an_epoch(tiny_split):
     assert cost["seconds_per_step"] > 0 and cost["validation_seconds"] > 0
     with pytest.raises(ValueError, match="at least one step"):
         training.seconds_per_epoch(tiny_model(tiny_split), tiny_split, RECIPE, steps=0)
+
+
+def test_mixup_blends_each_batch_with_itself_and_keeps_labels_summing_to_one():
+    rng = np.random.default_rng(0)
+    x = rng.random((10, 48, 48, 1), dtype=np.float32)
+    y = training.one_hot(np.arange(10) % 7)
+    mixed_x, mixed_y = training.mixup(x, y, 0.4, 4, np.random.default_rng(1))
+    again = training.mixup(x, y, 0.4, 4, np.random.default_rng(1))
+    np.testing.assert_array_equal(mixed_x, again[0])  # the same generator, the same blend
+    assert mixed_x.shape == x.shape and mixed_y.shape == y.shape
+    np.testing.assert_allclose(mixed_y.sum(axis=1), 1, rtol=1e-6)
+    for start in range(0, 10, 4):  # a blend never reaches outside its batch
+        batch = slice(start, start + 4)
+        assert mixed_x[batch].min() >= x[batch].min() - 1e-6 and mixed_x[batch].max() <= x[batch].max() + 1e-6
+    assert not np.allclose(mixed_x, x)
+
+
+def test_a_mixup_recipe_trains_and_says_so(tiny_split, tiny_profile):
+    recipe = dataclasses.replace(RECIPE, epochs=1, mixup=0.2)
+    assert "mixup 0.2" in recipe.describe()
+    with pytest.raises(ValueError, match="mixup >= 0"):
+        dataclasses.replace(RECIPE, mixup=-1)
+    run = training.train(tiny_model(tiny_split), tiny_split, "mixed", tiny_profile, recipe, save=False)
+    assert run.epochs == 1 and np.isfinite(run.history["loss"][0])
