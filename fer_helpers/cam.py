@@ -15,9 +15,9 @@ features the head reads (after BatchNorm and ReLU). tf-keras-vis, given a non-co
 to the nearest Conv2D unless `seek_penultimate_conv_layer=False`, which this module passes. For a
 GAP -> Dense head, Grad-CAM there equals the class activation map of Zhou et al. (2016).
 
-Resolution: CAMs are computed on the layer's grid (12x12 for the baseline, 24x24 for the U-Net)
-and every one is upsampled to 48x48 the same way (`upsample`: bilinear, pixel centres aligned), so
-maps of different models are compared at one resolution.
+Resolution: CAMs are computed on the layer's grid (12x12 for the baseline, 24x24 for the U-Net) and
+upsampled the same way (`upsample`: bilinear, pixel centres aligned) to 48x48, or to the centre window a
+model looks at (`models.Window`, zero outside it), so maps of different models share one resolution.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from . import config, evaluation, registry
-from .models import margin
+from . import config, evaluation, models, registry
 from .quiet import quiet
 from .regions import rank_correlations
 
@@ -183,8 +182,7 @@ class Explainer:
                 chunk = x[start : start + batch_size]
                 found = visualiser(CategoricalScore(classes[start : start + batch_size]), chunk, **options)
                 maps.append(np.asarray(found, np.float32).reshape(len(chunk), *self.source_size))
-        # a model that looks at a centre window (`models.Window`) gets its maps over that window, zero outside
-        edge = margin(self.model)
+        edge = models.margin(self.model)
         maps = upsample(np.maximum(np.concatenate(maps), 0.0), x.shape[1] - 2 * edge)
         return scale_maps(np.pad(maps, ((0, 0), (edge, edge), (edge, edge))))
 

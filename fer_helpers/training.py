@@ -72,30 +72,13 @@ def reseed(model: keras.Model, seed: int, epoch: int) -> None:
 
 def augmentation_layers(augmentation: config.Augmentation, seed: int = config.SEED) -> list[layers.Layer]:
     """The random transforms of `augmentation` as Keras layers (active only in training)."""
+    a, fill = augmentation, {"fill_mode": "nearest", "seed": seed}
     chosen = [
-        (augmentation.flip, lambda: layers.RandomFlip("horizontal", seed=seed, name="aug_flip")),
-        (
-            augmentation.rotation,
-            lambda: layers.RandomRotation(
-                augmentation.rotation / 360, fill_mode="nearest", seed=seed, name="aug_rotate"
-            ),
-        ),
-        (
-            augmentation.zoom,
-            lambda: layers.RandomZoom(augmentation.zoom, fill_mode="nearest", seed=seed, name="aug_zoom"),
-        ),
-        (
-            augmentation.shift,
-            lambda: layers.RandomTranslation(
-                augmentation.shift, augmentation.shift, fill_mode="nearest", seed=seed, name="aug_shift"
-            ),
-        ),
-        (
-            augmentation.erase,
-            lambda: layers.RandomErasing(
-                (augmentation.erase, augmentation.erase), value_range=(0, 1), seed=seed, name="aug_erase"
-            ),
-        ),
+        (a.flip, lambda: layers.RandomFlip("horizontal", seed=seed, name="aug_flip")),
+        (a.rotation, lambda: layers.RandomRotation(a.rotation / 360, **fill, name="aug_rotate")),
+        (a.zoom, lambda: layers.RandomZoom(a.zoom, **fill, name="aug_zoom")),
+        (a.shift, lambda: layers.RandomTranslation(a.shift, a.shift, **fill, name="aug_shift")),
+        (a.erase, lambda: layers.RandomErasing((a.erase, a.erase), value_range=(0, 1), seed=seed, name="aug_erase")),
     ]
     return [make() for wanted, make in chosen if wanted]
 
