@@ -167,3 +167,22 @@ def test_written_records_drop_notebooks_that_are_gone(tmp_path):
     written = json.loads((tmp_path / "results" / "runs.json").read_text())
     assert set(written["notebooks"]) == {"01_kept", "03_elsewhere"}
     assert set(written["environments"]) == {"e1"} and set(written["data"]) == {"d1"}
+
+
+def test_a_chapter_is_stale_when_a_chapter_it_reads_ran_after_it():
+    finished = {
+        "03_outliers": "2026-12-02T07:00:00+00:00",
+        "04_baseline": "2026-12-02T06:00:00+00:00",
+        "10_architectures": "2026-12-02T06:00:00+00:00",
+    }
+    assert provenance.upstream_reasons("04_baseline", finished) == ["reads 03_outliers, which ran after it"]
+    assert provenance.upstream_reasons("10_architectures", finished) == []  # reads no chapter
+    assert provenance.upstream_reasons("05_augmentation", finished) == []  # never ran: its own keys say so
+    finished["04_baseline"] = "2026-12-02T08:00:00+00:00"
+    assert provenance.upstream_reasons("04_baseline", finished) == []
+
+
+def test_reads_names_only_earlier_chapters_that_exist():
+    stems = [path.stem for path in provenance.chapter_notebooks()]
+    for chapter, upstream in provenance.READS.items():
+        assert chapter in stems and all(up in stems and up < chapter for up in upstream)

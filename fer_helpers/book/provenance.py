@@ -3,7 +3,8 @@
 A chapter's *keys* name everything its committed outputs depend on: its own code cells, the
 `fer_helpers` modules it imports (transitively, found with `ast`), `requirements.lock` and the data
 checksum. They are stored per component (notebook metadata `fer_run`, and results/runs.json), so
-:func:`stale_reasons` can say what changed: "fer_helpers/training.py changed", "lock changed".
+:func:`stale_reasons` can say what changed: "fer_helpers/training.py changed", "lock changed". A chapter
+that reads an earlier chapter's outputs (`READS`) is stale too when that chapter ran after it.
 """
 
 from __future__ import annotations
@@ -165,9 +166,30 @@ def stale_reasons(stored: dict, current: dict) -> list[str]:
     return reasons
 
 
+# the earlier chapters whose committed outputs (results, outlier list, saved models) a chapter reads
+READS = {
+    "04_baseline": ("03_outliers",),
+    "05_augmentation": ("02_denoising", "03_outliers", "04_baseline"),
+    "06_unet": ("03_outliers", "04_baseline"),
+    "07_gradcam": ("04_baseline", "06_unet"),
+    "08_cpu_cnn": ("03_outliers", "04_baseline"),
+    "09_vit_ensemble": ("03_outliers", "04_baseline", "06_unet", "08_cpu_cnn"),
+    "11_claims": ("04_baseline", "05_augmentation", "06_unet", "09_vit_ensemble"),
+}
+
+
+def upstream_reasons(stem: str, finished: dict[str, str]) -> list[str]:
+    """The chapters `stem` reads (`READS`) that ran after it (`finished`: {stem: ISO time of its last run})."""
+    ran = finished.get(stem)
+    return [f"reads {up}, which ran after it" for up in READS.get(stem, ()) if ran and finished.get(up, "") > ran]
+
+
 def notebook_stale_reasons(path: Path, data: str | None, root: Path = config.ROOT) -> list[str]:
-    """:func:`stale_reasons` of the notebook at `path`: its metadata `fer_run` against its keys now."""
-    return stale_reasons(nbformat.read(path, as_version=4).metadata.get("fer_run", {}), run_keys(path, data, root))
+    """:func:`stale_reasons` of the notebook at `path` (its metadata `fer_run` against its keys now), then
+    :func:`upstream_reasons` from results/runs.json."""
+    reasons = stale_reasons(nbformat.read(path, as_version=4).metadata.get("fer_run", {}), run_keys(path, data, root))
+    finished = {stem: r.get("finished", "") for stem, r in load_runs(runs_path(root))["notebooks"].items()}
+    return reasons or upstream_reasons(path.stem, finished)
 
 
 def describe(reasons: list[str]) -> str:
@@ -264,5 +286,8 @@ def chapter_notebooks(root: Path = config.ROOT) -> list[Path]:
 
 
 def runs_path(root: Path = config.ROOT) -> Path:
-    """results/runs.json of the full profile (the book's numbers) under `root`."""
-    return Path(root) / (config.PROFILES["full"].results_dir / "runs.json").relative_to(config.ROOT)
+    """results/runs.json of the full profile (the book's numbers) under `root` (where the profile writes
+    outside the project, as in tests: there)."""
+    results = config.PROFILES["full"].results_dir
+    inside = results.is_relative_to(config.ROOT)
+    return (Path(root) / results.relative_to(config.ROOT) if inside else results) / "runs.json"

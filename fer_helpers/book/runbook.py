@@ -5,7 +5,8 @@
 
 NOTEBOOK is a path or a stem (`04_baseline`). In the full profile a notebook is re-run only when it
 is stale: when its code cells, the `fer_helpers` modules it imports, requirements.lock or the data
-changed since its committed run (`provenance.stale_reasons`; the reasons are printed; `--force`
+changed since its committed run, or an earlier chapter whose outputs it reads ran after it
+(`provenance.notebook_stale_reasons`; the reasons are printed; `--force`
 re-runs it anyway); `--status` only prints each chapter's state. Each run executes into
 _build/executed/ and replaces notebooks/<name> only on success, so a failure leaves the executed copy
 for inspection; the run's keys, wall time, machine, data checksum and package versions go to
