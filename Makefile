@@ -49,7 +49,7 @@ status: env
 	@$(PY) -m fer_helpers.book.runbook --status
 
 # What each training chapter (NB=04_baseline; default: all) would take on this machine: its planned runs times the
-# seconds per epoch timed here (a minute or two); fails when one is over the 120-minute cap.
+# seconds per epoch timed here (a few minutes); fails when one is over the 120-minute cap.
 plan: data
 	$(PY) -m fer_helpers.book.plan $(NB)
 

@@ -15,7 +15,6 @@ faster machine, or split it. Chapter 3's autoencoder is not planned (it costs mi
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from dataclasses import dataclass
 
@@ -32,7 +31,6 @@ class Planned:
     recipe: str  # a Recipe in config: "PROTOCOL", "STUDY_BASELINE" or "STRONGEST"
     budget: str
     runs: int
-    changes: dict = dataclasses.field(default_factory=dict)  # of the recipe, e.g. {"augmentation": None}
 
 
 SEEDS = len(config.SEEDS)
@@ -55,7 +53,7 @@ PLANS = {
 
 
 def recipe_of(planned: Planned, profile: config.Profile) -> config.Recipe:
-    return profile.recipe(dataclasses.replace(getattr(config, planned.recipe), **planned.changes), planned.budget)
+    return profile.recipe(getattr(config, planned.recipe), planned.budget)
 
 
 def estimate(chapters, profile: config.Profile, split, steps: int = 20) -> list[dict]:
@@ -113,12 +111,12 @@ def main(argv=None) -> int:
         parser.error(f"no plan for {unknown}; planned chapters: {', '.join(PLANS)}")
     from .. import data
     from ..quiet import quiet_tensorflow
-    from ..results import run_metadata
+    from ..results import cpu_info
 
     quiet_tensorflow()
     profile = config.get_profile("full")
     split = data.load_split(profile)
-    cpu = run_metadata(profile)["cpu"]
+    cpu = cpu_info()
     print(f"machine: {cpu['model']}, flags {', '.join(cpu['flags']) or 'none of note'}")
     text, over = report(estimate(args.notebooks or list(PLANS), profile, split, args.steps))
     print(text)

@@ -188,8 +188,10 @@ def notebook_stale_reasons(path: Path, data: str | None, root: Path = config.ROO
     """:func:`stale_reasons` of the notebook at `path` (its metadata `fer_run` against its keys now), then
     :func:`upstream_reasons` from results/runs.json."""
     reasons = stale_reasons(nbformat.read(path, as_version=4).metadata.get("fer_run", {}), run_keys(path, data, root))
+    if reasons or path.stem not in READS:
+        return reasons
     finished = {stem: r.get("finished", "") for stem, r in load_runs(runs_path(root))["notebooks"].items()}
-    return reasons or upstream_reasons(path.stem, finished)
+    return upstream_reasons(path.stem, finished)
 
 
 def describe(reasons: list[str]) -> str:
