@@ -202,6 +202,34 @@ def test_cheap_chapters_from_the_run_records(tmp_path):
     assert [p.stem for p in verify.cheap_chapters(tmp_path)] == ["01_quick"]
 
 
+def test_artifacts_compared_by_the_ids_of_their_rows(tmp_path):
+    committed, rerun = tmp_path / "committed", tmp_path / "rerun"
+    committed.mkdir(), rerun.mkdir()
+    (committed / "outliers.csv").write_text("key,id,error\na-0,T_1,0.5\nb-0,T_2,0.4\nc-0,T_3,0.3\n")
+    (rerun / "outliers.csv").write_text("key,id,error\na-0,T_1,0.5001\nb-0,T_2,0.4\nc-0,T_3,0.3\n")
+    (committed / "split.csv").write_text("key,split\na-0,train\nb-0,val\n")
+    (rerun / "split.csv").write_text("key,split\na-0,train\nd-0,val\n")
+    (rerun / "new.csv").write_text("key\na-0\n")
+    written = [rerun / name for name in ("outliers.csv", "split.csv", "new.csv")]
+    checks = verify.compare_artifacts(committed, written)
+    # errors may move in the last digits; the rows flagged may not
+    assert checks_by_name(checks) == {"outliers.csv rows": True, "split.csv rows": False, "new.csv rows": False}
+    assert checks[1].rerun == "2 (1 differ)"
+
+
+def test_instruction_sets_named_only_when_they_differ(tmp_path, monkeypatch):
+    here = {"model": "Intel Xeon", "flags": ["avx", "avx2", "avx512f"]}
+    monkeypatch.setattr(verify, "cpu_info", lambda: here)
+    runs = {"notebooks": {"03_same": {"cpu": here}, "04_other": {"cpu": {"model": "AMD EPYC", "flags": ["avx2"]}}}}
+    path = provenance.runs_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(runs))
+    assert verify.instruction_sets("03_same", tmp_path) is None
+    assert verify.instruction_sets("05_never_run", tmp_path) is None
+    note = verify.instruction_sets("04_other", tmp_path)
+    assert "AMD EPYC (avx2)" in note and "Intel Xeon (avx, avx2, avx512f)" in note
+
+
 TINY_CHAPTER = """from fer_helpers import config, results
 from fer_helpers.book.notebook import glue
 
