@@ -185,19 +185,23 @@ def compare_glue(committed: Path, rerun: Path, tolerance: float = ACCURACY_TOLER
     return compare_fields(*values, label="glue ", tolerance=tolerance)
 
 
+def written_since(folder: Path, pattern: str, started: float) -> list[Path]:
+    """The files matching `pattern` in `folder` that a run started at `started` wrote (runs.json aside)."""
+    return sorted(p for p in folder.glob(pattern) if p.name != "runs.json" and p.stat().st_mtime >= started)
+
+
 def compare_results(committed_dir: Path, written: list[Path], tolerance: float = ACCURACY_TOLERANCE) -> list[Check]:
     """The results files a run wrote, field by field, against those of the same name in `committed_dir`."""
     checks = []
     for path in written:
-        label = f"{path.name} "
         committed = committed_dir / path.name
         if not committed.exists():
-            checks.append(Check(label.strip(), MISSING, "written", False))
+            checks.append(Check(path.name, MISSING, "written", False))
             continue
         checks += compare_fields(
             flatten(json.loads(committed.read_text())),
             flatten(json.loads(path.read_text())),
-            label=label,
+            label=f"{path.name} ",
             tolerance=tolerance,
         )
     return checks
@@ -217,10 +221,10 @@ def compare_artifacts(committed_dir: Path, written: list[Path]) -> list[Check]:
             continue
         rows = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in (committed, path)]
         ids = [c for c in ROW_IDS if c in rows[0].columns and c in rows[1].columns] or list(rows[0].columns)
-        named = [set(map(tuple, table[ids].to_numpy())) for table in rows]
-        differ = max(len(named[0] - named[1]), len(named[1] - named[0]))
-        rerun = f"{len(rows[1])}" + (f" ({differ} differ)" if named[0] != named[1] else "")
-        checks.append(Check(f"{path.name} rows", len(rows[0]), rerun, named[0] == named[1]))
+        before, after = (set(map(tuple, table[ids].to_numpy())) for table in rows)
+        differ = max(len(before - after), len(after - before))
+        rerun = f"{len(rows[1])}" + (f" ({differ} differ)" if differ else "")
+        checks.append(Check(f"{path.name} rows", len(rows[0]), rerun, not differ))
     return checks
 
 
@@ -259,14 +263,10 @@ def verify(path: Path, tolerance: float = ACCURACY_TOLERANCE) -> list[Check]:
     seed_scratch(committed, scratch)
     started = time.time()
     runbook.execute(path, scratch, {}, {"data": provenance.current_data()}, into=scratch.output_root / "notebooks")
-    written = sorted(
-        p for p in scratch.results_dir.glob("*.json") if p.name != "runs.json" and p.stat().st_mtime >= started
-    )
-    tables = sorted(p for p in scratch.artifacts_dir.glob("*.csv") if p.stat().st_mtime >= started)
     return (
         compare_glue(path, scratch.output_root / "notebooks" / path.name, tolerance)
-        + compare_results(committed.results_dir, written, tolerance)
-        + compare_artifacts(committed.artifacts_dir, tables)
+        + compare_results(committed.results_dir, written_since(scratch.results_dir, "*.json", started), tolerance)
+        + compare_artifacts(committed.artifacts_dir, written_since(scratch.artifacts_dir, "*.csv", started))
     )
 
 
