@@ -42,29 +42,25 @@ PIPELINE_EDGES = (
     + [("evaluate", "gradcam")]
 )
 
+# graphviz attributes of the pipeline diagram
+GRAPH_STYLE = {"rankdir": "TB", "bgcolor": "white", "nodesep": "0.25", "ranksep": "0.35", "fontname": "Helvetica"}
+NODE_STYLE = {
+    "shape": "box",
+    "style": "rounded,filled",
+    "fillcolor": "#eef3fb",
+    "color": "#4a6fa5",
+    "fontname": "Helvetica",
+    "fontsize": "11",
+    "margin": "0.15,0.06",
+}
+
 
 def pipeline_graph():
     """The book's pipeline (data → denoising → outliers → classifiers → evaluation → Grad-CAM) as a pydot graph."""
     import pydot
 
-    graph = pydot.Dot(
-        "pipeline",
-        graph_type="digraph",
-        rankdir="TB",
-        bgcolor="white",
-        nodesep="0.25",
-        ranksep="0.35",
-        fontname="Helvetica",
-    )
-    graph.set_node_defaults(
-        shape="box",
-        style="rounded,filled",
-        fillcolor="#eef3fb",
-        color="#4a6fa5",
-        fontname="Helvetica",
-        fontsize="11",
-        margin="0.15,0.06",
-    )
+    graph = pydot.Dot("pipeline", graph_type="digraph", **GRAPH_STYLE)
+    graph.set_node_defaults(**NODE_STYLE)
     graph.set_edge_defaults(color="#4a6fa5", arrowsize="0.7")
     fills = {"data": "#fdf1dc", "split": "#fdf1dc", "evaluate": "#e7f5e9", "gradcam": "#f8e6ef"}
     classifiers = pydot.Cluster(

@@ -28,7 +28,7 @@ import nbformat
 
 from .. import config
 from ..results import format_seconds, load_average, run_metadata
-from . import provenance
+from . import provenance, runtimes
 from .notebook import tag_cells
 
 NOTEBOOKS = config.ROOT / "notebooks"
@@ -270,6 +270,8 @@ def main(argv=None) -> int:
         for section, records in mine.items():
             runs[section].update(records)
         provenance.write_runs(record_path, runs)
+        if profile.name == "full" and record_path.is_relative_to(config.ROOT):  # the project's own records
+            runtimes.update_readme()  # the README's table of chapter times
     if timings:
         print(f"\nRan {len(timings)} notebook(s) in profile {profile.name}:")
         for path, seconds in timings:

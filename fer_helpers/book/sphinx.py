@@ -19,12 +19,10 @@ import shutil
 from pathlib import Path
 
 from .. import config
-from ..results import format_seconds
 from .diagrams import write_pipeline_diagram
 from .provenance import (
     DATA_SOURCE,
     LOCK,
-    chapter_notebooks,
     chapter_status,
     current_data,
     describe,
@@ -32,6 +30,7 @@ from .provenance import (
     locked_packages,
     runs_path,
 )
+from .runtimes import markdown_table, runs_markdown
 
 BOOK = config.ROOT / "book"
 GENERATED = BOOK / "_generated"
@@ -61,49 +60,6 @@ KEY_PACKAGES = (
 # ---------------------------------------------------------------------------------------------
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-
-
-def load_text(load: dict | None) -> str:
-    """A run's 1-minute load average at its start and end, or why there is none."""
-    if not load:
-        return "not recorded (an earlier run)"
-    return f"{load['start'][0]:.2f} → {load['end'][0]:.2f}"
-
-
-def runs_markdown(runs: dict, root: Path = config.ROOT) -> list[str]:
-    """Wall time per notebook (full profile) and in total, from results/runs.json."""
-    present = {p.stem: p for p in chapter_notebooks(root)}
-    records = {stem: r for stem, r in runs["notebooks"].items() if stem in present}
-    if not records:
-        return [
-            "No chapter notebook has run in the full profile yet (`make book` records each run in `results/runs.json`)."
-        ]
-    rows, total = [], 0.0
-    for stem in sorted(records):
-        record = records[stem]
-        total += record["wall_seconds"]
-        link = f"[{stem}](/notebooks/{stem}.ipynb)"
-        rows.append(
-            [
-                link,
-                format_seconds(record["wall_seconds"]),
-                record.get("finished", "?")[:16].replace("T", " "),
-                f"`{record.get('git_commit', '?')}`",
-                record.get("machine", ""),
-                load_text(record.get("load")),
-            ]
-        )
-    rows.append(["**total**", f"**{format_seconds(total)}**", "", "", "", ""])
-    lines = _table(["notebook", "wall time", "finished (UTC)", "commit", "machine", "load (1 min): start → end"], rows)
-    missing = sorted(set(present) - set(records))
-    if missing:
-        lines += ["", "Not yet run in the full profile: " + ", ".join(f"`{m}`" for m in missing) + "."]
-    return lines
-
-
 def status_markdown(root: Path = config.ROOT) -> list[str]:
     """Each chapter's committed outputs: up to date, or stale and why (`make book` re-runs the stale ones)."""
     data = current_data()
@@ -114,7 +70,7 @@ def status_markdown(root: Path = config.ROOT) -> list[str]:
         [f"[{stem}](/notebooks/{stem}.ipynb)", describe([re.sub(r"(\S+\.py)", r"`\1`", r) for r in reasons])]
         for stem, reasons in status.items()
     ]
-    lines = _table(["chapter", "committed outputs"], rows)
+    lines = markdown_table(["chapter", "committed outputs"], rows)
     if data is None:
         lines += ["", "No data set was found when this page was built, so a change of the data is not detected."]
     return lines
@@ -139,7 +95,7 @@ def profiles_markdown() -> list[str]:
         ["outputs go to"] + [outputs(p) for p in profiles.values()],
     ]
     rows += [[f"epochs: {c}"] + [str(p.epochs.get(c, "–")) for p in profiles.values()] for c in chapters]
-    return _table([""] + [f"`{name}`" for name in profiles], rows)
+    return markdown_table([""] + [f"`{name}`" for name in profiles], rows)
 
 
 def packages_markdown(runs: dict, lock: Path = LOCK) -> list[str]:
@@ -174,9 +130,9 @@ def packages_markdown(runs: dict, lock: Path = LOCK) -> list[str]:
     normal = {re.sub(r"[-_.]+", "-", n).lower(): n for n in pins}
     key = [normal[n] for n in KEY_PACKAGES if n in normal]
     header = ["package", "pinned (requirements.lock)", "used by the runs"]
-    lines += [""] + _table(header, rows(key))
+    lines += [""] + markdown_table(header, rows(key))
     rest = sorted((n for n in pins if n not in key), key=str.lower)
-    lines += ["", f":::{{dropdown}} All {len(pins)} pinned packages", ""] + _table(header, rows(rest)) + [":::"]
+    lines += ["", f":::{{dropdown}} All {len(pins)} pinned packages", ""] + markdown_table(header, rows(rest)) + [":::"]
     return lines
 
 

@@ -1,0 +1,33 @@
+import json
+
+import pytest
+
+from fer_helpers import config
+from fer_helpers.book import provenance, runtimes
+
+
+def test_readme_states_the_recorded_chapter_times():
+    readme = (config.ROOT / "README.md").read_text()
+    assert runtimes.readme_with_times(readme) == readme, "README.md's chapter times differ from results/runs.json"
+
+
+def test_readme_times_replace_only_the_text_between_the_markers(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    for stem in ("01_data", "02_model"):
+        (tmp_path / "notebooks" / f"{stem}.ipynb").write_text("{}")
+    runs = {"notebooks": {"01_data": {"wall_seconds": 61.0, "git_commit": "abc1234", "finished": "2026-11-28T10:00"}}}
+    path = provenance.runs_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(runs))
+    readme = f"# Title\n\n{runtimes.README_START}\nold table\n{runtimes.README_END}\n\nafter\n"
+    (tmp_path / "README.md").write_text(readme)
+    runtimes.update_readme(tmp_path)
+    written = (tmp_path / "README.md").read_text()
+    assert written.startswith(f"# Title\n\n{runtimes.README_START}\n| notebook |") and written.endswith("\n\nafter\n")
+    assert "old table" not in written and "[01_data](notebooks/01_data.ipynb) | 1 min 01 s" in written
+    assert "**1 min 01 s**" in written and "Not yet run in the full profile: `02_model`." in written
+
+
+def test_readme_without_markers_is_refused_with_their_names(tmp_path):
+    with pytest.raises(ValueError, match="README.md: the markers .*chapter times"):
+        runtimes.readme_with_times("# no markers\n", tmp_path)
