@@ -11,20 +11,27 @@ N = 1000
 SEEDS = (42, 43, 44)
 
 
-def test_page_table_writes_every_cell_and_says_what_does_not_apply():
+def claims() -> dict:
+    """Two records: a claimed level (unet_64, no leak-free mask) and a claim between two arms with the
+    leak-free images (unet_vs_cnn)."""
     level = comparisons.assess(
         "unet_64", "reaches 64 %", ("unet",), {"unet": runs([0.655, 0.660, 0.665])}, Claim(level=0.64)
     )
-    mask = np.arange(N) % 2 == 0
     pair = comparisons.assess(
         "unet_vs_cnn",
         "B beats A",
         ("cnn", "unet"),
         {"cnn": runs([0.6] * 3), "unet": runs([0.62] * 3, seed=1)},
         Claim(),
-        leak_free=mask,
+        leak_free=np.arange(N) % 2 == 0,
     )
-    page = verdicts.page_table({"unet_64": level, "unet_vs_cnn": pair})
+    return {"unet_64": level, "unet_vs_cnn": pair}
+
+
+def test_page_table_writes_every_cell_and_says_what_does_not_apply():
+    records = claims()
+    pair = records["unet_vs_cnn"]
+    page = verdicts.page_table(records)
     assert list(page.index) == ["unet_64", "unet_vs_cnn"]
     assert page.loc["unet_64", "level"] == "64.0%" and page.loc["unet_64", "mean A"] == "66.0%"
     assert page.loc["unet_64", "arm B"].startswith("\u2014") and page.loc["unet_vs_cnn", "level"].startswith("\u2014")
