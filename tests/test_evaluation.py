@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from fer_helpers import data, evaluation, experiments, models, reference
+from fer_helpers import data, evaluation, experiments, models
 
 
 def subset(labels, parts=None, leak_free=None, images=None):
@@ -248,12 +248,6 @@ def test_mean_sd_table():
     assert summary.loc["a", "test accuracy mean"] == pytest.approx(0.6)
     assert summary.loc["a", "test accuracy sd"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
     assert summary.loc["b", "test accuracy sd"] == 0 and summary.loc["a", "seeds"] == 2
-
-
-def test_reference_table_lists_the_study_and_the_literature():
-    table = reference.reference_table()
-    assert table["test accuracy"].between(0, 1).all()
-    assert any("study" in name for name in table.index)
 
 
 def test_as_chosen_follows_the_validation_choice_of_flip_tta():

@@ -2,8 +2,6 @@
 
 import ast
 import os
-import subprocess
-import sys
 from collections import defaultdict
 
 import nbformat
@@ -77,26 +75,7 @@ def test_glue_values_glues_figures_as_they_are(glued):
     assert glued["curve"].startswith("<Figure")
 
 
-# --- setup and the TensorFlow silencer -----------------------------------------------------------------
-
-QUIET_IMPORT = """
-from fer_helpers.quiet import quiet_tensorflow
-quiet_tensorflow()
-import tensorflow as tf
-tf.get_logger().warning("python-side warning")
-try:  # an op failure: TensorFlow's C++ side logs a W-line ("Local rendezvous is aborting") at run time
-    tf.raw_ops.Assert(condition=False, data=[tf.constant("deliberate")])
-except tf.errors.InvalidArgumentError:
-    print("assert raised")
-"""
-
-
-def test_quiet_tensorflow_keeps_stderr_clean():
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env["PYTHONPATH"] = str(config.ROOT)
-    result = subprocess.run([sys.executable, "-c", QUIET_IMPORT], capture_output=True, text=True, env=env, timeout=300)
-    assert result.stdout.strip() == "assert raised", result.stderr
-    assert result.stderr == "", f"TensorFlow wrote to stderr:\n{result.stderr}"
+# --- setup -----------------------------------------------------------------
 
 
 def test_setup_returns_profile_split_and_stopwatch(isolated, monkeypatch, capsys):

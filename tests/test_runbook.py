@@ -216,25 +216,3 @@ def test_gpu_workflow():
     steps = " ".join(str(step.get("run", "")) + str(step.get("uses", "")) for step in build_job["steps"])
     assert "make book PROFILE=full FORCE=1" in steps and "upload-pages-artifact" in steps
     assert "deploy-pages" in str(jobs["deploy"]["steps"])
-
-
-def test_a_copy_without_drafts_leaves_out_the_pages_that_glue_from_them(tmp_path):
-    from fer_helpers.book import drafts
-
-    (tmp_path / "book").mkdir()
-    (tmp_path / "notebooks").mkdir()
-    for name, text in {"intro.md": "# Intro", "report.md": "{glue:text}`/notebooks/02_b.ipynb::x:s`"}.items():
-        (tmp_path / "book" / name).write_text(text)
-    (tmp_path / "_config.yml").write_text("title: t\n")
-    (tmp_path / "requirements.lock").write_text("")
-    toc = "format: jb-book\nroot: book/intro\nparts:\n  - caption: Report\n    chapters:\n      - file: book/report\n"
-    (tmp_path / "_toc.yml").write_text(toc + "  - caption: Chapters\n    chapters:\n      - glob: notebooks/*\n")
-    for stem in ("01_a", "02_b"):
-        nbformat.write(nbformat.v4.new_notebook(), tmp_path / "notebooks" / f"{stem}.ipynb")
-    left_out = drafts.copy_without(tmp_path, tmp_path / "copy", [tmp_path / "notebooks" / "02_b.ipynb"])
-    assert left_out == ["02_b.ipynb", "book/report.md"]
-    assert sorted(p.name for p in (tmp_path / "copy" / "notebooks").iterdir()) == ["01_a.ipynb", "02_b.md"]
-    assert "make notebooks NB=02_b" in (tmp_path / "copy" / "notebooks" / "02_b.md").read_text()
-    copied_toc = (tmp_path / "copy" / "_toc.yml").read_text()
-    assert "report" not in copied_toc and "caption: Report" not in copied_toc and "glob: notebooks/*" in copied_toc
-    assert all(drafts.is_draft(p) for p in (tmp_path / "notebooks").iterdir())  # never run in the full profile

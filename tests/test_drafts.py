@@ -1,0 +1,43 @@
+"""Draft chapters: which notebooks have no full-profile outputs of their code, and the copy of the book
+built without them."""
+
+import nbformat
+
+from fer_helpers import config
+from fer_helpers.book import drafts
+
+
+def test_a_copy_without_drafts_leaves_out_the_pages_that_glue_from_them(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    for name, text in {"intro.md": "# Intro", "report.md": "{glue:text}`/notebooks/02_b.ipynb::x:s`"}.items():
+        (tmp_path / "book" / name).write_text(text)
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    (tmp_path / "requirements.lock").write_text("")
+    toc = "format: jb-book\nroot: book/intro\nparts:\n  - caption: Report\n    chapters:\n      - file: book/report\n"
+    (tmp_path / "_toc.yml").write_text(toc + "  - caption: Chapters\n    chapters:\n      - glob: notebooks/*\n")
+    for stem in ("01_a", "02_b"):
+        nbformat.write(nbformat.v4.new_notebook(), tmp_path / "notebooks" / f"{stem}.ipynb")
+    left_out = drafts.copy_without(tmp_path, tmp_path / "copy", [tmp_path / "notebooks" / "02_b.ipynb"])
+    assert left_out == ["02_b.ipynb", "book/report.md"]
+    assert sorted(p.name for p in (tmp_path / "copy" / "notebooks").iterdir()) == ["01_a.ipynb", "02_b.md"]
+    assert "make notebooks NB=02_b" in (tmp_path / "copy" / "notebooks" / "02_b.md").read_text()
+    copied_toc = (tmp_path / "copy" / "_toc.yml").read_text()
+    assert "report" not in copied_toc and "caption: Report" not in copied_toc and "glob: notebooks/*" in copied_toc
+    assert all(drafts.is_draft(p) for p in (tmp_path / "notebooks").iterdir())  # never run in the full profile
+
+
+def test_committed_chapters_are_not_drafts_until_their_code_changes(tmp_path):
+    chapter = config.ROOT / "notebooks" / "10_architectures.ipynb"
+    assert not drafts.is_draft(chapter)
+    notebook = nbformat.read(chapter, as_version=4)
+    code = next(cell for cell in notebook.cells if cell.cell_type == "code" and cell.source.strip())
+    code.source += "\n# edited"
+    nbformat.write(notebook, tmp_path / chapter.name)
+    assert drafts.is_draft(tmp_path / chapter.name)
+
+
+def test_main_prints_the_folder_to_build(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(drafts, "drafts", lambda: [])
+    assert drafts.main([str(tmp_path / "copy")]) == 0 and capsys.readouterr().out == ".\n"
+    assert drafts.main([]) == 2 and "usage" in capsys.readouterr().err
