@@ -18,7 +18,7 @@ def small_model(seed=0):
     return model
 
 
-def weights_equal(a, b):
+def weights_equal(a: keras.Model, b: keras.Model) -> bool:
     return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
 
 

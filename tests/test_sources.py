@@ -194,10 +194,8 @@ def test_locate_takes_the_environment_variable_then_the_data_folder(isolated, mo
     assert locate() == forms["csv"]
 
 
-def test_fingerprint_is_the_start_of_a_files_sha256_and_follows_a_folders_files(forms, tmp_path):
+def test_fingerprint_is_the_start_of_a_files_sha256_and_follows_a_folders_files(forms, folder):
     assert fingerprint(forms["zip"]) == hashlib.sha256(forms["zip"].read_bytes()).hexdigest()[:16]
-    folder = tmp_path / "fer2013"
-    shutil.copytree(forms["folder"], folder)
     before = fingerprint(folder)
     assert fingerprint(folder) == before
     with open(first_jpeg(folder), "ab") as handle:

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from test_checkpoints import weights_equal
 
 from fer_helpers import checkpoints, config, models, training
 
@@ -17,10 +18,6 @@ RECIPE = dataclasses.replace(config.PROTOCOL, warmup_epochs=1, batch=16, epochs=
 def tiny_model(split, seed=7):
     training.set_seed(seed)
     return models.vgg_cnn(split.train.x(), widths=(4, 8, 8, 8), convs=(1, 1, 1, 1))
-
-
-def weights_equal(a: keras.Model, b: keras.Model) -> bool:
-    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
 
 
 def test_cosine_schedule_warms_up_then_decays_to_zero():
