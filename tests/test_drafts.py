@@ -41,3 +41,12 @@ def test_main_prints_the_folder_to_build(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(drafts, "drafts", lambda: [])
     assert drafts.main([str(tmp_path / "copy")]) == 0 and capsys.readouterr().out == ".\n"
     assert drafts.main([]) == 2 and "usage" in capsys.readouterr().err
+
+
+def test_a_chapter_that_glues_from_a_draft_waits_with_it(tmp_path, monkeypatch):
+    (tmp_path / "notebooks").mkdir()
+    cited = nbformat.v4.new_markdown_cell("{glue:text}`/notebooks/01_a.ipynb::n:s` images")
+    for stem, cells in {"01_a": [], "02_b": [cited], "03_c": []}.items():
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "notebooks" / f"{stem}.ipynb")
+    monkeypatch.setattr(drafts, "is_draft", lambda path: path.stem == "01_a")
+    assert [path.name for path in drafts.drafts(tmp_path)] == ["01_a.ipynb", "02_b.ipynb"]

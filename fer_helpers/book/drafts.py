@@ -33,12 +33,21 @@ def is_draft(path: Path) -> bool:
 
 
 def drafts(root: Path = config.ROOT) -> list[Path]:
-    return [path for path in sorted((Path(root) / "notebooks").glob("*.ipynb")) if is_draft(path)]
+    """The draft chapters, and the chapters whose prose pastes a glued value of one (they would not build)."""
+    chapters = sorted((Path(root) / "notebooks").glob("*.ipynb"))
+    found = [path for path in chapters if is_draft(path)]
+    while waiting := [path for path in chapters if path not in found and glues_from(path, found)]:
+        found += waiting
+    return sorted(found)
 
 
 def glues_from(page: Path, notebooks: list[Path]) -> bool:
-    """Whether the markdown `page` pastes a glued value of one of `notebooks`."""
-    text = page.read_text()
+    """Whether the markdown `page` (or a chapter's markdown cells) pastes a glued value of one of `notebooks`."""
+    if page.suffix == ".ipynb":
+        cells = nbformat.read(page, as_version=4).cells
+        text = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
+    else:
+        text = page.read_text()
     return any(f"/notebooks/{notebook.name}::" in text for notebook in notebooks)
 
 
