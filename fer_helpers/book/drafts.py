@@ -8,7 +8,6 @@ from them, while they wait for their run:
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sys
@@ -28,7 +27,7 @@ def is_draft(path: Path) -> bool:
     """Whether the chapter notebook at `path` has no full-profile outputs of its current code cells."""
     notebook = nbformat.read(path, as_version=4)
     run = notebook.metadata.get("fer_run", {})
-    code = provenance.digest(json.dumps(provenance.code_cells(notebook)))
+    code = provenance.code_key(notebook)
     return run.get("profile") != "full" or run.get("keys", {}).get("code") != code or not has_outputs(notebook)
 
 
@@ -36,19 +35,27 @@ def drafts(root: Path = config.ROOT) -> list[Path]:
     """The draft chapters, and the chapters whose prose pastes a glued value of one (they would not build)."""
     chapters = sorted((Path(root) / "notebooks").glob("*.ipynb"))
     found = [path for path in chapters if is_draft(path)]
-    while waiting := [path for path in chapters if path not in found and glues_from(path, found)]:
+    prose = {path: prose_of(path) for path in chapters if path not in found} if found else {}
+    while waiting := [path for path, text in prose.items() if path not in found and pastes_from(text, found)]:
         found += waiting
     return sorted(found)
 
 
-def glues_from(page: Path, notebooks: list[Path]) -> bool:
-    """Whether the markdown `page` (or a chapter's markdown cells) pastes a glued value of one of `notebooks`."""
+def prose_of(page: Path) -> str:
+    """The text of a markdown page, or a chapter's markdown cells."""
     if page.suffix == ".ipynb":
         cells = nbformat.read(page, as_version=4).cells
-        text = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
-    else:
-        text = page.read_text()
+        return "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
+    return page.read_text()
+
+
+def pastes_from(text: str, notebooks: list[Path]) -> bool:
     return any(f"/notebooks/{notebook.name}::" in text for notebook in notebooks)
+
+
+def glues_from(page: Path, notebooks: list[Path]) -> bool:
+    """Whether the markdown `page` (or a chapter's markdown cells) pastes a glued value of one of `notebooks`."""
+    return pastes_from(prose_of(page), notebooks)
 
 
 def placeholder(path: Path) -> str:

@@ -73,6 +73,11 @@ def code_cells(notebook: nbformat.NotebookNode) -> list[str]:
     ]
 
 
+def code_key(notebook: nbformat.NotebookNode) -> str:
+    """The digest of a notebook's own code cells: its `code` key."""
+    return digest(json.dumps(code_cells(notebook)))
+
+
 def imported_names(source: str, package: str | None, where: str) -> set[str]:
     """Dotted names `source` imports (relative ones resolved in `package`), and string constants that
     name a module of the project (`python -m fer_helpers.predict` run from a cell)."""
@@ -135,7 +140,7 @@ def run_keys(path: Path, data: str | None, root: Path = config.ROOT) -> dict:
     """What the outputs of the notebook at `path` depend on, per component."""
     lock = Path(root) / "requirements.lock"
     return {
-        "code": digest(json.dumps(code_cells(nbformat.read(path, as_version=4)))),
+        "code": code_key(nbformat.read(path, as_version=4)),
         "modules": notebook_modules(path, root),
         "lock": digest(lock.read_bytes()) if lock.exists() else None,
         "data": data,
