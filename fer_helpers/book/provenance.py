@@ -125,23 +125,27 @@ def module_closure(names: set[str], root: Path) -> list[Path]:
     return sorted(found)
 
 
-def notebook_modules(path: Path, root: Path = config.ROOT) -> dict[str, str]:
-    """{relative path: hash} of every project module the notebook at `path` imports, transitively."""
+def notebook_modules(path: Path, root: Path = config.ROOT, notebook: nbformat.NotebookNode | None = None) -> dict:
+    """{relative path: hash} of every project module the notebook at `path` (read unless given) imports,
+    transitively."""
     from IPython.core.inputtransformer2 import TransformerManager  # turns %magics and !shell into Python
 
     transform = TransformerManager().transform_cell
     names = set()
-    for i, source in enumerate(code_cells(nbformat.read(path, as_version=4))):
+    for i, source in enumerate(code_cells(notebook or nbformat.read(path, as_version=4))):
         names |= imported_names(transform(source), None, f"{path}, code cell {i + 1}")
     return {p.relative_to(root).as_posix(): digest(p.read_bytes()) for p in module_closure(names, Path(root))}
 
 
-def run_keys(path: Path, data: str | None, root: Path = config.ROOT) -> dict:
-    """What the outputs of the notebook at `path` depend on, per component."""
+def run_keys(
+    path: Path, data: str | None, root: Path = config.ROOT, notebook: nbformat.NotebookNode | None = None
+) -> dict:
+    """What the outputs of the notebook at `path` (read unless given) depend on, per component."""
+    notebook = notebook or nbformat.read(path, as_version=4)
     lock = Path(root) / "requirements.lock"
     return {
-        "code": code_key(nbformat.read(path, as_version=4)),
-        "modules": notebook_modules(path, root),
+        "code": code_key(notebook),
+        "modules": notebook_modules(path, root, notebook),
         "lock": digest(lock.read_bytes()) if lock.exists() else None,
         "data": data,
     }
@@ -192,7 +196,8 @@ def upstream_reasons(stem: str, finished: dict[str, str]) -> list[str]:
 def notebook_stale_reasons(path: Path, data: str | None, root: Path = config.ROOT) -> list[str]:
     """:func:`stale_reasons` of the notebook at `path` (its metadata `fer_run` against its keys now), then
     :func:`upstream_reasons` from results/runs.json."""
-    reasons = stale_reasons(nbformat.read(path, as_version=4).metadata.get("fer_run", {}), run_keys(path, data, root))
+    notebook = nbformat.read(path, as_version=4)
+    reasons = stale_reasons(notebook.metadata.get("fer_run", {}), run_keys(path, data, root, notebook))
     if reasons or path.stem not in READS:
         return reasons
     finished = {stem: r.get("finished", "") for stem, r in load_runs(runs_path(root))["notebooks"].items()}
