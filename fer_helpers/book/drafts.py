@@ -50,12 +50,8 @@ def prose_of(page: Path) -> str:
 
 
 def pastes_from(text: str, notebooks: list[Path]) -> bool:
+    """Whether prose `text` pastes a glued value of one of `notebooks`."""
     return any(f"/notebooks/{notebook.name}::" in text for notebook in notebooks)
-
-
-def glues_from(page: Path, notebooks: list[Path]) -> bool:
-    """Whether the markdown `page` (or a chapter's markdown cells) pastes a glued value of one of `notebooks`."""
-    return pastes_from(prose_of(page), notebooks)
 
 
 def placeholder(path: Path) -> str:
@@ -80,7 +76,7 @@ def copy_without(root: Path, target: Path, left_out: list[Path]) -> list[str]:
     shutil.copytree(root / "book", target / "book", ignore=shutil.ignore_patterns("_generated"))
     toc = (root / "_toc.yml").read_text()
     pages = [target / f"{name}.md" for name in re.findall(r"- file: (book/[\w-]+)", toc)]
-    waiting = [page for page in pages if page.exists() and glues_from(page, left_out)]
+    waiting = [page for page in pages if page.exists() and pastes_from(prose_of(page), left_out)]
     for page in waiting:
         page.unlink()
         toc = re.sub(rf"\n *- file: book/{page.stem}\n", "\n", toc)

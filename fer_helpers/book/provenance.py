@@ -132,7 +132,8 @@ def notebook_modules(path: Path, root: Path = config.ROOT, notebook: nbformat.No
 
     transform = TransformerManager().transform_cell
     names = set()
-    for i, source in enumerate(code_cells(notebook or nbformat.read(path, as_version=4))):
+    notebook = nbformat.read(path, as_version=4) if notebook is None else notebook
+    for i, source in enumerate(code_cells(notebook)):
         names |= imported_names(transform(source), None, f"{path}, code cell {i + 1}")
     return {p.relative_to(root).as_posix(): digest(p.read_bytes()) for p in module_closure(names, Path(root))}
 
@@ -141,7 +142,7 @@ def run_keys(
     path: Path, data: str | None, root: Path = config.ROOT, notebook: nbformat.NotebookNode | None = None
 ) -> dict:
     """What the outputs of the notebook at `path` (read unless given) depend on, per component."""
-    notebook = notebook or nbformat.read(path, as_version=4)
+    notebook = nbformat.read(path, as_version=4) if notebook is None else notebook
     lock = Path(root) / "requirements.lock"
     return {
         "code": code_key(notebook),
