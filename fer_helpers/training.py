@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -23,8 +24,10 @@ from keras import layers
 from . import config
 from .checkpoints import Backup, save_model, write_history
 from .data import Split, Subset
-from .results import Stopwatch, load_average
+from .results import Stopwatch, format_seconds, load_average
 
+# the version of the training code in the run store's keys: raise it when a change moves the numbers
+TRAINING_CODE = 1
 BATCH = config.PROTOCOL.batch
 # the plateau schedule: the rate is halved when validation loss has not improved for 3 epochs
 PLATEAU_FACTOR, PLATEAU_PATIENCE, PLATEAU_FLOOR, PLATEAU_MIN_DELTA = 0.5, 3, 1e-5, 1e-4
@@ -187,25 +190,49 @@ class Run:
 
 
 class Progress(keras.callbacks.Callback):
-    """One line on the terminal, rewritten in place (never in a notebook's outputs); silent without a terminal."""
+    """A progress bar with the run's ETA on a terminal, rewritten in place; without a terminal, one line per epoch
+    (a log file to poll). Either goes to the process's own stderr, never into a notebook's outputs."""
 
-    def __init__(self, name: str, epoch: int, epochs: int, steps: int):
+    def __init__(self, name: str, epochs: int, steps: int, done: int = 0):
         super().__init__()
         self.stream = sys.__stderr__
-        self.shown = bool(self.stream and self.stream.isatty())
-        self.text, self.last = f"{name}: epoch {epoch + 1}/{epochs}", 0.0
-        self.steps = steps
+        self.tty = bool(self.stream and self.stream.isatty())
+        self.name, self.epochs, self.steps, self.done = name, epochs, steps, done
+        self.epoch, self.batches, self.started, self.last = done, 0, time.monotonic(), 0.0
+
+    def eta(self, batch: int) -> str:
+        """Time left at this session's pace (batch `batch` of epoch `self.epoch` done)."""
+        left = (self.epochs - self.epoch - 1) * self.steps + self.steps - batch - 1
+        pace = (time.monotonic() - self.started) / max(self.batches, 1)
+        return format_seconds(left * pace) if self.batches else "?"
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.shown and time.monotonic() - self.last > 1:
+        self.batches += 1
+        if self.tty and time.monotonic() - self.last > 1:
             self.last = time.monotonic()
-            self.stream.write(f"\r{self.text}, batch {batch + 1}/{self.steps}\033[K")
+            share = (self.epoch * self.steps + batch + 1) / (self.epochs * self.steps)
+            bar = "#" * int(20 * share)
+            self.stream.write(
+                f"\r{self.name}: [{bar:20}] epoch {self.epoch + 1}/{self.epochs}, batch {batch + 1}/{self.steps},"
+                f" ETA {self.eta(batch)}\033[K"
+            )
             self.stream.flush()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.shown:
+        if not self.stream:
+            return
+        if self.tty:
             self.stream.write("\r\033[K")
-            self.stream.flush()
+        else:
+            accuracy = (logs or {}).get("val_accuracy", float("nan"))
+            self.stream.write(
+                f"{self.name}: epoch {epoch + 1}/{self.epochs}, val accuracy {accuracy:.4f}, "
+                f"ETA {self.eta(self.steps - 1)}\n"
+            )
+        self.stream.flush()
 
 
 def train(
@@ -220,12 +247,18 @@ def train(
     seed: int = config.SEED,
     save: bool = True,
     class_weight: dict | None = None,
+    backup: Path | None = None,
+    mirror: Path | None = None,
+    log: bool = True,
+    stop_after: int | None = None,
 ) -> Run:
     """Fit `model` on split.train (or `train`) with `recipe` for exactly `epochs` (default: the recipe's).
 
     The model keeps the weights of the epoch with the best validation accuracy; `save` writes them to
-    models/<name>.keras. The history is logged to results/history/<name>.csv. A run that stopped part way
-    resumes from its backup and ends with the same weights and history as an uninterrupted one.
+    models/<name>.keras. With `log`, the history is logged to results/history/<name>.csv. A run that stopped
+    part way resumes from its backup (`backup`, default models/.backup/<name>; a copy in `mirror` where given)
+    and ends with the same weights and history as an uninterrupted one. `stop_after` ends it after that many
+    epochs of the same schedule (what `make verify RUN=` compares with a stored run's first epochs).
     """
     epochs = recipe.epochs if epochs is None else epochs
     if epochs < 1:
@@ -250,11 +283,12 @@ def train(
         "params": model.count_params(),
         "class_weight": class_weight and {str(k): v for k, v in class_weight.items()},
     }
-    backup = Backup(profile.models_dir / ".backup" / name, settings)
+    backup = Backup(backup or profile.models_dir / ".backup" / name, settings, mirror)
     history, epoch_seconds = backup.restore(fitted)
     resumed_at = len(epoch_seconds)
     watch = Stopwatch()
-    for epoch in range(resumed_at, epochs):
+    progress = Progress(name, epochs, steps, resumed_at)
+    for epoch in range(resumed_at, min(epochs, stop_after or epochs)):
         reseed(fitted, seed, epoch)
         if recipe.schedule == "plateau":
             fitted.optimizer.learning_rate = plateau_rate(history.get("val_loss", []), recipe.learning_rate)
@@ -273,13 +307,14 @@ def train(
             shuffle=False,
             class_weight=class_weight,
             verbose=0,
-            callbacks=[Progress(name, epoch, epochs, steps)],
+            callbacks=[progress],
         ).history
         epoch_seconds.append(round(time.perf_counter() - start, 2))
         for key, values in {**logs, "learning_rate": [rate]}.items():
             history.setdefault(key, []).append(float(values[0]))
         backup.save(fitted, epoch + 1, best_epoch(history), history, epoch_seconds)
-        write_history(history, profile.results_dir / "history" / f"{name}.csv")
+        if log:
+            write_history(history, profile.results_dir / "history" / f"{name}.csv")
     backup.load_epoch(fitted, best_epoch(history))
     backup.remove()
     run = Run(

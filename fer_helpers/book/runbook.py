@@ -213,6 +213,26 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict, i
     return seconds
 
 
+def waits_for(stem: str, waiting: dict, profile: config.Profile) -> str:
+    """Why chapter `stem` cannot run yet ("" when it can): a chapter it reads waits, or runs it reads are not
+    in the run store (`make runs NB=<stem>` trains them)."""
+    from .. import chapters
+
+    upstream = [up for up in chapters.CHAPTERS[stem].reads if waiting.get(up)]
+    if upstream:
+        return f"reads {', '.join(upstream)}, which wait(s)"
+    if not chapters.CHAPTERS[stem].arms:
+        return ""
+    from .. import data, runs, store
+
+    split = data.load_split(profile)
+    missing = [p for p in runs.plan([stem], split, profile) if p.arm.factor == 1 and not store.find(p.key, profile)]
+    if not missing:
+        return ""
+    pflop = sum(p.flops for p in missing) / 1e15
+    return f"{len(missing)} run(s) not in the store ({pflop:.2f} PFLOP): make runs NB={stem}"
+
+
 def run_context(runs: dict) -> dict:
     """The data checksum and environment of this invocation, stored once in runs.json and
     referred to from each notebook's record."""
@@ -256,13 +276,17 @@ def main(argv=None) -> int:
     record_path = run_record(profile)
     mine = {"notebooks": {}, "environments": {}, "data": {}}  # this invocation's records
     context = None
-    timings = []
+    timings, waiting = [], {}
     for path in paths:
         context = context or run_context(mine)
         if profile.name == "full":
             reasons = provenance.notebook_stale_reasons(path, context.get("data"))
             if not reasons and not args.force:
                 print(f"--- {relative(path)}: up to date, skipped (--force to re-run)")
+                continue
+            waiting[path.stem] = waits_for(path.stem, waiting, profile)
+            if waiting[path.stem]:
+                print(f"--- {relative(path)}: {provenance.describe(reasons)}; waits: {waiting[path.stem]}")
                 continue
             print(f"--- {relative(path)}: {provenance.describe(reasons)}{'' if reasons else ', --force'}")
         timings.append((path, execute(path, profile, mine["notebooks"], context)))

@@ -1,0 +1,301 @@
+"""The book's experiments as data: for every chapter, the chapters it reads, its arms and its claims.
+
+    chapters.CHAPTERS["04_baseline"].arms          # what chapter 4 trains
+    chapters.arm("study_pipeline").epochs(profile)  # an arm's budget in a profile
+    chapters.claim("unet_64").text                 # a claim, as every page words it
+
+An *arm* is one way of training: a registry model (with builder changes), a recipe, an epoch budget, a data
+variant and the seeds. A *run* is one (arm, seed): the run store (`fer_helpers.store`) trains it once, and two
+chapters that declare the same arm share its runs. A *claim* names its arms, its kind and what was claimed.
+Adding an arm, a claim or a chapter is one edit here; `make runs`, the staleness checks and the verdicts
+derive from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from . import config
+
+DATA_VARIANTS = {
+    "pipeline": "training split without the autoencoder's outliers",
+    "outliers kept": "training split with the outliers",
+    "leaks kept": "the study's split without the outliers: copies of test images kept",
+    "denoised": "the pipeline's images after NL-means denoising (validation and test too)",
+}
+CLAIM_KINDS = ("level", "difference", "equivalence")
+METRICS = ("accuracy", "macro_f1")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One way of training a model, over seeds (a run is one arm at one seed)."""
+
+    name: str  # unique in the book
+    label: str  # how pages name it
+    model: str  # a `registry` entry
+    recipe: config.Recipe  # its epochs are set by `budget`
+    budget: str  # the profile's epoch budget
+    data: str = "pipeline"  # a key of DATA_VARIANTS
+    changes: tuple = ()  # (option, value) pairs over the registry entry's builder options
+    class_weights: bool = False  # balanced class weights (`eda.class_weights`)
+    seeds: tuple = config.SEEDS
+    keep: bool = False  # store the weights (a later chapter, `predict` or GradCAM loads them)
+    factor: int = 1  # the budget times this: 2 for the doubled-budget check of a verdict
+
+    def __post_init__(self):
+        if self.data not in DATA_VARIANTS:
+            raise ValueError(f"arm {self.name!r}: data {self.data!r} is not one of {list(DATA_VARIANTS)}")
+        if not self.seeds or self.factor < 1:
+            raise ValueError(f"arm {self.name!r} needs at least one seed and a budget factor >= 1")
+
+    def epochs(self, profile: config.Profile) -> int:
+        return profile.budget(self.budget) * self.factor
+
+    def recipe_in(self, profile: config.Profile) -> config.Recipe:
+        """The arm's recipe with its epochs in `profile`."""
+        return replace(self.recipe, epochs=self.epochs(profile))
+
+    def doubled(self) -> Arm:
+        """The same arm at twice the budget, first seed only: whether more training would change a verdict."""
+        return replace(self, name=f"{self.name}_x2", seeds=self.seeds[:1], keep=False, factor=2 * self.factor)
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A claim of the study as the book tests it.
+
+    kind "level": arms = (arm,), reaches `level`; "difference": arms = (A, B), B above A by at least `size`;
+    "equivalence": arms = (A, B), within ±`margin` (stated before the runs). `metric` is what is compared.
+    """
+
+    id: str
+    text: str
+    kind: str
+    arms: tuple[str, ...]
+    level: float | None = None
+    size: float = 0.0
+    margin: float | None = None
+    metric: str = "accuracy"
+    doubled: bool = True  # check the verdict at twice the budget (one seed per arm)
+
+    def __post_init__(self):
+        shape = {"level": 1, "difference": 2, "equivalence": 2}
+        if self.kind not in CLAIM_KINDS or len(self.arms) != shape[self.kind]:
+            raise ValueError(f"claim {self.id!r}: kind {self.kind!r} with {len(self.arms)} arm(s)")
+        if (self.kind == "level") != (self.level is not None) or (self.kind == "equivalence") != bool(self.margin):
+            raise ValueError(f"claim {self.id!r}: a level claim needs a level, an equivalence claim a margin")
+        if self.metric not in METRICS:
+            raise ValueError(f"claim {self.id!r}: metric {self.metric!r} is not one of {METRICS}")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    stem: str
+    reads: tuple[str, ...] = ()  # chapters whose outputs it reads
+    arms: tuple[Arm, ...] = ()  # what it trains (runs of the store)
+    claims: tuple[ClaimSpec, ...] = ()  # what it judges
+
+
+# the study's baseline CNN under the study's recipe: the model of the study's baseline, data and training claims
+STUDY = config.STUDY_BASELINE
+STUDY_AUGMENTED = replace(STUDY, augmentation=config.STUDY_AUGMENTATION)
+PROTOCOL = config.PROTOCOL
+NO_AUGMENTATION = replace(PROTOCOL, augmentation=config.Augmentation())
+STUDY_UNET = (("widths", (32, 64, 128, 256)), ("convs", (2, 2, 2, 2)))  # the study's size: 1.94 M parameters
+
+
+def study_arm(name: str, label: str, **options) -> Arm:
+    return Arm(name, label, "baseline_std_model", options.pop("recipe", STUDY), "study", **options)
+
+
+def protocol_arm(name: str, label: str, **options) -> Arm:
+    return Arm(name, label, "vgg_cnn_small", options.pop("recipe", PROTOCOL), "treatment", **options)
+
+
+STUDY_PIPELINE = study_arm("study_pipeline", "baseline CNN", keep=True)
+PROTOCOL_PIPELINE = protocol_arm("protocol_pipeline", "small VGG-style CNN", keep=True)
+
+CHAPTERS = {
+    chapter.stem: chapter
+    for chapter in (
+        Chapter("01_data_overview"),
+        Chapter("02_denoising"),
+        Chapter("03_outliers"),
+        Chapter(
+            "04_baseline",
+            ("03_outliers",),
+            (
+                STUDY_PIPELINE,
+                study_arm("study_outliers_kept", "baseline CNN, outliers kept", data="outliers kept"),
+                study_arm("study_class_weights", "baseline CNN, class weights", class_weights=True),
+                study_arm("study_leaks_kept", "baseline CNN, copies of test images kept", data="leaks kept"),
+                PROTOCOL_PIPELINE,
+                protocol_arm("protocol_outliers_kept", "small VGG-style CNN, outliers kept", data="outliers kept"),
+            ),
+            (
+                ClaimSpec(
+                    "baseline_52", "The baseline CNN reaches 52 % test accuracy", "level", ("study_pipeline",), 0.52
+                ),
+                ClaimSpec(
+                    "outliers",
+                    "Removing the autoencoder's outliers raises accuracy by 4 points",
+                    "difference",
+                    ("study_outliers_kept", "study_pipeline"),
+                    size=0.04,
+                ),
+                ClaimSpec(
+                    "class_weights",
+                    "Class weights raise macro-F1",
+                    "difference",
+                    ("study_pipeline", "study_class_weights"),
+                    metric="macro_f1",
+                ),
+                ClaimSpec(
+                    "leakage",
+                    "Training on copies of test images inflates test accuracy",
+                    "difference",
+                    ("study_pipeline", "study_leaks_kept"),
+                ),
+            ),
+        ),
+        Chapter(
+            "05_augmentation",
+            ("02_denoising", "03_outliers", "04_baseline"),
+            (
+                STUDY_PIPELINE,
+                study_arm("study_augmented", "baseline CNN, the study's augmentation", recipe=STUDY_AUGMENTED),
+                study_arm("study_denoised", "baseline CNN, denoised images", data="denoised"),
+                PROTOCOL_PIPELINE,
+                protocol_arm(
+                    "protocol_no_augmentation", "small VGG-style CNN, no augmentation", recipe=NO_AUGMENTATION
+                ),
+            ),
+            (
+                ClaimSpec(
+                    "augmentation", "Augmentation raises accuracy", "difference", ("study_pipeline", "study_augmented")
+                ),
+                ClaimSpec(
+                    "denoising",
+                    "NL-means denoising raises accuracy",
+                    "difference",
+                    ("study_pipeline", "study_denoised"),
+                ),
+            ),
+        ),
+        Chapter(
+            "06_unet",
+            ("03_outliers", "04_baseline"),
+            (
+                Arm(
+                    "unet_study",
+                    "attention U-Net",
+                    "attention_unet",
+                    PROTOCOL,
+                    "protocol",
+                    changes=STUDY_UNET,
+                    keep=True,
+                ),
+                Arm("plain_protocol", "baseline CNN, the U-Net's recipe", "baseline_std_model", PROTOCOL, "protocol"),
+            ),
+            (
+                ClaimSpec("unet_64", "The attention U-Net reaches 64 %", "level", ("unet_study",), 0.64),
+                ClaimSpec(
+                    "unet_vs_cnn",
+                    "The attention U-Net beats the baseline CNN trained the same way",
+                    "difference",
+                    ("plain_protocol", "unet_study"),
+                ),
+            ),
+        ),
+        Chapter("07_gradcam", ("04_baseline", "06_unet")),
+        Chapter(
+            "08_cpu_cnn",
+            ("03_outliers", "04_baseline"),
+            (
+                PROTOCOL_PIPELINE,
+                protocol_arm("lever_window_44", "small VGG-style CNN, 44-pixel crops", changes=(("window", 44),)),
+                protocol_arm("lever_window_40", "small VGG-style CNN, 40-pixel crops", changes=(("window", 40),)),
+                protocol_arm("lever_mixup", "small VGG-style CNN, mixup 0.2", recipe=replace(PROTOCOL, mixup=0.2)),
+                Arm(
+                    "strongest", "VGG-style CNN", "vgg_cnn", PROTOCOL, "strongest", changes=(("window", 44),), keep=True
+                ),
+            ),
+        ),
+        Chapter(
+            "09_vit_ensemble",
+            ("03_outliers", "04_baseline", "06_unet", "08_cpu_cnn"),
+            (
+                PROTOCOL_PIPELINE,
+                Arm("vit_protocol", "vision transformer", "vision_transformer", PROTOCOL, "treatment", keep=True),
+            ),
+            (
+                ClaimSpec(
+                    "vit_vs_cnn",
+                    "A vision transformer does as well as a CNN trained the same way",
+                    "equivalence",
+                    ("protocol_pipeline", "vit_protocol"),
+                    margin=0.02,
+                ),
+            ),
+        ),
+        Chapter("10_architectures"),
+        Chapter(
+            "11_claims",
+            ("04_baseline", "05_augmentation", "06_unet", "09_vit_ensemble"),
+            claims=(
+                ClaimSpec(
+                    "study_goal",
+                    "The study-size attention U-Net reaches the study's goal of 75 %",
+                    "level",
+                    ("unet_study",),
+                    0.75,
+                    doubled=False,
+                ),
+            ),
+        ),
+    )
+}
+
+
+def arms() -> dict[str, Arm]:
+    """Every arm of the book by name, in chapter order (an arm two chapters declare is listed once)."""
+    found: dict[str, Arm] = {}
+    for chapter in CHAPTERS.values():
+        for a in chapter.arms:
+            if found.setdefault(a.name, a) != a:
+                raise ValueError(f"two different arms are called {a.name!r}")
+    return found
+
+
+def arm(name: str) -> Arm:
+    if name not in (every := arms()):
+        raise KeyError(f"no arm {name!r}; the book's arms: {', '.join(every)}")
+    return every[name]
+
+
+def claims() -> dict[str, ClaimSpec]:
+    """Every claim by id, in chapter order."""
+    return {c.id: c for chapter in CHAPTERS.values() for c in chapter.claims}
+
+
+def claim(claim_id: str) -> ClaimSpec:
+    if claim_id not in (every := claims()):
+        raise KeyError(f"no claim {claim_id!r}; the book's claims: {', '.join(every)}")
+    return every[claim_id]
+
+
+def chapter_of_claim(claim_id: str) -> str:
+    return next(stem for stem, chapter in CHAPTERS.items() if any(c.id == claim_id for c in chapter.claims))
+
+
+def reads() -> dict[str, tuple[str, ...]]:
+    """{chapter: the chapters it reads}, for the chapters that read any."""
+    return {stem: chapter.reads for stem, chapter in CHAPTERS.items() if chapter.reads}
+
+
+def doubled_arms(stem: str | None = None) -> list[Arm]:
+    """The doubled-budget arms of the claims of `stem` (default: every chapter) that ask for one."""
+    chosen = [CHAPTERS[stem]] if stem else CHAPTERS.values()
+    names = dict.fromkeys(name for chapter in chosen for c in chapter.claims if c.doubled for name in c.arms)
+    return [arm(name).doubled() for name in names]
