@@ -53,10 +53,9 @@ runs: data
 status: env
 	@$(PY) -m fer_helpers.book.runbook --status
 
-# What each training chapter (NB=04_baseline; default: all) would take on this machine: its planned runs times the
-# seconds per epoch timed here (a few minutes); fails when one is over the 120-minute cap.
+# What the missing runs (NB=04_baseline; default: the book's) cost: PFLOP, and hours at this machine's rate.
 plan: data
-	$(PY) -m fer_helpers.book.plan $(NB)
+	$(PY) -m fer_helpers.runs --plan $(NB)
 
 # Re-run a chapter (NB=04_baseline; default: those under 5 minutes) in the full profile into _build/verify/
 # and compare its glued values and results with the committed ones; fails on a difference. RUN=<key>: train

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 
-from . import config
+from . import chapters, config
 from .results import to_jsonable
 
 MIN_SEEDS = 3
@@ -182,6 +182,69 @@ def assess(
     return record
 
 
+def equivalence_verdict(ci90, margin: float) -> str:
+    """Two one-sided tests at 5 % each, read from the 90 % interval of B − A: 'holds' when it lies within ±margin
+    (the arms are equivalent), 'refuted' when it lies wholly outside, 'inconclusive' otherwise."""
+    lo, hi = ci90
+    if -margin < lo and hi < margin:
+        return "holds"
+    return "refuted" if hi <= -margin or lo >= margin else "inconclusive"
+
+
+def seed_values(trials: list, metric: str) -> dict[int, float]:
+    """{seed: the test metric of that seed's trial} ("accuracy" or "macro_f1")."""
+    return {int(t.run.seed): float(t.result[metric]) for t in trials}
+
+
+def judge(spec, trials: dict[str, list], leak_free: np.ndarray | None = None) -> dict:
+    """The record of a declared claim (`chapters.ClaimSpec`) from its arms' trials ({arm label: trials}).
+
+    Accuracy claims of kind level and difference are `assess`ed (paired by image and seed). A macro-F1
+    difference compares the per-seed macro-F1 of the two arms: a t-interval of the paired differences and a
+    paired t-test over seeds. An equivalence claim reads the 90 % t-interval of the per-seed accuracy differences
+    against ±`spec.margin` (`equivalence_verdict`). The record says its `kind` and `metric`.
+    """
+    labels = tuple(chapters.arm(name).label for name in spec.arms)
+    if spec.metric == "accuracy" and spec.kind != "equivalence":
+        claimed = Claim(level=spec.level) if spec.kind == "level" else Claim(size=spec.size)
+        correct = {label: {int(t.run.seed): t.correct for t in trials[label]} for label in labels}
+        record = assess(spec.id, spec.text, labels, correct, claimed, leak_free=leak_free)
+        return {"kind": spec.kind, "metric": spec.metric, **record}
+    values = {label: seed_values(trials[label], spec.metric) for label in labels}
+    seeds = sorted(values[labels[0]])
+    if sorted(values[labels[1]]) != seeds or len(seeds) < MIN_SEEDS:
+        raise ValueError(f"claim {spec.id!r}: arms are paired by seed, at least {MIN_SEEDS}: got {values}")
+    a, b = (np.array([values[label][seed] for seed in seeds]) for label in labels)
+    differences = b - a
+    ci = t_interval(differences)
+    if spec.kind == "equivalence":
+        half = stats.t.ppf(0.95, len(seeds) - 1) * differences.std(ddof=1) / np.sqrt(len(seeds))
+        extra = {"ci90": [float(differences.mean() - half), float(differences.mean() + half)]}
+        word, test = equivalence_verdict(extra["ci90"], spec.margin), "two one-sided t"
+    else:
+        extra, word, test = {}, verdict(ci, Claim(size=spec.size)), "paired t over seeds"
+    return {
+        "claim_id": spec.id,
+        "claim": spec.text,
+        "kind": spec.kind,
+        "metric": spec.metric,
+        "arms": list(labels),
+        "seeds": seeds,
+        "claimed": asdict(Claim(size=spec.size)) | {"margin": spec.margin},
+        "n": len(trials[labels[0]][0].correct),
+        "accuracies": {label: [values[label][seed] for seed in seeds] for label in labels},
+        "mean": {label: float(np.mean(list(values[label].values()))) for label in labels},
+        "sd": {label: float(np.std(list(values[label].values()), ddof=1)) for label in labels},
+        "differences": differences.tolist(),
+        "mean_difference": float(differences.mean()),
+        "ci95": ci,
+        **extra,
+        "p_value": float(stats.ttest_rel(b, a).pvalue),
+        "test": test,
+        "verdict": word,
+    }
+
+
 def path(profile: config.Profile) -> Path:
     return profile.results_dir / "comparisons.json"
 
@@ -216,22 +279,9 @@ def save(record: dict, profile: config.Profile) -> Path:
 
 
 # the book's claims by id, and the chapter that measures each (notebooks/<chapter>.ipynb)
-CHAPTERS = {
-    "baseline_52": "04_baseline",
-    "outliers": "04_baseline",
-    "class_weights": "04_baseline",
-    "leakage": "04_baseline",
-    "augmentation": "05_augmentation",
-    "denoising": "05_augmentation",
-    "unet_64": "06_unet",
-    "unet_vs_cnn": "06_unet",
-    "vit_vs_cnn": "09_vit_ensemble",
-}
-
-
 def pending(records) -> list[str]:
-    """The ids of the book's claims (`CHAPTERS`) that have no record yet, in chapter order."""
-    return [claim_id for claim_id in CHAPTERS if claim_id not in records]
+    """The ids of the book's claims (`chapters.claims`) that have no record yet, in chapter order."""
+    return [claim_id for claim_id in chapters.claims() if claim_id not in records]
 
 
 def table(records) -> pd.DataFrame:

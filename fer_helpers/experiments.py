@@ -40,6 +40,22 @@ def run(
     return Trial(fitted, evaluation.metrics(probs, split.test), predicted, predicted == split.test.labels)
 
 
+def from_store(found: dict[str, list], split: Split) -> dict[str, list[Trial]]:
+    """Trials of stored runs ({arm: `store.StoredRun`s}, as `runs.chapter_runs` gives them), keyed by the arms'
+    labels, their test metrics computed from the stored probabilities (checked to be on `split`'s images)."""
+    from .chapters import arm as declared
+
+    trials = {}
+    for name, stored in found.items():
+        for run in stored:
+            run.check(split.val, split.test)
+            probs = run.probabilities["test"]
+            predicted = probs.argmax(axis=1)
+            trial = Trial(run, evaluation.metrics(probs, split.test), predicted, predicted == split.test.labels)
+            trials.setdefault(declared(name).label, []).append(trial)
+    return trials
+
+
 def run_seeds(
     build,
     split: Split,

@@ -159,7 +159,8 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
     model = registry.entry(p.arm.model).build(train_images.x(), **dict(p.arm.changes))
     weights = eda.class_weights(train_images.labels) if p.arm.class_weights else None
     backup = store.backup_folder(p.key, profile)
-    mirror = store.MIRROR / p.key if profile.name == "full" and not scratch else None
+    own = profile.name == "full" and profile.output_root == config.ROOT  # the book's own store, not a test's
+    mirror = store.MIRROR / p.key if own and not scratch else None
     if scratch:
         backup = backup.with_name(f"verify-{p.key}")
     load = load_average()
@@ -190,6 +191,7 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
         "seed": p.seed,
         "profile": profile.name,
         "spec": store.spec(p.arm, p.seed, profile, variants.key(p.arm.data, split, profile)),
+        "recipe": p.arm.recipe_in(profile).describe(),
         "code_digest": store.code_digest(),
         "history": fitted.history,
         "epochs": fitted.epochs,
@@ -333,6 +335,10 @@ def main(argv=None) -> int:
             continue
         stored = train(p, split, profile)
         rates = machine_rates(profile) | {None: machine_rates(profile).get(None, rates[None])}
+        if profile.name == "full" and profile.output_root == config.ROOT:
+            from .book import runtimes
+
+            runtimes.update_readme(store=True)  # the README's table of what the store holds
         print(
             f"[{number}/{len(todo)}] {p.arm.name} seed {p.seed}: {p.key} stored in {time.monotonic() - start:.0f} s, "
             f"val {stored.record['metrics']['val_accuracy']:.4f}",

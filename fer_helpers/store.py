@@ -131,6 +131,34 @@ class StoredRun:
     def kept_epoch(self) -> int:
         return self.record["kept_epoch"]
 
+    best_epoch = kept_epoch  # the names `training.Run` uses, so tables and plots take either
+
+    @property
+    def epochs(self) -> int:
+        return self.record["epochs"]
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.record["machine"]["train_seconds"]
+
+    @property
+    def load(self) -> dict:
+        return self.record["machine"]["load"]
+
+    def summary(self) -> dict:
+        """The training summary `training.Run.summary` gives, read from the record."""
+        return {
+            "epochs_run": self.epochs,
+            "best_epoch": self.kept_epoch,
+            "train_seconds": self.wall_seconds,
+            "seconds_per_epoch": round(self.wall_seconds / max(self.epochs, 1), 1),
+            "seed": self.seed,
+            "val_accuracy": self.history["val_accuracy"][self.kept_epoch - 1],
+            "params": self.record["cost"]["params"],
+            "recipe": self.record["recipe"],
+            "training_pflop": self.record["cost"]["training_flops"] / 1e15,
+        }
+
     def check(self, val: Subset, test: Subset) -> None:
         """Raise when the stored predictions are not on these validation and test images, in this order."""
         for part, subset in (("val", val), ("test", test)):
@@ -144,8 +172,9 @@ class StoredRun:
         """Per test image: was it classified correctly (what paired tests compare)."""
         return self.probabilities["test"].argmax(axis=1) == test.labels
 
+    @cached_property
     def model(self):
-        """The kept epoch's model; only arms that keep weights have one."""
+        """The kept epoch's model (loaded once); only the runs whose arm keeps weights have one."""
         from . import registry
 
         if not (self.path / MODEL).is_file():
@@ -162,6 +191,17 @@ def stored(profile: config.Profile) -> list[StoredRun]:
     """Every finished run of the store, by key."""
     root = folder(profile)
     return [StoredRun(p.parent) for p in sorted(root.glob(f"*/{RECORD}"))] if root.exists() else []
+
+
+def summary(runs: list[StoredRun]) -> dict:
+    """What `runs` hold and cost: how many, with weights, bytes on disk, training FLOPs and seconds."""
+    return {
+        "runs": len(runs),
+        "with_weights": sum((r.path / MODEL).is_file() for r in runs),
+        "bytes": sum(f.stat().st_size for r in runs for f in r.path.iterdir()),
+        "training_flops": sum(r.record["cost"]["training_flops"] for r in runs),
+        "train_seconds": sum(r.record["machine"]["train_seconds"] for r in runs),
+    }
 
 
 def write(key: str, profile: config.Profile, record: dict, probabilities: dict, model=None) -> StoredRun:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from .. import config
+from .. import chapters, config
 
 LOCK = config.ROOT / "requirements.lock"
 DATA_SOURCE = "Kaggle data set msambare/fer2013"
@@ -176,16 +176,8 @@ def stale_reasons(stored: dict, current: dict) -> list[str]:
     return reasons
 
 
-# the earlier chapters whose committed outputs (results, outlier list, saved models) a chapter reads
-READS = {
-    "04_baseline": ("03_outliers",),
-    "05_augmentation": ("02_denoising", "03_outliers", "04_baseline"),
-    "06_unet": ("03_outliers", "04_baseline"),
-    "07_gradcam": ("04_baseline", "06_unet"),
-    "08_cpu_cnn": ("03_outliers", "04_baseline"),
-    "09_vit_ensemble": ("03_outliers", "04_baseline", "06_unet", "08_cpu_cnn"),
-    "11_claims": ("04_baseline", "05_augmentation", "06_unet", "09_vit_ensemble"),
-}
+# the earlier chapters whose committed outputs (results, outlier list, saved models, runs) a chapter reads
+READS = chapters.reads()
 
 
 def upstream_reasons(stem: str, finished: dict[str, str]) -> list[str]:

@@ -1,6 +1,6 @@
-"""How long each chapter took in its last full-profile run, from results/runs.json, as a markdown
-table: the "Reproduce" page shows it, and `make notebooks` writes it into the README after each run
-(between `README_START` and `README_END`)."""
+"""How long each chapter took in its last full-profile run, from results/runs.json, and what the run store holds
+and cost, per chapter, as markdown tables: the "Reproduce" page shows them, and `make notebooks` and `make runs`
+write them into the README (between `README_START` and `README_END`, `STORE_START` and `STORE_END`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from .provenance import chapter_notebooks, load_runs, runs_path
 
 README_START = "<!-- chapter times: written by `make notebooks` from results/runs.json; do not edit -->"
 README_END = "<!-- end of chapter times -->"
+STORE_START = "<!-- run store: written by `make runs` from runs/; do not edit -->"
+STORE_END = "<!-- end of run store -->"
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -56,16 +58,49 @@ def runs_markdown(runs: dict, root: Path = config.ROOT, link: str = "/notebooks/
     return lines
 
 
+def store_markdown(profile: config.Profile = config.PROFILES["full"]) -> list[str]:
+    """Per chapter and in all: the stored runs of its arms, their size, training PFLOP and CPU-hours."""
+    from .. import chapters, store
+
+    runs = store.stored(profile)
+    by_arm = {}
+    for run in runs:
+        by_arm.setdefault(run.record["arm"].removesuffix(chapters.DOUBLED), []).append(run)
+    rows = []
+    for stem, chapter in chapters.CHAPTERS.items():
+        mine = [run for arm in chapter.arms for run in by_arm.get(arm.name, [])]
+        if chapter.arms:
+            rows.append([f"`{stem}`", *store_cells(store.summary(mine))])
+    rows.append(["**the store** (a run two chapters share counted once)", *store_cells(store.summary(runs))])
+    return markdown_table(["chapter", "runs", "with weights", "size", "training PFLOP", "CPU-hours"], rows)
+
+
+def store_cells(summary: dict) -> list[str]:
+    return [
+        str(summary["runs"]),
+        str(summary["with_weights"]),
+        f"{summary['bytes'] / 2**20:.1f} MiB",
+        f"{summary['training_flops'] / 1e15:.2f}",
+        f"{summary['train_seconds'] / 3600:.1f}",
+    ]
+
+
+def between(text: str, start: str, end: str, lines: list[str]) -> str:
+    """`text` with what stands between the markers `start` and `end` replaced by `lines`."""
+    first, last = text.find(start), text.find(end)
+    if first < 0 or last < first:
+        raise ValueError(f"README.md: the markers {start!r} and {end!r} are missing or out of order")
+    return text[: first + len(start)] + "\n" + "\n".join(lines) + "\n" + text[last:]
+
+
 def readme_with_times(readme: str, root: Path = config.ROOT) -> str:
-    """`readme` with the text between its markers replaced by the chapter times of `root`'s runs.json."""
-    start, end = readme.find(README_START), readme.find(README_END)
-    if start < 0 or end < start:
-        raise ValueError(f"README.md: the markers {README_START!r} and {README_END!r} are missing or out of order")
+    """`readme` with the chapter times of `root`'s runs.json between its markers."""
     table = runs_markdown(load_runs(runs_path(root)), root, link="notebooks/{}.ipynb")
-    return readme[: start + len(README_START)] + "\n" + "\n".join(table) + "\n" + readme[end:]
+    return between(readme, README_START, README_END, table)
 
 
-def update_readme(root: Path = config.ROOT) -> None:
-    """Write the chapter times into `root`/README.md."""
+def update_readme(root: Path = config.ROOT, store: bool = False) -> None:
+    """Write the chapter times (with `store`: what the run store holds) into `root`/README.md."""
     path = Path(root) / "README.md"
-    path.write_text(readme_with_times(path.read_text(), root))
+    text = readme_with_times(path.read_text(), root)
+    path.write_text(between(text, STORE_START, STORE_END, store_markdown()) if store else text)
