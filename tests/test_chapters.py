@@ -35,7 +35,7 @@ def test_chapters_read_only_earlier_chapters_and_the_staleness_check_uses_the_de
     order = list(chapters.CHAPTERS)
     for stem, upstream in chapters.reads().items():
         assert all(order.index(up) < order.index(stem) for up in upstream)
-    assert provenance.READS == chapters.reads()
+    assert chapters.reads() == provenance.READS
     assert list(notebook.stem for notebook in provenance.chapter_notebooks()) == order
 
 
