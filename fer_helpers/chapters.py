@@ -86,6 +86,7 @@ class ClaimSpec:
     margin: float | None = None
     metric: str = "accuracy"
     doubled: bool = True  # check the verdict at twice the budget (one seed per arm)
+    stand_in: str = ""  # why the arms are not the model the claim is about: its verdict is "not tested"
 
     def __post_init__(self):
         shape = {"level": 1, "difference": 2, "equivalence": 2}

@@ -9,15 +9,14 @@
 same test images in the same order (`evaluation.correct`); an arm's accuracy at a seed is its mean. The book's
 rule: a claimed difference rests on at least three seeds per arm and a paired test.
 
-The interval (`ci95`) is a 95 % Student-t interval over the per-seed paired differences (arm B − arm A at
-the same seed), so it carries the seed-to-seed variance of training as well as the test-set sampling noise;
-the verdict is read from it. The paired test (`p_value`) is one exact McNemar test on the pairs stacked over
-seeds: the discordant counts (A right and B wrong, and the reverse) of every seed are summed into one 2×2
-table, which is the Mantel–Haenszel pooling of the per-seed McNemar tables. It asks whether the two arms'
-errors on the same images differ, given these trained runs; it ignores the seed variance and is therefore
-the more liberal of the two, which is why verdicts rest on the interval. (One pooled test rather than, say,
-the median of per-seed p-values, which is not itself a p-value.) A level claim ("reaches 64 %") uses a
-one-sample t-interval and t-test of the arm's seed accuracies against the level.
+The interval (`ci95`) carries both the seed-to-seed variance of training and the test images' sampling noise
+(`intervals.two_level_t`); the verdict is read from it. Beside it: the two-level bootstrap (`ci95_bootstrap`,
+seeds and images resampled) and the Student-t interval over the seeds alone (`ci95_seeds`). The paired test of
+a difference is an exact McNemar test per seed (`p_values`; `p_value` is the largest of them: every seed's test is
+at least that significant); the seeds' predictions on the same images are never pooled into one test. A level
+claim ("reaches 64 %") bootstraps the arm's accuracy against the level and tests its seed accuracies with a
+one-sample t-test. Macro-F1 and equivalence claims, whose score is not a mean over images, use the t-interval over
+seeds (`judge`).
 """
 
 from __future__ import annotations
@@ -29,9 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.contingency_tables import mcnemar
 
-from . import chapters, config
+from . import chapters, config, intervals
 from .results import to_jsonable
 
 MIN_SEEDS = 3
@@ -82,30 +80,19 @@ def verdict(ci, claimed: Claim) -> str:
     return "holds" if lo > 0 else "inconclusive"
 
 
-def t_interval(values) -> list[float]:
-    """95 % Student-t interval of the mean of `values` (one per seed)."""
-    values = np.asarray(values, dtype=float)
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return [float(values.mean() - half), float(values.mean() + half)]
-
-
-def pooled_mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
-    """Exact McNemar p-value on (seeds × images) paired correctness, the pairs of all seeds stacked in one table."""
-    a, b = correct_a.ravel(), correct_b.ravel()
-    table = [[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]]
-    return float(mcnemar(table, exact=True).pvalue)
-
-
 def statistics(arms: tuple[str, ...], correct: dict[str, np.ndarray], claimed: Claim) -> dict:
     """Accuracies, per-seed differences, interval, test and verdict for (seeds × images) correctness per arm."""
     accuracies = {arm: correct[arm].mean(axis=1) for arm in arms}
     if claimed.level is None:
         differences = accuracies[arms[1]] - accuracies[arms[0]]
-        p_value, test = pooled_mcnemar(correct[arms[0]], correct[arms[1]]), "McNemar"
+        per_image = correct[arms[1]].astype(float) - correct[arms[0]]
+        p_values = intervals.mcnemar_per_seed(correct[arms[0]], correct[arms[1]])
+        p_value, test = max(p_values), "McNemar per seed (largest p)"
     else:
         differences = accuracies[arms[0]] - claimed.level
+        per_image, p_values = correct[arms[0]] - claimed.level, None
         p_value, test = float(stats.ttest_1samp(accuracies[arms[0]], claimed.level).pvalue), "one-sample t"
-    ci = t_interval(differences)
+    ci = intervals.two_level_t(per_image)
     return {
         "n": int(next(iter(correct.values())).shape[1]),
         "accuracies": {arm: acc.tolist() for arm, acc in accuracies.items()},
@@ -114,7 +101,11 @@ def statistics(arms: tuple[str, ...], correct: dict[str, np.ndarray], claimed: C
         "differences": differences.tolist(),
         "mean_difference": float(differences.mean()),
         "ci95": ci,
+        "interval_method": intervals.TWO_LEVEL,
+        "ci95_bootstrap": intervals.two_level(per_image),
+        "ci95_seeds": intervals.t_interval(differences),
         "p_value": p_value,
+        "p_values": p_values,
         "test": test,
         "verdict": verdict(ci, claimed),
     }
@@ -180,69 +171,6 @@ def assess(
             )
         record["leak_free"] = statistics(arms, {arm: a[:, mask] for arm, a in arrays.items()}, claimed)
     return record
-
-
-def equivalence_verdict(ci90, margin: float) -> str:
-    """Two one-sided tests at 5 % each, read from the 90 % interval of B − A: 'holds' when it lies within ±margin
-    (the arms are equivalent), 'refuted' when it lies wholly outside, 'inconclusive' otherwise."""
-    lo, hi = ci90
-    if -margin < lo and hi < margin:
-        return "holds"
-    return "refuted" if hi <= -margin or lo >= margin else "inconclusive"
-
-
-def seed_values(trials: list, metric: str) -> dict[int, float]:
-    """{seed: the test metric of that seed's trial} ("accuracy" or "macro_f1")."""
-    return {int(t.run.seed): float(t.result[metric]) for t in trials}
-
-
-def judge(spec, trials: dict[str, list], leak_free: np.ndarray | None = None) -> dict:
-    """The record of a declared claim (`chapters.ClaimSpec`) from its arms' trials ({arm label: trials}).
-
-    Accuracy claims of kind level and difference are `assess`ed (paired by image and seed). A macro-F1
-    difference compares the per-seed macro-F1 of the two arms: a t-interval of the paired differences and a
-    paired t-test over seeds. An equivalence claim reads the 90 % t-interval of the per-seed accuracy differences
-    against ±`spec.margin` (`equivalence_verdict`). The record says its `kind` and `metric`.
-    """
-    labels = tuple(chapters.arm(name).label for name in spec.arms)
-    if spec.metric == "accuracy" and spec.kind != "equivalence":
-        claimed = Claim(level=spec.level) if spec.kind == "level" else Claim(size=spec.size)
-        correct = {label: {int(t.run.seed): t.correct for t in trials[label]} for label in labels}
-        record = assess(spec.id, spec.text, labels, correct, claimed, leak_free=leak_free)
-        return {"kind": spec.kind, "metric": spec.metric, **record}
-    values = {label: seed_values(trials[label], spec.metric) for label in labels}
-    seeds = sorted(values[labels[0]])
-    if sorted(values[labels[1]]) != seeds or len(seeds) < MIN_SEEDS:
-        raise ValueError(f"claim {spec.id!r}: arms are paired by seed, at least {MIN_SEEDS}: got {values}")
-    a, b = (np.array([values[label][seed] for seed in seeds]) for label in labels)
-    differences = b - a
-    ci = t_interval(differences)
-    if spec.kind == "equivalence":
-        half = stats.t.ppf(0.95, len(seeds) - 1) * differences.std(ddof=1) / np.sqrt(len(seeds))
-        extra = {"ci90": [float(differences.mean() - half), float(differences.mean() + half)]}
-        word, test = equivalence_verdict(extra["ci90"], spec.margin), "two one-sided t"
-    else:
-        extra, word, test = {}, verdict(ci, Claim(size=spec.size)), "paired t over seeds"
-    return {
-        "claim_id": spec.id,
-        "claim": spec.text,
-        "kind": spec.kind,
-        "metric": spec.metric,
-        "arms": list(labels),
-        "seeds": seeds,
-        "claimed": asdict(Claim(size=spec.size)) | {"margin": spec.margin},
-        "n": len(trials[labels[0]][0].correct),
-        "accuracies": {label: [values[label][seed] for seed in seeds] for label in labels},
-        "mean": {label: float(np.mean(list(values[label].values()))) for label in labels},
-        "sd": {label: float(np.std(list(values[label].values()), ddof=1)) for label in labels},
-        "differences": differences.tolist(),
-        "mean_difference": float(differences.mean()),
-        "ci95": ci,
-        **extra,
-        "p_value": float(stats.ttest_rel(b, a).pvalue),
-        "test": test,
-        "verdict": word,
-    }
 
 
 def path(profile: config.Profile) -> Path:

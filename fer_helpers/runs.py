@@ -16,128 +16,19 @@ tiny runs inline.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 
-from . import chapters, config, store
-from .chapters import Arm
+from . import config, plan, store
+from .plan import Planned
 
 VERIFY_TOLERANCE = 0.02  # across instruction sets: each compared epoch's validation accuracy within ±2 points
-
-
-@dataclass(frozen=True)
-class Planned:
-    arm: Arm
-    seed: int
-    key: str
-    flops: int  # training FLOPs: steps and validation passes of every epoch
-    model: tuple  # (builder, options as JSON): runs of one model train at one rate
-
-    def seconds(self, rates: dict) -> float:
-        """Its training time at this machine's rate for its model (else the machine's overall rate)."""
-        return self.flops / rates.get(self.model, rates[None])
-
-
-def planned_arms(stems=None) -> list[Arm]:
-    """The arms of `stems` (default: every chapter) in order, then their doubled-budget checks; each once."""
-    stems = stems or list(chapters.CHAPTERS)
-    unknown = [s for s in stems if s not in chapters.CHAPTERS]
-    if unknown:
-        raise ValueError(f"no chapter {unknown}; the chapters: {', '.join(chapters.CHAPTERS)}")
-    found = [a for s in stems for a in chapters.CHAPTERS[s].arms] + [a for s in stems for a in chapters.doubled_arms(s)]
-    return list({a.name: a for a in found}.values())
-
-
-def plan(stems, split, profile: config.Profile) -> list[Planned]:
-    """Every run of `stems` (stored or not), with its key and cost; a run two arms share is listed once."""
-    from . import flops, registry, variants
-
-    data_keys, forward, runs = {}, {}, {}
-    for a in planned_arms(stems):
-        if a.data not in data_keys:
-            data_keys[a.data] = variants.key(a.data, split, profile)
-        model = (a.model, a.changes)
-        if model not in forward:
-            forward[model] = flops.forward(registry.entry(a.model).build(split.train.x()[:64], **dict(a.changes)))
-        n_train = len(variants.load(a.data, split, profile)[1]) if a.data != "denoised" else None
-        n_train = n_train or len(split.train.without(_outliers(profile)))
-        cost = flops.training(forward[model], n_train, len(split.val), a.epochs(profile))
-        for seed in a.seeds:
-            run_spec = store.spec(a, seed, profile, data_keys[a.data])
-            identity = (run_spec["builder"], json.dumps(run_spec["options"], sort_keys=True))
-            runs.setdefault(store.key_of(run_spec), Planned(a, seed, store.key_of(run_spec), cost, identity))
-    return list(runs.values())
-
-
-def _outliers(profile):
-    from . import outliers
-
-    return outliers.load_outlier_keys(profile)
-
-
-def machine_rates(profile: config.Profile) -> dict:
-    """FLOP/s this machine's CPU delivered in the store's runs made on it: per model ({(builder, options): rate})
-    and over all of them (key None); empty before the first run made here."""
-    from .results import cpu_info
-
-    here = cpu_info()["model"]
-    work, seconds = {}, {}
-    for run in store.stored(profile):
-        record = run.record
-        if record["machine"]["cpu"]["model"] != here:
-            continue
-        model = (record["spec"]["builder"], json.dumps(record["spec"]["options"], sort_keys=True))
-        for key in (model, None):
-            work[key] = work.get(key, 0) + record["cost"]["training_flops"]
-            seconds[key] = seconds.get(key, 0) + record["machine"]["train_seconds"]
-    return {key: work[key] / seconds[key] for key in work if seconds[key]}
-
-
-def measured_rate(split, profile: config.Profile) -> float:
-    """FLOP/s of this machine timed on a few training steps of the small VGG-style CNN (before any run is stored)."""
-    from . import flops, registry, training
-
-    model = registry.entry("vgg_cnn_small").build(split.train.x())
-    per_epoch = training.seconds_per_epoch(model, split, config.PROTOCOL, steps=10)
-    work = flops.training(flops.forward(model), len(split.train), len(split.val), 1)
-    return work / per_epoch["seconds_per_epoch"]
-
-
-def describe(planned: list[Planned], profile: config.Profile, rates: dict) -> str:
-    """The plan as a table: arm, seed, epochs, PFLOP, hours at this machine's `rates`, stored or missing."""
-    lines = [f"{'arm':28} {'seed':>4} {'epochs':>6} {'PFLOP':>7} {'hours':>6}  run"]
-    missing = [p for p in planned if not store.find(p.key, profile)]
-    for p in planned:
-        state = "missing" if p in missing else "stored"
-        hours = p.seconds(rates) / 3600
-        line = f"{p.arm.name:28} {p.seed:>4} {p.arm.epochs(profile):>6} {p.flops / 1e15:7.3f} {hours:6.2f}"
-        lines.append(f"{line}  {p.key} {state}")
-    total, hours = sum(p.flops for p in missing), sum(p.seconds(rates) for p in missing) / 3600
-    lines.append(
-        f"\n{len(missing)} of {len(planned)} runs missing: {total / 1e15:.2f} PFLOP, {hours:.1f} h on this machine "
-        f"({rates[None] / 1e9:.0f} GFLOP/s over all models; per model where it has trained here)"
-    )
-    return "\n".join(lines)
-
-
-def fitting(missing: list[Planned], rates: dict, hours: float | None) -> list[Planned]:
-    """The missing runs that fit in `hours` at this machine's `rates`, in plan order (a run too long is skipped)."""
-    if hours is None:
-        return missing
-    left, chosen = hours * 3600, []
-    for p in missing:
-        if p.seconds(rates) <= left:
-            chosen.append(p)
-            left -= p.seconds(rates)
-    return chosen
 
 
 def device() -> str:
@@ -231,10 +122,10 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
 
 
 def chapter_runs(stem: str, split, profile: config.Profile) -> dict[str, list[store.StoredRun]]:
-    """{arm: its stored runs, one per seed} of chapter `stem`. A missing run stops the full profile with the
-    command that trains it; the smoke profile trains it here."""
-    planned = plan([stem], split, profile)
-    missing = [p for p in planned if p.arm.factor == 1 and not store.find(p.key, profile)]
+    """{arm: its stored runs, one per seed} of chapter `stem`, with the doubled-budget checks its claims need. A
+    missing run stops the full profile with the command that trains it; the smoke profile trains it here."""
+    planned = plan.plan([stem], split, profile)
+    missing = [p for p in planned if not store.find(p.key, profile)]
     if missing and profile.subset_fraction is None:
         names = ", ".join(f"{p.arm.name} seed {p.seed} ({p.key})" for p in missing)
         raise store.MissingRuns(
@@ -242,10 +133,11 @@ def chapter_runs(stem: str, split, profile: config.Profile) -> dict[str, list[st
         )
     for p in missing:
         train(p, split, profile)
+    if missing:  # the claims judged on the new runs may need their doubled-budget checks now
+        return chapter_runs(stem, split, profile)
     runs = {}
     for p in planned:
-        if p.arm.factor == 1 or store.find(p.key, profile):
-            runs.setdefault(p.arm.name, []).append(store.find(p.key, profile))
+        runs.setdefault(p.arm.name, []).append(store.find(p.key, profile))
     return runs
 
 
@@ -258,7 +150,7 @@ def verify(key: str, split, profile: config.Profile, epochs: int | None = None) 
     found = store.find(key, profile)
     if not found:
         raise KeyError(f"no run {key} in {store.folder(profile)}")
-    p = next((p for p in plan(None, split, profile) if p.key == key), None)
+    p = next((p for p in plan.plan(None, split, profile) if p.key == key), None)
     if p is None:
         raise KeyError(f"run {key} is in the store but no chapter declares it (a replaced run?)")
     n = min(epochs or found.record["epochs"], found.record["epochs"])
@@ -311,19 +203,19 @@ def main(argv=None) -> int:
         mismatches = verify(args.verify, split, profile, args.epochs)
         print("\n".join(mismatches) or f"run {args.verify}: the same numbers")
         return 1 if mismatches else 0
-    planned = plan(args.notebooks, split, profile)
+    planned = plan.plan(args.notebooks, split, profile)
     if args.key:
         chosen = [p for p in planned if p.key == args.key]
         if not chosen:
             parser.error(f"no planned run has the key {args.key}")
         train(chosen[0], split, profile)
         return 0
-    rates = machine_rates(profile)
-    rates.setdefault(None, measured_rate(split, profile))
+    rates = plan.machine_rates(profile)
+    rates.setdefault(None, plan.measured_rate(split, profile))
     if args.plan:
-        print(describe(planned, profile, rates))
+        print(plan.describe(planned, profile, rates))
         return 0
-    todo = fitting([p for p in planned if not store.find(p.key, profile)], rates, args.hours)
+    todo = plan.fitting([p for p in planned if not store.find(p.key, profile)], rates, args.hours)
     print(f"{len(todo)} run(s) to train, {sum(p.flops for p in todo) / 1e15:.2f} PFLOP", flush=True)
     if args.jobs > 1:
         return run_jobs([p.key for p in todo], args.jobs)
@@ -334,7 +226,7 @@ def main(argv=None) -> int:
             print(f"[{number}/{len(todo)}] {p.arm.name} seed {p.seed}: skipped, no longer fits", flush=True)
             continue
         stored = train(p, split, profile)
-        rates = machine_rates(profile) | {None: machine_rates(profile).get(None, rates[None])}
+        rates = plan.machine_rates(profile) | {None: plan.machine_rates(profile).get(None, rates[None])}
         if profile.name == "full" and profile.output_root == config.ROOT:
             from .book import runtimes
 

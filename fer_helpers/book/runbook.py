@@ -223,10 +223,10 @@ def waits_for(stem: str, waiting: dict, profile: config.Profile) -> str:
         return f"reads {', '.join(upstream)}, which wait(s)"
     if not chapters.CHAPTERS[stem].arms:
         return ""
-    from .. import data, runs, store
+    from .. import data, plan, store
 
     split = data.load_split(profile)
-    missing = [p for p in runs.plan([stem], split, profile) if p.arm.factor == 1 and not store.find(p.key, profile)]
+    missing = [p for p in plan.plan([stem], split, profile) if not store.find(p.key, profile)]
     if not missing:
         return ""
     pflop = sum(p.flops for p in missing) / 1e15

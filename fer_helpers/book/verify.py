@@ -37,7 +37,7 @@ from ..results import cpu_info
 from . import provenance, runbook
 
 # Accuracy-like metrics (accuracy, F1, precision, recall, shares, their CIs and differences), in percentage
-# points. Chapter 4 re-run on another machine moved merged test accuracy 54.4 → 54.0 % (FACTS.md, 2026-11-29);
+# points. Chapter 4 re-run on another machine moved merged test accuracy 54.4 → 54.0 % (measured 2026-11-29);
 # one standard error of an accuracy on the 7,178 test images is ±0.55 points.
 ACCURACY_TOLERANCE = 0.5
 # Losses and reconstruction errors, relative: they have no fixed scale.

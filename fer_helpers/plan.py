@@ -1,0 +1,153 @@
+"""The plan of the book's runs: every run the chapters declare, its key, its cost in FLOPs, and the hours it takes
+at this machine's rate.
+
+    planned = plan.plan(["06_unet"], split, profile)   # stored or not, in chapter order
+    print(plan.describe(planned, profile, plan.machine_rates(profile)))
+
+Each chapter's arms come in chapter order; the doubled-budget checks of a claim (`chapters.Arm.doubled`) come after
+every chapter's arms, and only for the claims whose word more training could change (`claims.CHANGEABLE`), judged
+from the claim's stored runs; a claim whose runs are not all in yet gets its checks planned once they are.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from . import chapters, config, store
+from .chapters import Arm
+
+
+@dataclass(frozen=True)
+class Planned:
+    arm: Arm
+    seed: int
+    key: str
+    flops: int  # training FLOPs: steps and validation passes of every epoch
+    model: tuple  # (builder, options as JSON): runs of one model train at one rate
+
+    def seconds(self, rates: dict) -> float:
+        """Its training time at this machine's rate for its model (else the machine's overall rate)."""
+        return self.flops / rates.get(self.model, rates[None])
+
+
+def check_stems(stems) -> list[str]:
+    stems = stems or list(chapters.CHAPTERS)
+    unknown = [s for s in stems if s not in chapters.CHAPTERS]
+    if unknown:
+        raise ValueError(f"no chapter {unknown}; the chapters: {', '.join(chapters.CHAPTERS)}")
+    return stems
+
+
+def planned(arms: list[Arm], split, profile: config.Profile) -> list[Planned]:
+    """The runs of `arms` (stored or not), with their keys and costs; a run two arms share is listed once."""
+    from . import flops, registry, variants
+
+    data_keys, forward, runs = {}, {}, {}
+    for a in arms:
+        if a.data not in data_keys:
+            data_keys[a.data] = variants.key(a.data, split, profile)
+        model = (a.model, a.changes)
+        if model not in forward:
+            forward[model] = flops.forward(registry.entry(a.model).build(split.train.x()[:64], **dict(a.changes)))
+        n_train = len(variants.load(a.data, split, profile)[1]) if a.data != "denoised" else None
+        n_train = n_train or len(split.train.without(_outliers(profile)))
+        cost = flops.training(forward[model], n_train, len(split.val), a.epochs(profile))
+        for seed in a.seeds:
+            run_spec = store.spec(a, seed, profile, data_keys[a.data])
+            identity = (run_spec["builder"], json.dumps(run_spec["options"], sort_keys=True))
+            runs.setdefault(store.key_of(run_spec), Planned(a, seed, store.key_of(run_spec), cost, identity))
+    return list(runs.values())
+
+
+def doubled_needed(stems, base: list[Planned], split, profile: config.Profile) -> tuple[list[Arm], list[str]]:
+    """(the doubled-budget arms the claims of `stems` need, the claims whose check waits for their runs): a claim
+    needs its check when its runs are all stored and its word is one more training could change."""
+    from . import claims, experiments
+
+    by_arm = {}
+    for p in base:
+        by_arm.setdefault(p.arm.name, []).append(p)
+    needed, waiting = {}, []
+    for spec in (c for stem in stems for c in chapters.CHAPTERS[stem].claims if c.doubled):
+        found = {name: [store.find(p.key, profile) for p in by_arm.get(name, [])] for name in spec.arms}
+        if not all(found.values()) or not all(all(runs) for runs in found.values()):
+            waiting.append(spec.id)
+            continue
+        record = claims.judge(spec, experiments.from_store(found, split), split.test)
+        if record["verdict"] in claims.CHANGEABLE:
+            needed |= {name: chapters.arm(name).doubled() for name in spec.arms}
+    return list(needed.values()), waiting
+
+
+def plan(stems, split, profile: config.Profile) -> list[Planned]:
+    """Every run of `stems` (default: every chapter), stored or not, in chapter order; the doubled-budget checks
+    the claims need last (module doc)."""
+    stems = check_stems(stems)
+    arms = list({a.name: a for s in stems for a in chapters.CHAPTERS[s].arms}.values())
+    base = planned(arms, split, profile)
+    doubled, _ = doubled_needed(stems, base, split, profile)
+    return base + [p for p in planned(doubled, split, profile) if p.key not in {b.key for b in base}]
+
+
+def _outliers(profile):
+    from . import outliers
+
+    return outliers.load_outlier_keys(profile)
+
+
+def machine_rates(profile: config.Profile) -> dict:
+    """FLOP/s this machine's CPU delivered in the store's runs made on it: per model ({(builder, options): rate})
+    and over all of them (key None); empty before the first run made here."""
+    from .results import cpu_info
+
+    here = cpu_info()["model"]
+    work, seconds = {}, {}
+    for run in store.stored(profile):
+        record = run.record
+        if record["machine"]["cpu"]["model"] != here:
+            continue
+        model = (record["spec"]["builder"], json.dumps(record["spec"]["options"], sort_keys=True))
+        for key in (model, None):
+            work[key] = work.get(key, 0) + record["cost"]["training_flops"]
+            seconds[key] = seconds.get(key, 0) + record["machine"]["train_seconds"]
+    return {key: work[key] / seconds[key] for key in work if seconds[key]}
+
+
+def measured_rate(split, profile: config.Profile) -> float:
+    """FLOP/s of this machine timed on a few training steps of the small VGG-style CNN (before any run is stored)."""
+    from . import flops, registry, training
+
+    model = registry.entry("vgg_cnn_small").build(split.train.x())
+    per_epoch = training.seconds_per_epoch(model, split, config.PROTOCOL, steps=10)
+    work = flops.training(flops.forward(model), len(split.train), len(split.val), 1)
+    return work / per_epoch["seconds_per_epoch"]
+
+
+def describe(planned: list[Planned], profile: config.Profile, rates: dict) -> str:
+    """The plan as a table: arm, seed, epochs, PFLOP, hours at this machine's `rates`, stored or missing."""
+    lines = [f"{'arm':28} {'seed':>4} {'epochs':>6} {'PFLOP':>7} {'hours':>6}  run"]
+    missing = [p for p in planned if not store.find(p.key, profile)]
+    for p in planned:
+        state = "missing" if p in missing else "stored"
+        hours = p.seconds(rates) / 3600
+        line = f"{p.arm.name:28} {p.seed:>4} {p.arm.epochs(profile):>6} {p.flops / 1e15:7.3f} {hours:6.2f}"
+        lines.append(f"{line}  {p.key} {state}")
+    total, hours = sum(p.flops for p in missing), sum(p.seconds(rates) for p in missing) / 3600
+    lines.append(
+        f"\n{len(missing)} of {len(planned)} runs missing: {total / 1e15:.2f} PFLOP, {hours:.1f} h on this machine "
+        f"({rates[None] / 1e9:.0f} GFLOP/s over all models; per model where it has trained here)"
+    )
+    return "\n".join(lines)
+
+
+def fitting(missing: list[Planned], rates: dict, hours: float | None) -> list[Planned]:
+    """The missing runs that fit in `hours` at this machine's `rates`, in plan order (a run too long is skipped)."""
+    if hours is None:
+        return missing
+    left, chosen = hours * 3600, []
+    for p in missing:
+        if p.seconds(rates) <= left:
+            chosen.append(p)
+            left -= p.seconds(rates)
+    return chosen
