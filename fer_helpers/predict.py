@@ -37,7 +37,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import config, evaluation, registry
+from . import config
+from .quiet import quiet_tensorflow
+
+quiet_tensorflow()  # before evaluation and registry load TensorFlow: no C++ log line, not even for --help
+
+from . import evaluation, registry  # noqa: E402
 
 CASCADE = "haarcascade_frontalface_default.xml"
 MARGIN = 0.1  # share of the face box added on every side of the crop

@@ -263,3 +263,12 @@ def test_bad_model_file(photos, tmp_path, capsys):
 def test_usage_error_returns_2(capsys):
     assert predict.main([]) == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_help_prints_no_tensorflow_log_line():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "fer_helpers.predict", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "usage:" in done.stdout
+    assert not any(marker in done.stdout + done.stderr for marker in ("oneDNN", "absl", "E0000", "I0000"))

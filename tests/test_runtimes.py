@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 import pytest
 
 from fer_helpers import config
@@ -31,3 +33,25 @@ def test_readme_times_replace_only_the_text_between_the_markers(tmp_path):
 def test_readme_without_markers_is_refused_with_their_names(tmp_path):
     with pytest.raises(ValueError, match="README.md: the markers .*chapter times"):
         runtimes.readme_with_times("# no markers\n", tmp_path)
+
+
+def test_readme_states_what_the_run_store_holds():
+    readme = (config.ROOT / "README.md").read_text()
+    table = runtimes.store_markdown()
+    written = runtimes.between(readme, runtimes.STORE_START, runtimes.STORE_END, table)
+    assert written == readme, "README.md's run-store table differs from runs/ (make runs writes it)"
+
+
+def test_the_store_table_sums_each_chapters_runs_and_the_store_once(tmp_path, monkeypatch):
+    from fer_helpers import chapters, store
+
+    profile = config.Profile("full", None, {}, tmp_path)
+    record = {"arm": "study_pipeline", "cost": {"training_flops": 2e15}, "machine": {"train_seconds": 3600.0}}
+    for key, arm in (("a", "study_pipeline"), ("b", "study_pipeline_x2"), ("c", "unet_study")):
+        store.write(key, profile, record | {"arm": arm}, {"val": np.zeros((1, 7)), "test": np.zeros((1, 7))})
+    lines = runtimes.store_markdown(profile)
+    row = {name: next(line for line in lines if line.startswith(f"| {name}")) for name in ("`04", "`05", "`06", "**")}
+    assert "| 2 | 0 |" in row["`04"] and "| 4.00 | 2.0 |" in row["`04"]  # the arm and its doubled-budget check
+    assert "| 2 | 0 |" in row["`05"]  # the control arm is chapter 5's too
+    assert "| 1 | 0 |" in row["`06"] and "| 3 | 0 |" in row["**"] and "| 6.00 | 3.0 |" in row["**"]
+    assert len(lines) == 2 + len([c for c in chapters.CHAPTERS.values() if c.arms]) + 1  # header, rule, total

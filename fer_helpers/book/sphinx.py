@@ -30,7 +30,7 @@ from .provenance import (
     locked_packages,
     runs_path,
 )
-from .runtimes import markdown_table, runs_markdown
+from .runtimes import markdown_table, runs_markdown, store_markdown
 
 BOOK = config.ROOT / "book"
 GENERATED = BOOK / "_generated"
@@ -174,6 +174,7 @@ def reproduce_markdown(what: str, root: Path = config.ROOT) -> list[str]:
     lock = Path(root) / "requirements.lock"
     makers = {
         "runs": lambda: runs_markdown(runs, root),
+        "store": store_markdown,
         "status": lambda: status_markdown(root),
         "profiles": profiles_markdown,
         "packages": lambda: packages_markdown(runs, lock if lock.exists() else LOCK),
