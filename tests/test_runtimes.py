@@ -1,7 +1,6 @@
 import json
 
 import numpy as np
-
 import pytest
 
 from fer_helpers import config
