@@ -26,10 +26,12 @@ JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 slow = pytest.mark.slow
 
 
-def build(source: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    """`jupyter-book build SOURCE --all -W -n --keep-going`, as `make html` runs it."""
+def build(source: Path, output: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`jupyter-book build SOURCE --all -W -n --keep-going`, as `make html` runs it; with `output`, into
+    OUTPUT/_build/html (so a test never overwrites the book `make html` built)."""
+    where = ["--path-output", str(output)] if output else []
     return subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(source), "--all", "-W", "-n", "--keep-going"],
+        [str(JUPYTER_BOOK), "build", str(source), "--all", "-W", "-n", "--keep-going", *where],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -76,14 +78,15 @@ ALLOW_DRAFTS = os.environ.get("FER_BOOK_ALLOW_DRAFTS") == "1"
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
-    """The book, built from scratch with warnings as errors: into _build/html, or, with
-    FER_BOOK_ALLOW_DRAFTS=1 and draft notebooks present, from a copy without them."""
+    """The book, built from scratch with warnings as errors into a folder of its own (never over _build/html), or,
+    with FER_BOOK_ALLOW_DRAFTS=1 and draft notebooks present, from a copy without them."""
     source = ROOT
     found = drafts.drafts()
     if found and ALLOW_DRAFTS:
         source = tmp_path_factory.mktemp("book-without-drafts")
         drafts.copy_without(ROOT, source, found)
-    result = build(source)
+    output = tmp_path_factory.mktemp("built-book")
+    result = build(source, output)
     log = result.stdout + result.stderr
     hint = (
         (
@@ -95,7 +98,7 @@ def built_book(tmp_path_factory) -> Path:
     )
     assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings_in(log) or log.splitlines()[-30:]) + hint
     assert not warnings_in(log), "\n".join(warnings_in(log))
-    return source / "_build" / "html"
+    return output / "_build" / "html"
 
 
 # --- the built book ------------------------------------------------------------------------------
