@@ -148,7 +148,7 @@ def assess(
     """The record of one claim: arms (A, B) or (arm,) for a level claim; `correct[arm][seed]` bool per test image.
 
     With `leak_free` (a bool mask over the test images), the same statistics on the leak-free images are
-    added under "leak_free".
+    added under "leak_free", and on the others, those with a copy in training or validation, under "copied".
     """
     arms, expected = tuple(arms), 1 if claimed.level is not None else 2
     if len(arms) != expected:
@@ -170,6 +170,8 @@ def assess(
                 f"with at least one True, got {mask.dtype} of shape {mask.shape}"
             )
         record["leak_free"] = statistics(arms, {arm: a[:, mask] for arm, a in arrays.items()}, claimed)
+        if (~mask).sum() > 1:  # the test images with a copy in training or validation: where leakage can show
+            record["copied"] = statistics(arms, {arm: a[:, ~mask] for arm, a in arrays.items()}, claimed)
     return record
 
 

@@ -5,6 +5,7 @@ from test_comparisons import runs
 
 from fer_helpers import comparisons
 from fer_helpers.book import verdicts
+from fer_helpers.book.formats import Missing
 from fer_helpers.comparisons import Claim
 
 N = 1000
@@ -68,3 +69,19 @@ def test_prose_values_name_every_number_a_chapter_glues():
     direction = comparisons.assess("cw", "helps", ("a", "b"), {"a": runs([0.5] * 3), "b": runs([0.5] * 3)}, Claim())
     values, _ = verdicts.prose_values(direction, "ch4_cw")
     assert "ch4_cw_claimed" not in values and values["ch4_cw_difference"] == 0
+
+
+def test_a_p_value_too_small_to_print_reads_below_the_smallest_never_zero():
+    assert verdicts.p_text(3.2e-131) == "< 1e-06" and verdicts.p_text(0.0) == "< 1e-06"
+    assert verdicts.p_text(0.0123) == "0.012" and isinstance(verdicts.p_text(float("nan")), Missing)
+
+
+def test_the_copied_test_images_get_their_own_values_beside_the_leak_free_ones():
+    mask = np.arange(N) % 4 != 0  # a quarter of the test images have a copy in training
+    record = comparisons.assess(
+        "leakage", "copies inflate", ("a", "b"), {"a": runs([0.5] * 3), "b": runs([0.6] * 3, seed=1)}, Claim(), mask
+    )
+    assert record["copied"]["n"] == (~mask).sum() and record["leak_free"]["n"] == mask.sum()
+    values, _ = verdicts.prose_values(record, "ch4_leakage")
+    assert values["ch4_leakage_copied_verdict"] == record["copied"]["verdict"]
+    assert values["ch4_leakage_copied_difference"] == record["copied"]["mean_difference"]

@@ -59,7 +59,7 @@ def runs_markdown(runs: dict, root: Path = config.ROOT, link: str = "/notebooks/
 
 
 def store_markdown(profile: config.Profile = config.PROFILES["full"]) -> list[str]:
-    """Per chapter and in all: the stored runs of its arms, their size, training PFLOP and CPU-hours."""
+    """Per chapter and in all: the stored runs of its arms, their size, training PFLOP and the wall hours it took."""
     from .. import chapters, store
 
     runs = store.stored(profile)
@@ -72,7 +72,7 @@ def store_markdown(profile: config.Profile = config.PROFILES["full"]) -> list[st
         if chapter.arms:
             rows.append([f"`{stem}`", *store_cells(store.summary(mine))])
     rows.append(["**the store** (a run two chapters share counted once)", *store_cells(store.summary(runs))])
-    return markdown_table(["chapter", "runs", "with weights", "size", "training PFLOP", "CPU-hours"], rows)
+    return markdown_table(["chapter", "runs", "with weights", "size", "training PFLOP", "wall hours"], rows)
 
 
 def store_cells(summary: dict) -> list[str]:

@@ -10,6 +10,16 @@ from .. import comparisons
 from .formats import Missing, format_table
 
 
+SMALLEST_P = 1e-6  # a p-value below this is written "< 1e-6", never rounded to 0
+
+
+def p_text(p) -> str | Missing:
+    """A p-value as a page writes it: two significant digits, "< 1e-6" below that, why when there is none."""
+    if p is None or np.isnan(p):
+        return Missing("no spread over seeds")
+    return f"< {SMALLEST_P:.0e}" if p < SMALLEST_P else f"{p:.2g}"
+
+
 def page_table(records) -> pd.DataFrame:
     """`table` written for a page (fer_helpers.book.formats): per claim its arms, seeds, mean accuracy per arm,
     the difference (B − A, or the arm − the level) with its 95 % interval in points, p, the verdict, and the same on
@@ -26,14 +36,14 @@ def page_table(records) -> pd.DataFrame:
             "mean B": raw["mean B"],
             "difference": raw["difference"],
             "95% interval": list(zip(raw["ci low"], raw["ci high"], strict=True)),
-            "p": raw["p"],
+            "p": [p_text(p) for p in raw["p"]],
             "test": raw["test"],
             "verdict": raw["verdict"],
         },
         index=raw.index,
     )
     kinds = {"level": "percent", "mean A": "percent", "mean B": "percent", "difference": "points"}
-    kinds |= {"95% interval": "points", "p": ".2g"}
+    kinds |= {"95% interval": "points", "p": "text"}
     if "leak-free verdict" in raw:
         free = raw["leak-free verdict"].notna()
         shown["leak-free difference"] = raw["leak-free difference"]
@@ -73,18 +83,16 @@ def prose_values(record: dict, prefix: str) -> tuple[dict, dict]:
             if len(arms) == 1
             else {f"{key}_mean_a": stats["mean"][arms[0]], f"{key}_mean_b": stats["mean"][arms[1]]}
         )
-        p = stats["p_value"]
         values.update(
             {
                 **means,
                 f"{key}_verdict": stats["verdict"],
                 f"{key}_difference": stats["mean_difference"],
                 f"{key}_ci": tuple(stats["ci95"]),
-                f"{key}_p": Missing("no spread over seeds") if p is None or np.isnan(p) else p,
+                f"{key}_p": p_text(stats["p_value"]),
             }
         )
         kinds.update({**dict.fromkeys(means, "percent"), f"{key}_difference": "points", f"{key}_ci": "points"})
-        kinds[f"{key}_p"] = ".2g"
         if claimed["level"] is not None:
             values[f"{key}_accuracy_ci"] = tuple(np.asarray(stats["ci95"]) + claimed["level"])
             kinds[f"{key}_accuracy_ci"] = "percent"
@@ -92,4 +100,6 @@ def prose_values(record: dict, prefix: str) -> tuple[dict, dict]:
     part(record, prefix)
     if "leak_free" in record:
         part(record["leak_free"], f"{prefix}_lf")
+    if "copied" in record:
+        part(record["copied"], f"{prefix}_copied")
     return values, kinds
