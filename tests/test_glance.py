@@ -18,3 +18,18 @@ def test_table_states_each_claim_as_measured_with_its_interval_and_verdict():
     assert list(page["verdict"]) == [level["verdict"], pair["verdict"]]
     text = page.to_string()
     assert "nan" not in text and "-0.0" not in text
+
+
+def test_figure_draws_each_claim_on_its_scale_with_the_claim_marked_and_the_verdict_in_colour():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    records = claims()
+    fig = glance.figure(records)
+    levels, sizes = fig.axes
+    assert [t.get_text() for t in levels.get_yticklabels()] == [r["claim"] for r in records.values()]
+    level_line = levels.lines[0].get_xdata()  # the level claim's interval, in accuracy (%)
+    assert level_line[0] < 66.0 < level_line[1] and levels.lines[2].get_xdata()[0] == 64.0  # the claimed level
+    words = [text.get_text() for text in sizes.texts]
+    assert words == [r["verdict"] for r in records.values()]
+    assert sizes.texts[0].get_color() == glance.VERDICT_COLOURS[records["unet_64"]["verdict"]]

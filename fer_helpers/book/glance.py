@@ -1,9 +1,11 @@
 """The report's claims at a glance: one short row per record of results/comparisons.json (claim, what was
 measured with its 95 % interval, the same on the leak-free test images, the verdict, the chapter), written
-from the values a chapter's prose glues (:func:`fer_helpers.book.verdicts.prose_values`)."""
+from the values a chapter's prose glues (:func:`fer_helpers.book.verdicts.prose_values`), and the same claims
+as one figure (`figure`)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .formats import format_value
@@ -46,3 +48,44 @@ def table(records: dict, chapters: dict[str, str]) -> pd.DataFrame:
         for claim_id, record in records.items()
     }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim_id")
+
+
+VERDICT_COLOURS = {
+    "holds": "#1b7837",
+    "refuted": "#b2182b",
+    "inconclusive": "#7f7f7f",
+    "budget-limited": "#e08214",
+    "not tested": "#bdbdbd",
+}
+
+
+def figure(records: dict):
+    """The claims as one figure, one row per claim in the order given: what was measured with its 95 % interval,
+    the claimed level or size marked (a diamond), and the verdict as a colour and a word. Level claims ("reaches
+    64 %") are drawn in accuracy on the left, claims between two arms in points (B − A) on the right."""
+    import matplotlib.pyplot as plt
+
+    rows = list(records.values())
+    fig, (levels, sizes) = plt.subplots(
+        1, 2, figsize=(9, 0.45 * len(rows) + 1.2), sharey=True, gridspec_kw={"width_ratios": [1, 1.3]}
+    )
+    for y, record in enumerate(rows):
+        level = record["claimed"]["level"]
+        ax, scale, shift = (levels, 100, level) if level is not None else (sizes, 100, 0.0)
+        colour = VERDICT_COLOURS.get(record["verdict"], "black")
+        low, high = (np.asarray(record["ci95"]) + shift) * scale
+        ax.plot([low, high], [y, y], color=colour, lw=3, solid_capstyle="butt")
+        ax.plot((record["mean_difference"] + shift) * scale, y, "o", color=colour)
+        claimed = level if level is not None else record["claimed"]["direction"] * record["claimed"]["size"]
+        ax.plot(claimed * scale, y, "D", mfc="none", mec="black", ms=7)
+        sizes.annotate(record["verdict"], (1.01, y), xycoords=("axes fraction", "data"), color=colour, va="center")
+    sizes.axvline(0, color="black", lw=0.6)
+    levels.set(yticks=range(len(rows)), yticklabels=[r["claim"] for r in rows], xlabel="test accuracy (%)")
+    sizes.set(xlabel="difference, B − A (points)")
+    levels.invert_yaxis()
+    for ax in (levels, sizes):
+        ax.grid(axis="x", alpha=0.3)
+    levels.set_title("claims of a level", fontsize=10)
+    sizes.set_title("claims between two arms", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -9,7 +9,6 @@ import pandas as pd
 from .. import comparisons
 from .formats import Missing, format_table
 
-
 SMALLEST_P = 1e-6  # a p-value below this is written "< 1e-6", never rounded to 0
 
 
