@@ -30,7 +30,7 @@ class Target:
     part: str = "merged"  # the test images it was measured on: "merged" (all 7,178), "PrivateTest" or "PublicTest"
 
 
-# accuracy targets a chapter measures itself against (see FACTS.md and reference.py)
+# accuracy targets a chapter measures itself against (their sources: reference.py)
 TARGETS = {
     "study goal": Target(0.75, "the study's stated goal"),
     "best single model": Target(
@@ -121,7 +121,7 @@ class Recipe:
         )
 
 
-# the book's one recipe for every architecture comparison (calibrated in FACTS.md)
+# the book's one recipe for every architecture comparison
 PROTOCOL = Recipe(
     "sgd",
     0.05,

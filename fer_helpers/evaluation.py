@@ -275,19 +275,20 @@ def choose_tta(model_or_probs, val: Subset, probabilities: bool = False) -> dict
     """Test-time augmentation chosen on validation: the option (`TTA_OPTIONS`: flip, and for a model that looks
     at a window also shifted windows and both) with the best validation accuracy, kept only when it beats plain.
 
-    `model_or_probs`: a model, or a pair (plain, flip-averaged) of its class probabilities on `val`.
+    `model_or_probs`: a model, or its class probabilities on `val` under some of the options ({option: probs},
+    "plain" among them; a stored run holds them, `store.StoredRun.views`).
     Returns {"flip_tta": bool, "shift_tta": bool} as kept, "best": the best option besides plain (what
     `experiments.save_model_result` reports on test either way), and "val_accuracy" plus
     "val_accuracy_<option>" for each option tried; with `probabilities`, "val": the kept option's probabilities.
     """
-    if isinstance(model_or_probs, tuple):
-        found = dict(zip(("plain", "flip_tta"), model_or_probs, strict=True))
+    if isinstance(model_or_probs, dict):
+        found = dict(model_or_probs)
     else:
         x, window = val.x(), bool(margin(model_or_probs))
         options = {name: views for name, views in TTA_OPTIONS.items() if window or not views[1]}
         found = {name: predict(model_or_probs, x, *views) for name, views in options.items()}
     scores = {name: accuracy(probs, val.labels) for name, probs in found.items()}
-    best = max((name for name in scores if name != "plain"), key=scores.get)
+    best = max((name for name in scores if name != "plain"), key=scores.get, default="plain")
     kept = best if scores[best] > scores["plain"] else "plain"
     flip, shift = TTA_OPTIONS[kept]
     choice = {"flip_tta": flip, "shift_tta": shift, "best": best, "val_accuracy": scores["plain"]}

@@ -138,27 +138,6 @@ def with_chosen_tta(tta: dict) -> tuple[str, float]:
     return kept, tta["val_accuracy" if kept == "plain" else f"val_accuracy_{kept}"]
 
 
-def lever_table(runs: dict[str, dict]) -> pd.DataFrame:
-    """Levers judged on validation ({lever: a `training.Run.summary()` with "tta": its `evaluation.choose_tta`}, the
-    control first): validation accuracy plain and with the kept TTA, the gain over the control (with TTA), whether
-    the lever is kept (it gains), seconds per epoch and the cost relative to the control."""
-    rows = {}
-    for lever, summary in runs.items():
-        kept, score = with_chosen_tta(summary["tta"])
-        rows[lever] = {
-            "val accuracy": summary["val_accuracy"],
-            "TTA": TTA_LABELS[kept],
-            "val accuracy, chosen TTA": score,
-            "s/epoch": summary["seconds_per_epoch"],
-        }
-    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("lever")
-    control = table.iloc[0]
-    table["gain"] = table["val accuracy, chosen TTA"] - control["val accuracy, chosen TTA"]
-    table["kept"] = ["control"] + ["yes" if gain > 0 else "no" for gain in table["gain"].iloc[1:]]
-    table["cost"] = table["s/epoch"] / control["s/epoch"]
-    return table[["val accuracy", "TTA", "val accuracy, chosen TTA", "gain", "kept", "s/epoch", "cost"]]
-
-
 def predictions_path(name: str, profile: config.Profile) -> Path:
     return profile.results_dir / "predictions" / f"{name}.csv"
 

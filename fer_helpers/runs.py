@@ -43,6 +43,7 @@ def device() -> str:
 def train(p: Planned, split, profile: config.Profile, stop_after: int | None = None, scratch: bool = False):
     """Train one planned run; put it into the store (or, with `scratch`, return (record, probabilities))."""
     from . import eda, evaluation, flops, registry, training, variants
+    from .models import margin
     from .results import cpu_info, git_commit, load_average, machine, tensorflow_threads
 
     arm_split, train_images = variants.load(p.arm.data, split, profile)
@@ -70,9 +71,14 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
         log=False,
         stop_after=stop_after,
     )
+    window = bool(margin(fitted.model))  # a model that looks at a window has the window views too
+    options = {name: views for name, views in evaluation.TTA_OPTIONS.items() if window or not views[1]}
     probabilities = {
-        part: evaluation.predict(fitted.model, getattr(arm_split, part).x()).astype(np.float16)
+        part if name == "plain" else f"{part}_{name}": evaluation.predict(
+            fitted.model, getattr(arm_split, part).x(), *views
+        ).astype(np.float16)
         for part in ("val", "test")
+        for name, views in options.items()
     }
     test = evaluation.metrics(probabilities["test"].astype(np.float32), arm_split.test)
     forward = flops.forward(fitted.model)

@@ -1,7 +1,8 @@
 """The run store: every training run of the book, trained once, committed as data, read by the chapters.
 
     runs/<key>/record.json       arm, seed, what the key covers, history, kept epoch, metrics, machine, cost
-    runs/<key>/predictions.npz   class probabilities (float16) on the validation and test images
+    runs/<key>/predictions.npz   class probabilities (float16) on the validation and test images, under each
+                                 test-time augmentation the model allows ("val", "val_flip_tta", ...)
     runs/<key>/model.keras       the kept epoch's weights, only for the seeds an arm keeps
 
 A run is one (arm, seed) of `fer_helpers.chapters`. Its key is a digest of what decides its numbers: the model
@@ -110,10 +111,20 @@ class StoredRun:
             raise ValueError(f"{self.path / RECORD}: not a readable run record ({error})") from None
 
     @cached_property
-    def probabilities(self) -> dict[str, np.ndarray]:
-        """{"val", "test"}: float32 class probabilities, in the split's order."""
+    def stored_probabilities(self) -> dict[str, np.ndarray]:
         with np.load(self.path / PREDICTIONS, allow_pickle=False) as stored:
-            return {part: stored[part].astype(np.float32) for part in ("val", "test")}
+            return {name: stored[name].astype(np.float32) for name in stored.files}
+
+    @property
+    def probabilities(self) -> dict[str, np.ndarray]:
+        """{"val", "test"}: float32 class probabilities without test-time augmentation, in the split's order."""
+        return {part: self.stored_probabilities[part] for part in ("val", "test")}
+
+    def views(self, part: str) -> dict[str, np.ndarray]:
+        """{TTA option: probabilities} on `part` ("val" or "test"), "plain" among them (`evaluation.TTA_OPTIONS`)."""
+        prefix = f"{part}_"
+        found = {k.removeprefix(prefix): v for k, v in self.stored_probabilities.items() if k.startswith(prefix)}
+        return {"plain": self.stored_probabilities[part]} | found
 
     @property
     def key(self) -> str:
@@ -213,7 +224,7 @@ def write(key: str, profile: config.Profile, record: dict, probabilities: dict, 
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     (scratch / RECORD).write_text(json.dumps(to_jsonable({"key": key, **record}), indent=1) + "\n")
-    np.savez_compressed(scratch / PREDICTIONS, **{p: v.astype(np.float16) for p, v in probabilities.items()})
+    np.savez_compressed(scratch / PREDICTIONS, **{n: v.astype(np.float16) for n, v in probabilities.items()})
     if model is not None:
         save_model(model, scratch / MODEL)
     shutil.rmtree(final, ignore_errors=True)

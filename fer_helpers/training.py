@@ -11,7 +11,6 @@ the same name and settings resumes from it.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +23,8 @@ from keras import layers
 from . import config
 from .checkpoints import Backup, save_model, write_history
 from .data import Split, Subset
-from .results import Stopwatch, format_seconds, load_average
+from .progress import Progress
+from .results import Stopwatch, load_average
 
 # the version of the training code in the run store's keys: raise it when a change moves the numbers
 TRAINING_CODE = 1
@@ -187,52 +187,6 @@ class Run:
             f"{self.history['val_accuracy'][self.best_epoch - 1]:.4f}, "
             f"{self.wall_seconds / max(self.epochs, 1):.0f} s/epoch"
         )
-
-
-class Progress(keras.callbacks.Callback):
-    """A progress bar with the run's ETA on a terminal, rewritten in place; without a terminal, one line per epoch
-    (a log file to poll). Either goes to the process's own stderr, never into a notebook's outputs."""
-
-    def __init__(self, name: str, epochs: int, steps: int, done: int = 0):
-        super().__init__()
-        self.stream = sys.__stderr__
-        self.tty = bool(self.stream and self.stream.isatty())
-        self.name, self.epochs, self.steps, self.done = name, epochs, steps, done
-        self.epoch, self.batches, self.started, self.last = done, 0, time.monotonic(), 0.0
-
-    def eta(self, batch: int) -> str:
-        """Time left at this session's pace (batch `batch` of epoch `self.epoch` done)."""
-        left = (self.epochs - self.epoch - 1) * self.steps + self.steps - batch - 1
-        pace = (time.monotonic() - self.started) / max(self.batches, 1)
-        return format_seconds(left * pace) if self.batches else "?"
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.batches += 1
-        if self.tty and time.monotonic() - self.last > 1:
-            self.last = time.monotonic()
-            share = (self.epoch * self.steps + batch + 1) / (self.epochs * self.steps)
-            bar = "#" * int(20 * share)
-            self.stream.write(
-                f"\r{self.name}: [{bar:20}] epoch {self.epoch + 1}/{self.epochs}, batch {batch + 1}/{self.steps},"
-                f" ETA {self.eta(batch)}\033[K"
-            )
-            self.stream.flush()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.stream:
-            return
-        if self.tty:
-            self.stream.write("\r\033[K")
-        else:
-            accuracy = (logs or {}).get("val_accuracy", float("nan"))
-            self.stream.write(
-                f"{self.name}: epoch {epoch + 1}/{self.epochs}, val accuracy {accuracy:.4f}, "
-                f"ETA {self.eta(self.steps - 1)}\n"
-            )
-        self.stream.flush()
 
 
 def train(

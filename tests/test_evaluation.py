@@ -144,8 +144,8 @@ def test_choose_tta_keeps_flip_only_when_it_raises_validation_accuracy():
     assert tested[True] < tested[False]
     assert evaluation.choose_tta(FlipSensitive(), test)["flip_tta"] is False
     plain, flipped = one_hot_probs([0, 1, 2]), one_hot_probs([0, 1, 3])
-    assert evaluation.choose_tta((plain, flipped), subset([0, 1, 2]))["flip_tta"] is False  # worse on val
-    assert evaluation.choose_tta((plain, plain), subset([0, 1, 2]))["flip_tta"] is False  # a tie keeps it off
+    assert evaluation.choose_tta({"plain": plain, "flip_tta": flipped}, subset([0, 1, 2]))["flip_tta"] is False
+    assert evaluation.choose_tta({"plain": plain, "flip_tta": plain}, subset([0, 1, 2]))["flip_tta"] is False  # a tie
 
 
 def test_tta_probabilities_follow_the_validation_choice_on_both_splits():

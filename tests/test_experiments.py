@@ -116,21 +116,3 @@ def test_load_by_seed_reads_back_what_by_seed_gives(trials, tiny_split):
         assert loaded[seed].dtype == bool
     with pytest.raises(ValueError, match="not the .* test images of this split"):
         experiments.load_by_seed("paired", tiny_split.test.take(np.arange(len(tiny_split.test))[::-1]), profile)
-
-
-def test_lever_table_judges_each_lever_on_validation_with_its_kept_tta():
-    def summary(val, seconds, flip=False, shift=False, **scores):
-        tta = {"flip_tta": flip, "shift_tta": shift, "val_accuracy": val} | scores
-        return {"val_accuracy": val, "seconds_per_epoch": seconds, "tta": tta}
-
-    table = experiments.lever_table(
-        {
-            "none": summary(0.60, 30.0, flip=True, val_accuracy_flip_tta=0.61),
-            "window 44": summary(0.60, 24.0, True, True, val_accuracy_ten_crop=0.63),
-            "mixup 0.2": summary(0.59, 30.0, val_accuracy_flip_tta=0.58),
-        }
-    )
-    assert table["TTA"].tolist() == ["flip", "windows × flip", "none"]
-    np.testing.assert_allclose(table["gain"], [0.0, 0.02, -0.02], atol=1e-12)
-    assert table["kept"].tolist() == ["control", "yes", "no"]
-    np.testing.assert_allclose(table["cost"], [1.0, 0.8, 1.0])

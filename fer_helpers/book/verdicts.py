@@ -58,6 +58,29 @@ def page_table(records) -> pd.DataFrame:
     return format_table(shown, kinds, missing={k: v for k, v in missing.items() if k in shown})
 
 
+def budget_table(records) -> pd.DataFrame:
+    """Per claim ({claim_id: record} or a list): its epoch budget and the word at it, and, where the word was one
+    more training could change, the word at twice the epochs (one seed per arm) and the verdict that follows."""
+    rows = {
+        r["claim_id"]: {
+            "claim": r["claim"],
+            "epochs": r["budget"],
+            "word at the budget": r.get("verdict_at_budget", r.get("verdict_as_measured", r["verdict"])),
+            "epochs, doubled": r.get("doubled_budget"),
+            "word at twice the epochs": r.get("verdict_at_doubled"),
+            "verdict": r["verdict"],
+        }
+        for r in (records.values() if isinstance(records, dict) else records)
+    }
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim_id")
+    no_check = "not needed: more training would not change the word"
+    return format_table(
+        table.astype({"epochs": int}),
+        {"epochs, doubled": "count"},
+        missing={"epochs, doubled": no_check, "word at twice the epochs": no_check},
+    )
+
+
 def prose_values(record: dict, prefix: str) -> tuple[dict, dict]:
     """What a chapter's prose says about a record, as (values, kinds) for
     `glue_values(*verdicts.prose_values(record, "ch4_outliers"))`:

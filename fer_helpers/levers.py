@@ -1,0 +1,68 @@
+"""Levers from fast-training practice, judged on validation against a control arm, paired by seed.
+
+    table = levers.table({"control": trials, "window 44": trials, ...}, split.val)   # the control first
+    levers.chosen(table, arms)   # {"window": 44, "mixup": 0.0}: what validation keeps for the final model
+
+A lever's runs are its arm's seeds (`experiments.from_store`); each run's test-time augmentation is chosen on
+validation from its stored views (`store.StoredRun.views`), and the lever's gain is its validation accuracy with
+that augmentation minus the control's, seed by seed. The test images are not looked at.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from . import evaluation, intervals
+from .chapters import Arm
+from .experiments import TTA_LABELS, with_chosen_tta
+
+
+def table(levers: dict[str, list], val) -> pd.DataFrame:
+    """One row per lever ({label: trials of stored runs}, the control first): the mean validation accuracy plain
+    and with each run's chosen TTA (the one most runs kept), the paired gain over the control with its 95 %
+    t-interval over seeds, whether the lever is kept (a positive mean gain), and its training PFLOP per run,
+    also as a ratio to the control's."""
+    rows, scores = {}, {}
+    for lever, trials in levers.items():
+        chosen = [with_chosen_tta(evaluation.choose_tta(t.run.views("val"), val)) for t in trials]
+        scores[lever] = {t.run.seed: score for t, (_, score) in zip(trials, chosen, strict=True)}
+        rows[lever] = {
+            "seeds": len(trials),
+            "val accuracy": np.mean([t.run.summary()["val_accuracy"] for t in trials]),
+            "TTA": TTA_LABELS[Counter(kept for kept, _ in chosen).most_common(1)[0][0]],
+            "val accuracy, chosen TTA": np.mean(list(scores[lever].values())),
+            "PFLOP per run": np.mean([t.run.record["cost"]["training_flops"] for t in trials]) / 1e15,
+        }
+    control = next(iter(levers))
+    for lever, row in rows.items():
+        gains = [scores[lever][seed] - scores[control][seed] for seed in scores[control]]
+        row["gain"] = float(np.mean(gains))
+        row["gain interval"] = tuple(intervals.t_interval(gains)) if lever != control else None
+        row["kept"] = "control" if lever == control else ("yes" if row["gain"] > 0 else "no")
+        row["cost"] = row["PFLOP per run"] / rows[control]["PFLOP per run"]
+    columns = ["seeds", "val accuracy", "TTA", "val accuracy, chosen TTA", "gain", "gain interval", "kept"]
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("lever")[columns + ["PFLOP per run", "cost"]]
+
+
+def chosen(lever_table: pd.DataFrame, arms: dict[str, Arm]) -> dict:
+    """What validation keeps for the final model ({label: the lever's arm}): the window of the kept window lever
+    with the largest gain (0: the whole image) and the mixup of a kept mixup lever (0.0: none)."""
+    kept = lever_table.index[lever_table["kept"] == "yes"]
+    windows = {lever: dict(arms[lever].changes)["window"] for lever in kept if "window" in dict(arms[lever].changes)}
+    best = max(windows, key=lambda lever: lever_table.loc[lever, "gain"], default=None)
+    mixups = [arms[lever].recipe.mixup for lever in kept if arms[lever].recipe.mixup]
+    return {"window": windows[best] if best else 0, "mixup": max(mixups, default=0.0)}
+
+
+def check_declared(final: Arm, choice: dict) -> None:
+    """Raise when the declared final arm is not what validation keeps (`chosen`): its declaration in
+    `fer_helpers.chapters` is the one edit to make."""
+    declared = {"window": dict(final.changes).get("window", 0), "mixup": final.recipe.mixup}
+    if declared != choice:
+        raise ValueError(
+            f"the arm {final.name!r} is declared with {declared}, but validation keeps {choice}: "
+            "declare it so in fer_helpers/chapters.py, then `make runs NB=08_cpu_cnn`"
+        )

@@ -1,0 +1,66 @@
+"""levers: each lever judged on validation against the control, paired by seed, and what validation keeps."""
+
+import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from fer_helpers import chapters, config, levers
+from fer_helpers.data import Subset
+
+LABELS = np.array([0, 1, 2, 3, 4, 5, 6, 0, 1, 2])
+VAL = Subset(np.zeros((len(LABELS), 48, 48), np.uint8), LABELS, np.arange(len(LABELS)), np.array(["Training"] * 10))
+
+
+def probabilities(hits: int) -> np.ndarray:
+    """One-hot probabilities right on the first `hits` validation images, wrong on the others."""
+    predicted = np.where(np.arange(len(LABELS)) < hits, LABELS, (LABELS + 1) % 7)
+    return np.eye(7)[predicted]
+
+
+def trial(seed: int, plain: int, flops: float = 1e15, **views) -> SimpleNamespace:
+    stored = {"plain": probabilities(plain)} | {name: probabilities(hits) for name, hits in views.items()}
+    run = SimpleNamespace(
+        seed=seed,
+        views=lambda part: stored,
+        summary=lambda: {"val_accuracy": plain / len(LABELS)},
+        record={"cost": {"training_flops": flops}},
+    )
+    return SimpleNamespace(run=run)
+
+
+def test_each_lever_gains_over_the_control_seed_by_seed_with_its_kept_tta():
+    table = levers.table(
+        {
+            "control": [trial(s, 6, flip_tta=7) for s in (42, 43, 44)],
+            "window 44": [trial(42, 6, 0.8e15, ten_crop=9), trial(43, 7, 0.8e15, ten_crop=8), trial(44, 6, 0.8e15)],
+            "mixup": [trial(s, 6, flip_tta=6) for s in (42, 43, 44)],
+        },
+        VAL,
+    )
+    assert table["TTA"].tolist() == ["flip", "windows × flip", "none"]
+    np.testing.assert_allclose(table["gain"], [0.0, (0.2 + 0.1 - 0.1) / 3, -0.1], atol=1e-12)
+    assert table["kept"].tolist() == ["control", "yes", "no"]
+    assert table.loc["control", "gain interval"] is None and table.loc["window 44", "gain interval"][0] < 0
+    np.testing.assert_allclose(table["cost"], [1.0, 0.8, 1.0])
+
+
+def test_validation_keeps_the_best_kept_window_and_a_kept_mixup_and_the_final_arm_must_say_so():
+    arms = {
+        "window 44": chapters.arm("lever_window_44"),
+        "window 40": chapters.arm("lever_window_40"),
+        "mixup": chapters.arm("lever_mixup"),
+    }
+    table = levers.pd.DataFrame(
+        {"gain": [0.0, 0.01, 0.02, -0.01], "kept": ["control", "yes", "yes", "no"]},
+        index=["control", "window 44", "window 40", "mixup"],
+    )
+    assert levers.chosen(table, arms) == {"window": 40, "mixup": 0.0}
+    final = dataclasses.replace(chapters.arm("strongest"), changes=(("window", 40),))
+    levers.check_declared(final, {"window": 40, "mixup": 0.0})
+    with pytest.raises(ValueError, match="validation keeps .*declare it so in fer_helpers/chapters.py"):
+        levers.check_declared(
+            dataclasses.replace(final, recipe=dataclasses.replace(config.PROTOCOL, mixup=0.2)),
+            {"window": 40, "mixup": 0.0},
+        )
