@@ -16,6 +16,7 @@ results/runs.json (read by the "Reproduce this book" page). Progress is printed 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import re
@@ -213,6 +214,14 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict, i
     return seconds
 
 
+@functools.cache
+def loaded_split(profile: str):
+    """The profile's split, loaded once per invocation (each waiting chapter's runs are looked up on it)."""
+    from .. import data
+
+    return data.load_split(profile)
+
+
 def waits_for(stem: str, waiting: dict, profile: config.Profile) -> str:
     """Why chapter `stem` cannot run yet ("" when it can): a chapter it reads waits, or runs it reads are not
     in the run store (`make runs NB=<stem>` trains them)."""
@@ -223,9 +232,11 @@ def waits_for(stem: str, waiting: dict, profile: config.Profile) -> str:
         return f"reads {', '.join(upstream)}, which wait(s)"
     if not chapters.CHAPTERS[stem].arms:
         return ""
-    from .. import data, plan, store
+    from .. import plan, store
+    from ..quiet import quiet_tensorflow
 
-    split = data.load_split(profile)
+    quiet_tensorflow()  # the plan builds the models to count their FLOPs: no TensorFlow log lines
+    split = loaded_split(profile.name)
     missing = [p for p in plan.plan([stem], split, profile) if not store.find(p.key, profile)]
     if not missing:
         return ""
