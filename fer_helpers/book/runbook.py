@@ -313,7 +313,10 @@ def main(argv=None) -> int:
             print(f"  {format_seconds(seconds):>14}  {relative(path)}")
         total = format_seconds(sum(s for _, s in timings))
         print(f"  {total:>14}  total; recorded in {relative(record_path)}")
-    else:
+    waits = [stem for stem, why in waiting.items() if why]
+    if waits:
+        print(f"{len(waits)} chapter(s) wait for their runs (make runs PLAN=1 lists them): {', '.join(waits)}")
+    elif not timings:
         print("All notebooks up to date." if paths else "No notebooks to run.")
     return 0
 
