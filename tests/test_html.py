@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_sphinx import built_book, toc_pages  # noqa: F401 (the session fixture that builds the book)
+from test_sphinx import book_source, built_book, toc_pages  # noqa: F401 (the session fixtures that build the book)
 
 from fer_helpers import config
 
@@ -97,14 +97,14 @@ return {
 
 
 @pytest.fixture(scope="session")
-def pages(built_book, browser) -> dict:  # noqa: F811 (built_book: the imported fixture)
+def pages(built_book, book_source, browser) -> dict:  # noqa: F811 (the imported fixtures)
     """Every page of the table of contents as the browser shows it: {docname: report}, with the
     browser's console errors, and its screenshot saved."""
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)
     SCREENSHOTS.mkdir(parents=True)
     reports = {}
-    for page in toc_pages(built_book.parents[1]):
+    for page in toc_pages(book_source):
         browser.get((built_book / f"{page}.html").as_uri())
         browser.execute_async_script(WAIT_FOR_PAGE)
         report = browser.execute_script(PAGE_REPORT)

@@ -77,23 +77,31 @@ ALLOW_DRAFTS = os.environ.get("FER_BOOK_ALLOW_DRAFTS") == "1"
 
 
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """The book, built from scratch with warnings as errors into a folder of its own (never over _build/html), or,
-    with FER_BOOK_ALLOW_DRAFTS=1 and draft notebooks present, from a copy without them."""
-    source = ROOT
+def book_source(tmp_path_factory) -> Path:
+    """What the book is built from: the project, or, with FER_BOOK_ALLOW_DRAFTS=1 and draft notebooks present, a
+    copy without them."""
     found = drafts.drafts()
-    if found and ALLOW_DRAFTS:
-        source = tmp_path_factory.mktemp("book-without-drafts")
-        drafts.copy_without(ROOT, source, found)
-    output = tmp_path_factory.mktemp("built-book")
-    result = build(source, output)
+    if not (found and ALLOW_DRAFTS):
+        return ROOT
+    source = tmp_path_factory.mktemp("book-without-drafts")
+    drafts.copy_without(ROOT, source, found)
+    return source
+
+
+@pytest.fixture(scope="session")
+def built_book(book_source, tmp_path_factory) -> Path:
+    """The book, built from scratch with warnings as errors, into a folder of its own (never over the project's
+    _build/html)."""
+    output = book_source if book_source != ROOT else tmp_path_factory.mktemp("built-book")
+    result = build(book_source, output)
     log = result.stdout + result.stderr
+    found = drafts.drafts()
     hint = (
         (
             f"\nDraft notebooks, not yet run in the full profile (run `make notebooks` and commit them, "
             f"or set FER_BOOK_ALLOW_DRAFTS=1): {[p.name for p in found]}"
         )
-        if found and source == ROOT
+        if found and book_source == ROOT
         else ""
     )
     assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings_in(log) or log.splitlines()[-30:]) + hint
@@ -105,20 +113,20 @@ def built_book(tmp_path_factory) -> Path:
 
 
 @slow
-def test_every_toc_page_and_notebook_is_built(built_book):
-    pages = toc_pages(built_book.parents[1])
+def test_every_toc_page_and_notebook_is_built(built_book, book_source):
+    pages = toc_pages(book_source)
     for page in pages:
         assert (built_book / f"{page}.html").is_file(), f"{page} is in _toc.yml but was not built"
-    for notebook in (built_book.parents[1] / "notebooks").glob("*.ipynb"):
+    for notebook in (book_source / "notebooks").glob("*.ipynb"):
         assert f"notebooks/{notebook.stem}" in pages, f"{notebook.name} is not in the table of contents"
     assert (built_book / "index.html").is_file()
 
 
 @slow
-def test_no_unresolved_glue_or_references(built_book):
+def test_no_unresolved_glue_or_references(built_book, book_source):
     """A glue role that did not resolve leaves its source text, a problematic node or nothing; the
     build's warnings catch the last case (-W), the HTML the others."""
-    for page in toc_pages(built_book.parents[1]):
+    for page in toc_pages(book_source):
         text = (built_book / f"{page}.html").read_text()
         body = text.split('<article class="bd-article"', 1)[-1]
         assert not re.search(r"\{glue(:\w+)?\}|\{(paste|cite|doc|ref|numref)[^}]*\}`", body), (
@@ -163,10 +171,10 @@ def test_pipeline_diagram_in_intro(built_book):
 
 
 @slow
-def test_math_served_locally(built_book):
+def test_math_served_locally(built_book, book_source):
     assert (built_book / "_static" / "mathjax" / "tex-chtml-full.js").stat().st_size > 100_000
     assert list((built_book / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
-    for page in toc_pages(built_book.parents[1]):
+    for page in toc_pages(book_source):
         text = (built_book / f"{page}.html").read_text()
         assert not re.search(r"<script[^>]+src=\"https?://[^\"]*mathjax", text, flags=re.I), page
 
@@ -185,9 +193,9 @@ def internal_links(html_file: Path) -> list[tuple[str, Path, str]]:
 
 
 @slow
-def test_internal_links_resolve(built_book):
+def test_internal_links_resolve(built_book, book_source):
     anchors = {}
-    for page in toc_pages(built_book.parents[1]):
+    for page in toc_pages(book_source):
         for href, target, fragment in internal_links(built_book / f"{page}.html"):
             assert target.exists(), f"{page}: link {href} points to a missing file"
             if fragment and target.suffix == ".html":

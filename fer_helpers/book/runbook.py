@@ -227,10 +227,11 @@ def waits_for(stem: str, waiting: dict, profile: config.Profile) -> str:
     in the run store (`make runs NB=<stem>` trains them)."""
     from .. import chapters
 
-    upstream = [up for up in chapters.CHAPTERS[stem].reads if waiting.get(up)]
+    chapter = chapters.CHAPTERS.get(stem)  # a notebook no declaration names reads and trains nothing
+    upstream = [up for up in chapter.reads if waiting.get(up)] if chapter else []
     if upstream:
         return f"reads {', '.join(upstream)}, which wait(s)"
-    if not chapters.CHAPTERS[stem].arms:
+    if not chapter or not chapter.arms:
         return ""
     from .. import plan, store
     from ..quiet import quiet_tensorflow
