@@ -4,32 +4,9 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import make_split, smooth_images
 
 from fer_helpers import audit, config, synthetic
-from fer_helpers.data import Split, Subset
-
-
-def smooth_images(n, seed=0):
-    """Distinct natural-looking images: blurred random fields stretched to the full grey range."""
-    rng = np.random.default_rng(seed)
-    fields = [cv2.GaussianBlur(rng.random((48, 48)).astype(np.float32), (0, 0), 3) for _ in range(n)]
-    return np.stack([cv2.normalize(f, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8) for f in fields])
-
-
-def subset(images, labels, prefix, part="Training"):
-    ids = np.array([f"{prefix}_{k}" for k in range(len(images))])
-    return Subset(np.asarray(images, np.uint8), np.asarray(labels, np.int8), ids, np.array([part] * len(images)))
-
-
-def make_split(train, val, test, train_labels=None, val_labels=None, test_labels=None):
-    labels = lambda imgs, given: np.arange(len(imgs)) % 7 if given is None else given  # noqa: E731
-    return Split(
-        subset(train, labels(train, train_labels), "Training"),
-        subset(val, labels(val, val_labels), "TrainingVal"),
-        subset(test, labels(test, test_labels), "PrivateTest", "PrivateTest"),
-        "synthetic",
-        "smoke",
-    )
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +80,6 @@ def test_blank_images_are_flagged_and_not_counted_as_duplicates(base):
     blank = result.report[result.report["issue"] == "blank"]
     assert set(blank["id"]) == {"Training_0", "Training_1", "PrivateTest_0"}
     assert "exact_duplicate" not in set(result.report["issue"])
-
-
-def shifted(image, lift):
-    return np.clip(image.astype(int) + lift, 0, 255).astype(np.uint8)
 
 
 def test_near_duplicates_are_pairs_that_do_not_chain(base):

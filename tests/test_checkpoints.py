@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import weights_equal
 
 from fer_helpers import checkpoints
 
@@ -16,10 +17,6 @@ def small_model(seed=0):
     model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
     model.compile("sgd", "categorical_crossentropy")
     return model
-
-
-def weights_equal(a: keras.Model, b: keras.Model) -> bool:
-    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
 
 
 def test_a_backup_keeps_the_last_and_the_best_epoch_and_restores_the_last(tmp_path):

@@ -4,19 +4,14 @@ import json
 
 import numpy as np
 import pytest
+from helpers import SEEDS
+from helpers import claim_runs as runs
 from scipy import stats
 
 from fer_helpers import chapters, comparisons, config, intervals
 from fer_helpers.comparisons import Claim
 
 N = 1000
-SEEDS = (42, 43, 44)
-
-
-def runs(accuracies, n=N, seed=0):
-    """{seed: bool correctness over n images} with exactly the given accuracies (shuffled positions)."""
-    rng = np.random.default_rng(seed)
-    return {s: rng.permutation(np.arange(n) < round(a * n)) for s, a in zip(SEEDS, accuracies, strict=False)}
 
 
 @pytest.mark.parametrize(

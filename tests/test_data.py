@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_sources import FORMS, assert_same
+from helpers import FORMS, assert_same
 
 from fer_helpers import config, data, synthetic
 from fer_helpers.sources import DataError, DataNotFound, read

@@ -1,15 +1,9 @@
 """Hashes and copy pairs: perceptual-hash distances, the pair search, blank images, the copy mask."""
 
-import cv2
 import numpy as np
+from helpers import smooth_images
 
 from fer_helpers import duplicates
-
-
-def smooth_images(n, seed=0):
-    rng = np.random.default_rng(seed)
-    fields = [cv2.GaussianBlur(rng.random((48, 48)).astype(np.float32), (0, 0), 3) for _ in range(n)]
-    return np.stack([cv2.normalize(f, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8) for f in fields])
 
 
 def test_phash_distance_separates_copies_from_other_images():

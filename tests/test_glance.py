@@ -1,12 +1,10 @@
 """The report's claims at a glance: one short row per claim, every cell written."""
 
-from test_verdicts import claims
-
 from fer_helpers.book import glance
 
 
-def test_table_states_each_claim_as_measured_with_its_interval_and_verdict():
-    records = claims()
+def test_table_states_each_claim_as_measured_with_its_interval_and_verdict(claim_records):
+    records = claim_records
     level, pair = records["unet_64"], records["unet_vs_cnn"]
     page = glance.table(records, dict.fromkeys(records, "06_unet"))
     measured = page["measured here (95 % interval)"]
@@ -20,11 +18,11 @@ def test_table_states_each_claim_as_measured_with_its_interval_and_verdict():
     assert "nan" not in text and "-0.0" not in text
 
 
-def test_figure_draws_each_claim_on_its_scale_with_the_claim_marked_and_the_verdict_in_colour():
+def test_figure_draws_each_claim_on_its_scale_with_the_claim_marked_and_the_verdict_in_colour(claim_records):
     import matplotlib
 
     matplotlib.use("Agg")
-    records = claims()
+    records = claim_records
     fig = glance.figure(records)
     levels, sizes = fig.axes
     assert [t.get_text() for t in levels.get_yticklabels()] == [r["claim"] for r in records.values()]

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_sphinx import book_source, built_book, toc_pages  # noqa: F401 (the session fixtures that build the book)
+from helpers import toc_pages
 
 from fer_helpers import config
 
@@ -97,7 +97,7 @@ return {
 
 
 @pytest.fixture(scope="session")
-def pages(built_book, book_source, browser) -> dict:  # noqa: F811 (the imported fixtures)
+def pages(built_book, book_source, browser) -> dict:
     """Every page of the table of contents as the browser shows it: {docname: report}, with the
     browser's console errors, and its screenshot saved."""
     if SCREENSHOTS.exists():

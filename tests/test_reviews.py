@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from test_audit import make_split, shifted, smooth_images
+from helpers import make_split, shifted, smooth_images
 
 from fer_helpers import audit, config, reviews
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from test_sphinx import ALLOW_DRAFTS
+from helpers import ALLOW_DRAFTS, kernel_installed
 
 from fer_helpers import config, results
 from fer_helpers.book import drafts, provenance, runbook
@@ -85,12 +85,6 @@ def test_notebook_cleaning_keeps_one_parameters_cell():
 
 
 # --- make notebooks (fer_helpers.runbook) ---------------------------------------------------------
-
-
-def kernel_installed() -> bool:
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    return runbook.KERNEL in KernelSpecManager().find_kernel_specs()
 
 
 def make_notebook(path: Path, *sources: str) -> Path:

@@ -8,18 +8,10 @@ import zipfile
 import cv2
 import numpy as np
 import pytest
+from helpers import FORMS, assert_same
 
 from fer_helpers import config, synthetic
 from fer_helpers.sources import DataError, DataNotFound, fingerprint, id_number, locate, read
-
-FORMS = ("folder", "zip", "csv", "icml")
-
-
-def assert_same(a, b):
-    np.testing.assert_array_equal(a.images, b.images)
-    np.testing.assert_array_equal(a.labels, b.labels)
-    np.testing.assert_array_equal(a.ids, b.ids)
-    np.testing.assert_array_equal(a.parts, b.parts)
 
 
 def by_key(dataset):

@@ -6,107 +6,21 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import nbformat
 import pytest
 import yaml
+from helpers import build, glue_output, toc_pages, warnings_in
 
 from fer_helpers import config
-from fer_helpers.book import diagrams, drafts, provenance, runbook, sphinx
+from fer_helpers.book import diagrams, provenance, runbook, sphinx
 
 ROOT = config.ROOT
-JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 slow = pytest.mark.slow
-
-
-def build(source: Path, output: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    """`jupyter-book build SOURCE --all -W -n --keep-going`, as `make html` runs it; with `output`, into
-    OUTPUT/_build/html (so a test never overwrites the book `make html` built)."""
-    where = ["--path-output", str(output)] if output else []
-    return subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(source), "--all", "-W", "-n", "--keep-going", *where],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=source,
-    )
-
-
-def warnings_in(log: str) -> list[str]:
-    return [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
-
-
-def toc_pages(root: Path = ROOT) -> list[str]:
-    """Docnames of every page in _toc.yml, globs expanded the way sphinx-external-toc does."""
-
-    def entries(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                yield ("file", node["file"])
-            if "glob" in node:
-                yield ("glob", node["glob"])
-            for key in ("parts", "chapters", "sections"):
-                for child in node.get(key, []):
-                    yield from entries(child)
-
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    pages = [toc["root"]]
-    for kind, value in entries(toc):
-        if kind == "file":
-            pages.append(re.sub(r"\.(md|ipynb)$", "", value))
-        else:
-            pages += sorted(
-                p.relative_to(root).with_suffix("").as_posix()
-                for p in root.glob(value)
-                if p.suffix in (".md", ".ipynb")
-            )
-    return pages
-
-
-# FER_BOOK_ALLOW_DRAFTS=1: build and check the book without the draft notebooks and the pages that glue
-# from them (and skip their cleanliness test) instead of failing on them. Off by default: the book shows
-# committed outputs; CI sets it while chapters wait for their full-profile run.
-ALLOW_DRAFTS = os.environ.get("FER_BOOK_ALLOW_DRAFTS") == "1"
-
-
-@pytest.fixture(scope="session")
-def book_source(tmp_path_factory) -> Path:
-    """What the book is built from: the project, or, with FER_BOOK_ALLOW_DRAFTS=1 and draft notebooks present, a
-    copy without them."""
-    found = drafts.drafts()
-    if not (found and ALLOW_DRAFTS):
-        return ROOT
-    source = tmp_path_factory.mktemp("book-without-drafts")
-    drafts.copy_without(ROOT, source, found)
-    return source
-
-
-@pytest.fixture(scope="session")
-def built_book(book_source, tmp_path_factory) -> Path:
-    """The book, built from scratch with warnings as errors, into a folder of its own (never over the project's
-    _build/html)."""
-    output = book_source if book_source != ROOT else tmp_path_factory.mktemp("built-book")
-    result = build(book_source, output)
-    log = result.stdout + result.stderr
-    found = drafts.drafts()
-    hint = (
-        (
-            f"\nDraft notebooks, not yet run in the full profile (run `make notebooks` and commit them, "
-            f"or set FER_BOOK_ALLOW_DRAFTS=1): {[p.name for p in found]}"
-        )
-        if found and book_source == ROOT
-        else ""
-    )
-    assert result.returncode == 0, "book build failed:\n" + "\n".join(warnings_in(log) or log.splitlines()[-30:]) + hint
-    assert not warnings_in(log), "\n".join(warnings_in(log))
-    return output / "_build" / "html"
 
 
 # --- the built book ------------------------------------------------------------------------------
@@ -204,16 +118,6 @@ def test_internal_links_resolve(built_book, book_source):
 
 
 # --- cross-document glue, in a throwaway copy of the book ------------------------------------------
-
-
-def glue_output(name: str, data: dict) -> nbformat.NotebookNode:
-    """The output `myst_nb.glue(name, value, display=False)` leaves in a notebook."""
-    prefix = "application/papermill.record/"
-    return nbformat.v4.new_output(
-        "display_data",
-        data={prefix + k: v for k, v in data.items()},
-        metadata={"scrapbook": {"name": name, "mime_prefix": prefix}},
-    )
 
 
 def png_base64() -> str:

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from test_checkpoints import weights_equal
+from helpers import weights_equal
 
 from fer_helpers import checkpoints, config, models, training
 

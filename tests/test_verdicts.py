@@ -1,7 +1,7 @@
 """Comparison records written for a page: the claims table and the values a chapter's prose glues."""
 
 import numpy as np
-from test_comparisons import runs
+from helpers import claim_runs as runs
 
 from fer_helpers import comparisons
 from fer_helpers.book import verdicts
@@ -9,28 +9,10 @@ from fer_helpers.book.formats import Missing
 from fer_helpers.comparisons import Claim
 
 N = 1000
-SEEDS = (42, 43, 44)
 
 
-def claims() -> dict:
-    """Two records: a claimed level (unet_64, no leak-free mask) and a claim between two arms with the
-    leak-free images (unet_vs_cnn)."""
-    level = comparisons.assess(
-        "unet_64", "reaches 64 %", ("unet",), {"unet": runs([0.655, 0.660, 0.665])}, Claim(level=0.64)
-    )
-    pair = comparisons.assess(
-        "unet_vs_cnn",
-        "B beats A",
-        ("cnn", "unet"),
-        {"cnn": runs([0.6] * 3), "unet": runs([0.62] * 3, seed=1)},
-        Claim(),
-        leak_free=np.arange(N) % 2 == 0,
-    )
-    return {"unet_64": level, "unet_vs_cnn": pair}
-
-
-def test_page_table_writes_every_cell_and_says_what_does_not_apply():
-    records = claims()
+def test_page_table_writes_every_cell_and_says_what_does_not_apply(claim_records):
+    records = claim_records
     pair = records["unet_vs_cnn"]
     page = verdicts.page_table(records)
     assert list(page.index) == ["unet_64", "unet_vs_cnn"]

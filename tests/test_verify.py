@@ -9,8 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_runbook import kernel_installed
-from test_sphinx import glue_output
+from helpers import glue_output, kernel_installed
 
 from fer_helpers import config
 from fer_helpers.book import provenance, runbook, verify
