@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from . import config, evaluation, models, registry
+from . import config, inference, models, registry
 from .quiet import quiet
 from .regions import rank_correlations
 
@@ -263,7 +263,7 @@ def am_summary(model: keras.Model, images: np.ndarray, mean_faces: dict) -> pd.D
     if missing:
         raise ValueError(f"no mean face of {', '.join(missing)} to compare the activation-maximisation images with")
     names = list(mean_faces)
-    probs = evaluation.predict(model, np.asarray(images, np.float32)[..., None])
+    probs = inference.predict(model, np.asarray(images, np.float32)[..., None])
     corr = correlation_with_mean_faces(images, np.stack([mean_faces[name] for name in names]))
     rows = np.arange(len(images))
     own = [names.index(name) for name in wanted]

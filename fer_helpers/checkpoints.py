@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import pandas as pd
 
+from .results import write_atomic
+
 
 class Backup:
     """A run's backup in `folder`: epoch-NNN.weights.h5 (weights with optimizer state) of the last and the
@@ -55,9 +57,7 @@ class Backup:
         model.save_weights(partial)
         partial.replace(self.path(epoch))
         progress = {"settings": self.settings, "epoch": epoch, "history": history, "epoch_seconds": epoch_seconds}
-        partial = self.progress.with_suffix(".partial")
-        partial.write_text(json.dumps(progress))
-        partial.replace(self.progress)
+        write_atomic(self.progress, json.dumps(progress))
         for old in set(self.folder.glob("epoch-*.weights.h5")) - {self.path(epoch), self.path(best)}:
             old.unlink()
         if self.mirror:

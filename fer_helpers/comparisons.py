@@ -6,7 +6,7 @@
     comparisons.save(record, profile); comparisons.table(comparisons.load(profile))
 
 `correct[arm][seed]` is the per-image correctness (bool) of the run of `arm` trained with `seed`, on the
-same test images in the same order (`evaluation.correct`); an arm's accuracy at a seed is its mean. The book's
+same test images in the same order (`metrics.correct`); an arm's accuracy at a seed is its mean. The book's
 rule: a claimed difference rests on at least three seeds per arm and a paired test.
 
 The interval (`ci95`) carries both the seed-to-seed variance of training and the test images' sampling noise
@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from . import chapters, config, intervals
-from .results import to_jsonable
+from .results import to_jsonable, write_atomic
 
 MIN_SEEDS = 3
 VERDICTS = ("holds", "refuted", "inconclusive")
@@ -201,11 +201,7 @@ def save(record: dict, profile: config.Profile) -> Path:
     file = path(profile)
     records = load(profile) if file.exists() else {}
     records[record["claim_id"]] = to_jsonable(record)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    partial = file.with_suffix(".tmp")
-    partial.write_text(json.dumps(records, indent=2) + "\n")
-    partial.replace(file)
-    return file
+    return write_atomic(file, json.dumps(records, indent=2) + "\n")
 
 
 # the book's claims by id, and the chapter that measures each (notebooks/<chapter>.ipynb)

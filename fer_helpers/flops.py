@@ -1,7 +1,9 @@
-"""What a model costs in floating-point operations, counted from its layers (machine-independent, unlike time).
+"""What a model costs: floating-point operations counted from its layers (machine-independent), and its measured
+inference speed on this machine.
 
     flops.forward(model)                        # FLOPs of one image's forward pass
     flops.training(model, n_train, n_val, 30)   # FLOPs of 30 epochs: training steps and validation passes
+    flops.speed(model)                          # images/s at batch 64 and latency at batch 1, measured here
 
 A multiply-add counts as two FLOPs. Counted: convolutions (also depthwise and transposed), dense layers and
 multi-head attention (projections and the two token-by-token products); normalisation, activations, pooling
@@ -12,8 +14,10 @@ forward passes (forward, and the gradients of activations and of weights), the u
 from __future__ import annotations
 
 import math
+import time
 
 import keras
+import numpy as np
 
 TRAINING_PASSES = 3  # a training step costs about three forward passes
 
@@ -69,3 +73,19 @@ def forward(model: keras.Model) -> int:
 def training(forward_flops: int, n_train: int, n_val: int, epochs: int) -> int:
     """FLOPs of `epochs` epochs: a training step per training image and a forward pass per validation image."""
     return int(epochs * forward_flops * (TRAINING_PASSES * n_train + n_val))
+
+
+def speed(model, n: int = 1024, repeats: int = 20) -> dict:
+    """Measured inference speed: images/s at batch 64 and latency (ms) at batch 1."""
+    x = np.random.default_rng(0).random((n, 48, 48, 1), dtype=np.float32)
+    model.predict(x[:64], batch_size=64, verbose=0)
+    start = time.perf_counter()
+    model.predict(x, batch_size=64, verbose=0)
+    throughput = n / (time.perf_counter() - start)
+    one = x[:1]
+    model(one, training=False)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model(one, training=False)
+    latency_ms = 1000 * (time.perf_counter() - start) / repeats
+    return {"images_per_second_batch64": round(throughput, 1), "latency_ms_batch1": round(latency_ms, 2)}

@@ -15,9 +15,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from . import evaluation, intervals
+from . import inference, intervals
 from .chapters import Arm
-from .experiments import TTA_LABELS, with_chosen_tta
 
 
 def table(levers: dict[str, list], val) -> pd.DataFrame:
@@ -27,12 +26,12 @@ def table(levers: dict[str, list], val) -> pd.DataFrame:
     also as a ratio to the control's."""
     rows, scores = {}, {}
     for lever, trials in levers.items():
-        chosen = [with_chosen_tta(evaluation.choose_tta(t.run.views("val"), val)) for t in trials]
-        scores[lever] = {t.run.seed: score for t, (_, score) in zip(trials, chosen, strict=True)}
+        chosen = [inference.choose_tta(t.run.views("val"), val) for t in trials]
+        scores[lever] = {t.run.seed: tta.kept_accuracy for t, tta in zip(trials, chosen, strict=True)}
         rows[lever] = {
             "seeds": len(trials),
             "val accuracy": np.mean([t.run.summary()["val_accuracy"] for t in trials]),
-            "TTA": TTA_LABELS[Counter(kept for kept, _ in chosen).most_common(1)[0][0]],
+            "TTA": Counter(tta.label for tta in chosen).most_common(1)[0][0],
             "val accuracy, chosen TTA": np.mean(list(scores[lever].values())),
             "PFLOP per run": np.mean([t.run.record["cost"]["training_flops"] for t in trials]) / 1e15,
         }

@@ -35,7 +35,7 @@ def conv_bn_relu(x, filters, name, strides=1):
 class Window(layers.Layer):
     """A `size` x `size` window of the image: a random one in training (a crop, drawn afresh every batch),
     the centre one at inference. Models that look at a window are cheaper per step and can be scored
-    on several windows (`evaluation.predict`'s `shift_tta`)."""
+    on several windows (`inference.predict`'s `shift_tta`)."""
 
     def __init__(self, size: int, seed: int = config.SEED, **kwargs):
         super().__init__(**kwargs)

@@ -20,8 +20,8 @@ from sklearn.ensemble import IsolationForest
 
 from . import audit, config, plots
 from .data import Split
+from .machine import Stopwatch
 from .models import conv_autoencoder
-from .results import Stopwatch
 from .training import BATCH, set_seed
 
 PERCENTILE = 98

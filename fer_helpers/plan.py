@@ -99,7 +99,7 @@ def _outliers(profile):
 def machine_rates(profile: config.Profile) -> dict:
     """FLOP/s this machine's CPU delivered in the store's runs made on it: per model ({(builder, options): rate})
     and over all of them (key None); empty before the first run made here."""
-    from .results import cpu_info
+    from .machine import cpu_info
 
     here = cpu_info()["model"]
     work, seconds = {}, {}

@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, PercentFormatter
 
 from . import config
+from .metrics import N_BINS
 from .regions import BANDS, SIZE, area_shares, band_masks
 from .sampling import choose
 
@@ -326,3 +327,40 @@ def plot_arms(arms: dict[str, list], columns: int | None = None, width: float = 
         ax.remove()
     fig.tight_layout()
     return fig
+
+
+def plot_confusion(result: dict, ax=None, title=None):
+    """Heatmap of the row-normalised confusion matrix (rows: true class)."""
+    import seaborn as sns
+
+    ax = ax or plt.gca()
+    sns.heatmap(
+        np.array(result["confusion"]),
+        annot=True,
+        fmt=".2f",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        cbar=False,
+        xticklabels=config.CLASSES,
+        yticklabels=config.CLASSES,
+        ax=ax,
+    )
+    ax.set(xlabel="predicted", ylabel="true", title=title or "")
+    return ax
+
+
+def plot_reliability(result: dict, ax=None, title=None):
+    """Reliability diagram: accuracy per confidence bin against the diagonal of perfect calibration."""
+    ax = ax or plt.gca()
+    bins = result["calibration"]["bins"]
+    ax.plot([0, 1], [0, 1], "k--", lw=1)
+    ax.bar([b["confidence"] for b in bins], [b["accuracy"] for b in bins], width=1 / N_BINS, alpha=0.6, edgecolor="k")
+    ax.set(
+        xlabel="confidence",
+        ylabel="accuracy",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=title or f"ECE = {result['calibration']['ece']:.3f}",
+    )
+    return ax

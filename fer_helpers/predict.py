@@ -40,9 +40,10 @@ import numpy as np
 from . import config
 from .quiet import quiet_tensorflow
 
-quiet_tensorflow()  # before evaluation and registry load TensorFlow: no C++ log line, not even for --help
+quiet_tensorflow()  # before inference and registry load TensorFlow: no C++ log line, not even for --help
 
-from . import evaluation, registry  # noqa: E402
+from . import inference, registry  # noqa: E402
+from .inference import TTA  # noqa: E402
 
 CASCADE = "haarcascade_frontalface_default.xml"
 MARGIN = 0.1  # share of the face box added on every side of the crop
@@ -157,7 +158,7 @@ def grey_of(image: np.ndarray) -> np.ndarray:
 class Classifier:
     model: object
     path: Path
-    tta: dict  # evaluation.predict's options: {"flip_tta": bool, "shift_tta": bool}
+    tta: TTA  # the test-time augmentation validation chose
     layer: str  # GradCAM's target layer
 
 
@@ -170,7 +171,7 @@ def classifier(model_path=None, profile: config.Profile | None = None) -> Classi
             name = registry.best(profile)
             path, tta = registry.model_path(name, profile), registry.tta_chosen(name, profile)
         else:
-            path, tta = Path(model_path), {"flip_tta": False, "shift_tta": False}
+            path, tta = Path(model_path), TTA()
         model = registry.load_file(path)
     except (FileNotFoundError, ValueError) as error:
         message = str(error) + (" (or pass --model PATH)" if model_path is None else "")
@@ -280,7 +281,7 @@ def classify_files(
     items = [prepare(path) for path in paths]
     chosen = classifier(model_path, profile)
     outs = gradcam_paths(gradcam_out, paths) if gradcam_out else [None] * len(items)
-    report, errors, notes = {"model": str(chosen.path), **chosen.tta, "images": []}, [], []
+    report, errors, notes = {"model": str(chosen.path), **chosen.tta.options, "images": []}, [], []
     for item, out in zip(items, outs, strict=False):
         if item.error:
             errors.append(item.error)
@@ -291,7 +292,7 @@ def classify_files(
         if not item.boxes:
             notes.append(f"{item.path}: no face found")
             continue
-        probs = evaluation.predict(chosen.model, item.x, **chosen.tta)
+        probs = inference.predict(chosen.model, item.x, **chosen.tta.options)
         entry["faces"] = face_records(item.boxes, probs, top_k)
         if out is not None:
             cams = gradcam(chosen, item.x, probs.argmax(axis=1))

@@ -8,7 +8,7 @@ import time
 
 import keras
 
-from .results import format_seconds
+from .machine import duration
 
 
 class Progress(keras.callbacks.Callback):
@@ -26,7 +26,7 @@ class Progress(keras.callbacks.Callback):
         """Time left at this session's pace (batch `batch` of epoch `self.epoch` done)."""
         left = (self.epochs - self.epoch - 1) * self.steps + self.steps - batch - 1
         pace = (time.monotonic() - self.started) / max(self.batches, 1)
-        return format_seconds(left * pace) if self.batches else "?"
+        return duration(left * pace) if self.batches else "?"
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch

@@ -153,7 +153,7 @@ def share_table(shares, labels, regions=REGIONS) -> ShareTable:
 def paired_difference(shares_a, shares_b, region: str = "eyes") -> dict:
     """Mean of share_b - share_a in `region` over the images where neither map is all-zero (same images,
     two models), with a 95 % bootstrap interval; `zero_pairs` counts the pairs left out."""
-    from .evaluation import bootstrap_ci
+    from .intervals import bootstrap_ci
 
     column = REGIONS.index(region)
     diff = np.asarray(shares_b)[:, column] - np.asarray(shares_a)[:, column]

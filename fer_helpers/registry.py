@@ -18,12 +18,11 @@ augmentation was chosen *on the validation split*. Test metrics are never read t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import config
+from . import config, results
 from .quiet import quiet
 
 if TYPE_CHECKING:
@@ -136,17 +135,8 @@ def load(name: str, profile: config.Profile):
 
 
 def result(name: str, profile: config.Profile) -> dict | None:
-    """results/<name>.json, or None when there is none; unreadable JSON raises ValueError naming the file."""
-    path = profile.results_dir / f"{entry(name).name}.json"
-    if not path.is_file():
-        return None
-    try:
-        found = json.loads(path.read_text())
-    except ValueError as error:
-        raise ValueError(f"{path}: not readable JSON ({error})") from None
-    if not isinstance(found, dict):
-        raise ValueError(f"{path}: expected a JSON object, got {type(found).__name__}")
-    return found
+    """results/<name>.json of the classifier `name`, or None when there is none (`results.load_result`)."""
+    return results.load_result(entry(name).name, profile, required=False)
 
 
 def validation_score(found: dict, by: str = "val_accuracy") -> float | None:
@@ -176,9 +166,8 @@ def best(profile: config.Profile, by: str = "val_accuracy") -> str:
     return max(scores, key=scores.get)
 
 
-def tta_chosen(name: str, profile: config.Profile) -> dict:
-    """The test-time augmentation validation chose for `name`: {"flip_tta": bool, "shift_tta": bool}, both false
-    when it has no record (`evaluation.predict`'s options)."""
-    tta = (result(name, profile) or {}).get("tta")
-    tta = tta if isinstance(tta, dict) else {}
-    return {option: bool(tta.get(option, False)) for option in ("flip_tta", "shift_tta")}
+def tta_chosen(name: str, profile: config.Profile):
+    """The test-time augmentation validation chose for `name` (an `inference.TTA`), none when it has no record."""
+    from .inference import TTA
+
+    return TTA.from_json((result(name, profile) or {}).get("tta"))

@@ -42,9 +42,8 @@ def device() -> str:
 
 def train(p: Planned, split, profile: config.Profile, stop_after: int | None = None, scratch: bool = False):
     """Train one planned run; put it into the store (or, with `scratch`, return (record, probabilities))."""
-    from . import eda, evaluation, flops, registry, training, variants
-    from .models import margin
-    from .results import cpu_info, git_commit, load_average, machine, tensorflow_threads
+    from . import eda, flops, inference, metrics, registry, training, variants
+    from .machine import cpu_info, describe, git_commit, load_average, tensorflow_threads
 
     arm_split, train_images = variants.load(p.arm.data, split, profile)
     training.set_seed(p.seed)
@@ -71,16 +70,15 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
         log=False,
         stop_after=stop_after,
     )
-    window = bool(margin(fitted.model))  # a model that looks at a window has the window views too
-    options = {name: views for name, views in evaluation.TTA_OPTIONS.items() if window or not views[1]}
+    options = inference.tta_options(fitted.model)  # a model that looks at a window has the window views too
     probabilities = {
-        part if name == "plain" else f"{part}_{name}": evaluation.predict(
+        part if name == "plain" else f"{part}_{name}": inference.predict(
             fitted.model, getattr(arm_split, part).x(), *views
         ).astype(np.float16)
         for part in ("val", "test")
         for name, views in options.items()
     }
-    test = evaluation.metrics(probabilities["test"].astype(np.float32), arm_split.test)
+    test = metrics.metrics(probabilities["test"].astype(np.float32), arm_split.test)
     forward = flops.forward(fitted.model)
     record = {
         "arm": p.arm.name,
@@ -108,7 +106,7 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
             "train_images": len(train_images),
         },
         "machine": {
-            "machine": machine(),
+            "machine": describe(),
             "cpu": cpu_info(),
             "device": device(),
             "tf_threads": tensorflow_threads(),
@@ -151,7 +149,7 @@ def verify(key: str, split, profile: config.Profile, epochs: int | None = None) 
     """Train stored run `key` again (its first `epochs` epochs, default all) and compare: the mismatches, none
     when it agrees. On the instruction sets it was made with, every compared number must be equal; elsewhere
     each compared epoch's validation accuracy within `VERIFY_TOLERANCE`."""
-    from .results import cpu_info
+    from .machine import cpu_info
 
     found = store.find(key, profile)
     if not found:

@@ -30,7 +30,7 @@ import numpy as np
 from . import config
 from .chapters import Arm
 from .data import Subset
-from .results import to_jsonable
+from .results import to_jsonable, write_atomic
 
 RECORD, PREDICTIONS, MODEL = "record.json", "predictions.npz", "model.keras"
 # outside the work tree: a backup there survives a new checkout on the same machine
@@ -121,7 +121,7 @@ class StoredRun:
         return {part: self.stored_probabilities[part] for part in ("val", "test")}
 
     def views(self, part: str) -> dict[str, np.ndarray]:
-        """{TTA option: probabilities} on `part` ("val" or "test"), "plain" among them (`evaluation.TTA_OPTIONS`)."""
+        """{TTA option: probabilities} on `part` ("val" or "test"), "plain" among them (`inference.TTA_OPTIONS`)."""
         prefix = f"{part}_"
         found = {k.removeprefix(prefix): v for k, v in self.stored_probabilities.items() if k.startswith(prefix)}
         return {"plain": self.stored_probabilities[part]} | found
@@ -235,7 +235,5 @@ def write(key: str, profile: config.Profile, record: dict, probabilities: dict, 
 def update_record(run: StoredRun, **fields) -> None:
     """Add `fields` to a stored run's record (safe write: a scratch file renamed over it)."""
     record = {**run.record, **to_jsonable(fields)}
-    partial = run.path / f"{RECORD}.partial"
-    partial.write_text(json.dumps(record, indent=1) + "\n")
-    partial.replace(run.path / RECORD)
+    write_atomic(run.path / RECORD, json.dumps(record, indent=1) + "\n")
     run.__dict__.pop("record", None)

@@ -23,8 +23,8 @@ from keras import layers
 from . import config
 from .checkpoints import Backup, save_model, write_history
 from .data import Split, Subset
+from .machine import Stopwatch, load_average
 from .progress import Progress
-from .results import Stopwatch, load_average
 
 # the version of the training code in the run store's keys: raise it when a change moves the numbers
 TRAINING_CODE = 1

@@ -47,7 +47,7 @@ def shifted(image, lift):
     return np.clip(image.astype(int) + lift, 0, 255).astype(np.uint8)
 
 
-def subset(images, labels, prefix, part="Training"):
+def named_subset(images, labels, prefix, part="Training"):
     ids = np.array([f"{prefix}_{k}" for k in range(len(images))])
     return Subset(np.asarray(images, np.uint8), np.asarray(labels, np.int8), ids, np.array([part] * len(images)))
 
@@ -56,12 +56,27 @@ def make_split(train, val, test, train_labels=None, val_labels=None, test_labels
     """A smoke Split from three image stacks; labels cycle through the seven classes unless given."""
     labels = lambda imgs, given: np.arange(len(imgs)) % 7 if given is None else given  # noqa: E731
     return Split(
-        subset(train, labels(train, train_labels), "Training"),
-        subset(val, labels(val, val_labels), "TrainingVal"),
-        subset(test, labels(test, test_labels), "PrivateTest", "PrivateTest"),
+        named_subset(train, labels(train, train_labels), "Training"),
+        named_subset(val, labels(val, val_labels), "TrainingVal"),
+        named_subset(test, labels(test, test_labels), "PrivateTest", "PrivateTest"),
         "synthetic",
         "smoke",
     )
+
+
+def labelled(labels, parts=None, leak_free=None, images=None):
+    """A test Subset of blank images with these labels (PrivateTest unless `parts` says otherwise)."""
+    n = len(labels)
+    parts = np.asarray(parts if parts is not None else ["PrivateTest"] * n)
+    images = np.zeros((n, 48, 48), np.uint8) if images is None else images
+    return Subset(images, np.asarray(labels), np.array([f"x_{i}" for i in range(n)]), parts, leak_free=leak_free)
+
+
+def one_hot_probs(predicted, confidence=0.9):
+    """Class probabilities that put `confidence` on each predicted class and spread the rest."""
+    probs = np.full((len(predicted), 7), (1 - confidence) / 6)
+    probs[np.arange(len(predicted)), predicted] = confidence
+    return probs
 
 
 def assert_same(a, b):

@@ -1,4 +1,4 @@
-"""Trials over seeds on tiny synthetic data: per-seed predictions, saved predictions, result files, rows."""
+"""Trials over seeds on tiny synthetic data: per-seed predictions, result files, rows."""
 
 import dataclasses
 import json
@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from fer_helpers import config, experiments, models, plots
+from fer_helpers import config, experiments, inference, models, plots, training
 
 RECIPE = dataclasses.replace(config.STUDY_BASELINE, batch=16, epochs=1)
 
@@ -15,37 +15,26 @@ def build(x):
     return models.baseline_std_model(x, widths=(4, 8, 8), dense=8)
 
 
+def trial(split, profile, seed):
+    training.set_seed(seed)
+    fitted = training.train(build(split.train.x()), split, f"arm_s{seed}", profile, RECIPE, seed=seed)
+    return experiments.Trial.of(fitted, inference.predict(fitted.model, split.test.x()), split.test)
+
+
 @pytest.fixture(scope="module")
 def trials(tiny_split, tmp_path_factory):
     profile = config.Profile("smoke", None, {}, tmp_path_factory.mktemp("experiments"))
-    return profile, experiments.run_seeds(build, tiny_split, "arm", profile, RECIPE, seeds=(7, 8), save=True)
+    return profile, [trial(tiny_split, profile, seed) for seed in (7, 8)]
 
 
-def test_run_seeds_keeps_every_seeds_predictions(trials, tiny_split):
+def test_a_trial_keeps_its_seeds_predictions_and_training_is_seeded(trials, tiny_split):
     profile, found = trials
     assert [t.run.seed for t in found] == [7, 8]
-    for trial in found:
-        assert trial.predicted.shape == tiny_split.test.labels.shape
-        np.testing.assert_array_equal(trial.correct, trial.predicted == tiny_split.test.labels)
-        assert trial.result["accuracy"] == pytest.approx(trial.correct.mean())
-    assert (profile.models_dir / "arm.keras").exists()
-    assert {p.name for p in (profile.results_dir / "history").iterdir()} == {"arm_s7.csv", "arm_s8.csv"}
-
-
-def test_training_is_seeded(trials, tiny_split):
-    profile, found = trials
-    again = experiments.run(build, tiny_split, "again", profile, RECIPE, seed=7)
-    np.testing.assert_array_equal(again.predicted, found[0].predicted)
-
-
-def test_saved_predictions_give_correctness_per_seed(trials, tiny_split):
-    profile, found = trials
-    experiments.save_predictions("arm", found, tiny_split.test, profile)
-    correct = experiments.load_correct("arm", profile)
-    assert list(correct.columns) == ["seed 7", "seed 8"] and list(correct.index) == list(tiny_split.test.ids)
-    np.testing.assert_array_equal(correct["seed 8"].to_numpy(), found[1].correct)
-    with pytest.raises(FileNotFoundError, match="missing.csv"):
-        experiments.load_correct("missing", profile)
+    for one in found:
+        assert one.predicted.shape == tiny_split.test.labels.shape
+        np.testing.assert_array_equal(one.correct, one.predicted == tiny_split.test.labels)
+        assert one.result["accuracy"] == pytest.approx(one.correct.mean())
+    np.testing.assert_array_equal(trial(tiny_split, profile, 7).predicted, found[0].predicted)
 
 
 def test_saved_result_reads_back_as_the_same_row(trials, tiny_split):
@@ -55,7 +44,6 @@ def test_saved_result_reads_back_as_the_same_row(trials, tiny_split):
     assert isinstance(saved["tta"]["flip_tta"], bool) and "accuracy" in saved["tta"]["test"]
     assert saved["run"]["seed"] == 7 and saved["run"]["epochs"] == 1 and saved["note"] == "tiny"
     assert saved["training"]["recipe"] == RECIPE.describe()
-    assert experiments.row_from_saved("arm", saved) == pytest.approx(experiments.row("arm", found[0]))
 
 
 def test_arm_rows_carry_the_leak_free_accuracy(trials, tiny_split):
@@ -92,27 +80,18 @@ def test_per_class_recall_has_one_column_per_seed(trials):
     assert recall.loc["happy", "seed 8"] == found[1].result["per_class"]["happy"]["recall"]
 
 
-def test_accuracies_read_back_from_saved_predictions(trials, tiny_split):
-    profile, found = trials
-    test = dataclasses.replace(tiny_split.test, leak_free=np.arange(len(tiny_split.test)) % 2 == 0)
-    experiments.save_predictions("arm_accuracies", found, test, profile)
-    table = experiments.accuracies_from_predictions("arm_accuracies", test, profile)
-    assert list(table.index) == [7, 8]
-    assert table.loc[7, "test accuracy"] == pytest.approx(found[0].result["accuracy"])
-    assert table.loc[8, "PrivateTest"] == pytest.approx(found[1].result["parts"]["PrivateTest"]["accuracy"])
-    assert table.loc[8, "leak-free accuracy"] == pytest.approx(found[1].correct[test.leak_free].mean())
-    shorter = test.take(np.arange(len(test) - 1))
-    with pytest.raises(ValueError, match="not the"):
-        experiments.accuracies_from_predictions("arm_accuracies", shorter, profile)
+def test_by_seed_gives_each_seeds_correctness_for_paired_tests(trials):
+    _, found = trials
+    paired = experiments.by_seed(found)
+    assert list(paired) == [7, 8]
+    np.testing.assert_array_equal(paired[8], found[1].correct)
 
 
-def test_load_by_seed_reads_back_what_by_seed_gives(trials, tiny_split):
-    profile, found = trials
-    experiments.save_predictions("paired", found, tiny_split.test, profile)
-    loaded = experiments.load_by_seed("paired", tiny_split.test, profile)
-    assert sorted(loaded) == [7, 8]
-    for seed, correct in experiments.by_seed(found).items():
-        np.testing.assert_array_equal(loaded[seed], correct)
-        assert loaded[seed].dtype == bool
-    with pytest.raises(ValueError, match="not the .* test images of this split"):
-        experiments.load_by_seed("paired", tiny_split.test.take(np.arange(len(tiny_split.test))[::-1]), profile)
+def test_mean_sd_table():
+    import pandas as pd
+
+    rows = pd.DataFrame({"variant": ["a", "a", "b", "b"], **{c: [0.5, 0.7, 0.6, 0.6] for c in experiments.COLUMNS}})
+    summary = experiments.mean_sd(rows)
+    assert summary.loc["a", "test accuracy mean"] == pytest.approx(0.6)
+    assert summary.loc["a", "test accuracy sd"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    assert summary.loc["b", "test accuracy sd"] == 0 and summary.loc["a", "seeds"] == 2

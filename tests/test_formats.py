@@ -60,9 +60,8 @@ def test_count(n, text):
 
 
 def test_duration_is_the_books_duration():
-    assert formats.duration(805) == "13 min 25 s"
-    assert formats.duration(45.4) == "45 s"
-    assert formats.duration(5310) == "1 h 28 min"
+    assert formats.format_value(805, "duration") == "13 min 25 s"
+    assert formats.format_value(5310, "duration") == "1 h 28 min"
 
 
 def test_interval():

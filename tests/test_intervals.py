@@ -71,3 +71,13 @@ def test_mcnemar_per_seed_is_statsmodels_exact_test_of_each_seed():
         for x, y in zip(a, b, strict=True)
     ]
     assert intervals.mcnemar_per_seed(a, b) == pytest.approx(expected)
+
+
+def test_bootstrap_ci_brackets_the_accuracy_and_narrows_with_n():
+    rng = np.random.default_rng(0)
+    small, large = (rng.random(100) < 0.6).astype(float), (rng.random(10000) < 0.6).astype(float)
+    lo, hi = intervals.bootstrap_ci(small)
+    assert lo < small.mean() < hi
+    lo2, hi2 = intervals.bootstrap_ci(large)
+    assert hi2 - lo2 < (hi - lo) / 5
+    assert intervals.bootstrap_ci(small) == [lo, hi]  # seeded

@@ -10,7 +10,7 @@ import pytest
 
 from fer_helpers import config
 from fer_helpers.book import notebook
-from fer_helpers.book.formats import MINUS, Missing
+from fer_helpers.book.formats import MINUS, Missing, Written
 
 # --- glue ---------------------------------------------------------------------------------------------
 
@@ -33,14 +33,13 @@ def glued(monkeypatch):
 def test_glue_values_writes_each_value_by_its_kind(glued):
     out = notebook.glue_values(
         {
-            "acc": np.float64(0.6543),
-            "gain": -0.0004,
+            "acc": Written(np.float64(0.6543), "percent"),
+            "gain": Written(-0.0004, "points"),
             "n": np.int64(7178),
             "best": "happy",
-            "ci": (0.6312, 0.6587),
+            "ci": Written((0.6312, 0.6587), "percent"),
             "recall": Missing("no correct image of this class"),
-        },
-        {"acc": "percent", "gain": "points", "ci": "percent"},
+        }
     )
     assert out == {
         "acc": "65.4%",
@@ -61,9 +60,9 @@ def test_glue_values_names_the_key_that_fails(glued):
     with pytest.raises(ValueError, match="'acc'.*say how to write it"):
         notebook.glue_values({"acc": 0.65})
     with pytest.raises(ValueError, match="'recall'.*Missing"):
-        notebook.glue_values({"recall": float("nan")}, {"recall": "percent"})
-    with pytest.raises(ValueError, match="no value.*'typo'"):
-        notebook.glue_values({"acc": 0.65}, {"acc": "percent", "typo": "count"})
+        notebook.glue_values({"recall": Written(float("nan"), "percent")})
+    with pytest.raises(ValueError, match="'acc'.*cannot be written as 'typo'"):
+        notebook.glue_values({"acc": Written(0.65, "typo")})
     assert not glued
 
 

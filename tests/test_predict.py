@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from fer_helpers import config, evaluation, predict, registry
+from fer_helpers import config, inference, predict, registry
 
 HAS_HAAR = hasattr(cv2, "CascadeClassifier")
 needs_haar = pytest.mark.skipif(
@@ -202,7 +202,7 @@ def test_gradcam_uses_the_registry_layer(tiny_model, tmp_path):
     import keras
 
     chosen = predict.classifier(tiny_model)
-    assert chosen.layer == registry.CAM_LAYER and chosen.tta == {"flip_tta": False, "shift_tta": False}
+    assert chosen.layer == registry.CAM_LAYER and chosen.tta == inference.TTA()
     x = np.random.default_rng(0).random((2, 48, 48, 1), dtype=np.float32)
     cams = predict.gradcam(chosen, x, [1, 3])
     assert cams.shape == (2, 48, 48) and cams.min() >= 0 and cams.max() <= 1
@@ -240,7 +240,7 @@ def test_default_model_is_best_by_validation_accuracy_with_its_tta(tiny_model, p
     assert report["model"] == str(outputs.models_dir / "attention_unet.keras") and report["flip_tta"] is True
     grey = cv2.imread(str(photos["grey_crop"]), cv2.IMREAD_GRAYSCALE)
     x = (grey.astype("float32") / 255)[None, ..., None]
-    expected = evaluation.predict(registry.load_file(tiny_model), x, flip_tta=True)[0]
+    expected = inference.predict(registry.load_file(tiny_model), x, flip_tta=True)[0]
     probs = report["images"][0]["faces"][0]["probabilities"]
     assert list(probs.values()) == pytest.approx(expected.tolist(), abs=1e-5)
 

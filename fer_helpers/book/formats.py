@@ -10,8 +10,8 @@
 
 Negative numbers take the typographic minus (U+2212); a value that rounds to zero is written without a
 sign, so "-0.0" never appears. A missing value (None, NaN) is an error unless it comes as `Missing(why)`:
-no "nan" or "nan%" reaches a page. `format_value(value, kind)` dispatches on a kind name, and
-`format_table(df, kinds)` formats a DataFrame for display with the same rules.
+no "nan" or "nan%" reaches a page. `format_value(value, kind)` dispatches on a kind name (a value may carry its
+kind: `Written(value, kind)`), and `format_table(df, kinds)` formats a DataFrame for display with the same rules.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..results import format_seconds
+from ..machine import duration
 
 MINUS = "\u2212"
 EN_DASH = "\u2013"
@@ -38,6 +38,14 @@ class Missing:
 
     def __str__(self) -> str:
         return f"{EM_DASH} ({self.why})"
+
+
+@dataclass(frozen=True)
+class Written:
+    """A value with the kind `format_value` writes it as, given once where the value is: `Written(0.61, "percent")`."""
+
+    value: object
+    kind: str
 
 
 def number(value: float, spec: str) -> str:
@@ -61,11 +69,6 @@ def points(difference: float, decimals: int = 1) -> str:
 def count(n: float) -> str:
     """A count with thousands separators; an estimated (fractional) count is rounded: 7178 -> "7,178"."""
     return number(round(float(n)), ",d")
-
-
-def duration(seconds: float) -> str:
-    """Seconds as the book's durations: "45 s", "13 min 25 s", "1 h 28 min"."""
-    return format_seconds(seconds)
 
 
 def interval(low: float, high: float, kind: str = "percent") -> str:

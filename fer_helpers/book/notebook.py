@@ -8,7 +8,7 @@ A chapter's first cell after the parameters, before any cell imports TensorFlow:
 
     profile, split, watch = setup(profile)
 
-Its numbers go to the prose with `glue_values({...}, {...})`, each written by its kind
+Its numbers go to the prose with `glue_values({key: value or Written(value, kind)})`, each written by its kind
 (fer_helpers.book.formats). `tag_cells(notebook)` (run by the runbook on every executed notebook) folds
 code on the page and removes parameter, setup and glue-only cells; JupyterLab still shows them all.
 """
@@ -19,9 +19,9 @@ import ast
 import re
 from typing import NamedTuple
 
-from .. import config, data, results
+from .. import config, data, machine
 from ..quiet import quiet_tensorflow
-from .formats import Missing, format_value
+from .formats import Missing, Written, format_value
 
 PLOT_STYLE = {"axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100}
 
@@ -29,7 +29,7 @@ PLOT_STYLE = {"axes.spines.top": False, "axes.spines.right": False, "figure.dpi"
 class Chapter(NamedTuple):
     profile: config.Profile
     split: data.Split | None
-    watch: results.Stopwatch
+    watch: machine.Stopwatch
 
 
 def setup(profile: str | None = None, load_data: bool = True) -> Chapter:
@@ -37,7 +37,7 @@ def setup(profile: str | None = None, load_data: bool = True) -> Chapter:
     (config.get_profile), the split loaded (unless `load_data=False`) and a stopwatch started."""
     import seaborn as sns
 
-    watch = results.Stopwatch()
+    watch = machine.Stopwatch()
     quiet_tensorflow()
     sns.set_theme(context="notebook", style="ticks", rc=PLOT_STYLE)
     profile = config.get_profile(profile)
@@ -73,20 +73,17 @@ def is_written(value) -> bool:
     )
 
 
-def glue_values(values: dict, formats: dict | str | None = None) -> dict:
-    """Glue every value under its key, written as text by formats.format_value with its kind from
-    `formats` (key -> kind, or one kind for all); integers and text need none. Figures and tables are
+def glue_values(values: dict, kind: str | None = None) -> dict:
+    """Glue every value under its key, written as text by formats.format_value: a `Written(value, kind)` by its
+    kind, any other by `kind` (one kind for all) or, for integers and text, by its type. Figures and tables are
     glued as they are. Returns what was glued. Pages show the text as it is: {glue:text}`key` here,
     {glue:text}`/notebooks/NN_x.ipynb::key:s` from another page."""
-    kinds = dict.fromkeys(values, formats) if isinstance(formats, str) else dict(formats or {})
-    unknown = sorted(set(kinds) - set(values))
-    if unknown:
-        raise ValueError(f"glue_values: formats name keys with no value: {unknown}")
     glued = {}
     for key, value in values.items():
+        value, written_as = (value.value, value.kind) if isinstance(value, Written) else (value, kind)
         if is_written(value):
             try:
-                value = format_value(value.item() if hasattr(value, "item") else value, kinds.get(key))
+                value = format_value(value.item() if hasattr(value, "item") else value, written_as)
             except ValueError as error:
                 raise ValueError(f"glue_values: {key!r}: {error}") from None
         glue(key, value)

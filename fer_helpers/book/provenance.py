@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from .. import chapters, config
+from ..results import write_atomic
 
 LOCK = config.ROOT / "requirements.lock"
 DATA_SOURCE = "Kaggle data set msambare/fer2013"
@@ -282,8 +283,7 @@ def prune(runs: dict, root: Path = config.ROOT) -> dict:
 
 
 def write_runs(path: Path, runs: dict, root: Path = config.ROOT) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(prune(runs, root), indent=2, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(prune(runs, root), indent=2, sort_keys=True) + "\n")
 
 
 def chapter_notebooks(root: Path = config.ROOT) -> list[Path]:

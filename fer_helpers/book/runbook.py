@@ -28,7 +28,8 @@ from pathlib import Path
 import nbformat
 
 from .. import config
-from ..results import format_seconds, load_average, run_metadata
+from ..machine import duration, load_average
+from ..results import run_metadata
 from . import provenance, runtimes
 from .notebook import tag_cells
 
@@ -210,7 +211,7 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict, i
         "keys": keys,
         **context,
     }
-    print(f"<== {relative(path)}: {format_seconds(seconds)}", flush=True)
+    print(f"<== {relative(path)}: {duration(seconds)}", flush=True)
     return seconds
 
 
@@ -311,8 +312,8 @@ def main(argv=None) -> int:
     if timings:
         print(f"\nRan {len(timings)} notebook(s) in profile {profile.name}:")
         for path, seconds in timings:
-            print(f"  {format_seconds(seconds):>14}  {relative(path)}")
-        total = format_seconds(sum(s for _, s in timings))
+            print(f"  {duration(seconds):>14}  {relative(path)}")
+        total = duration(sum(s for _, s in timings))
         print(f"  {total:>14}  total; recorded in {relative(record_path)}")
     waits = [stem for stem, why in waiting.items() if why]
     if waits:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import config
-from ..results import format_seconds
+from ..machine import duration
+from ..results import write_atomic
 from .provenance import chapter_notebooks, load_runs, runs_path
 
 README_START = "<!-- chapter times: written by `make notebooks` from results/runs.json; do not edit -->"
@@ -39,7 +40,7 @@ def runs_markdown(runs: dict, root: Path = config.ROOT, link: str = "/notebooks/
     rows = [
         [
             f"[{stem}]({link.format(stem)})",
-            format_seconds(record["wall_seconds"]),
+            duration(record["wall_seconds"]),
             record.get("finished", "?")[:16].replace("T", " "),
             f"`{record.get('git_commit', '?')}`",
             record.get("machine", ""),
@@ -48,7 +49,7 @@ def runs_markdown(runs: dict, root: Path = config.ROOT, link: str = "/notebooks/
         for stem, record in sorted(records.items())
     ]
     total = sum(record["wall_seconds"] for record in records.values())
-    rows.append(["**total**", f"**{format_seconds(total)}**", "", "", "", ""])
+    rows.append(["**total**", f"**{duration(total)}**", "", "", "", ""])
     lines = markdown_table(
         ["notebook", "wall time", "finished (UTC)", "commit", "machine", "load (1 min): start → end"], rows
     )
@@ -103,4 +104,4 @@ def update_readme(root: Path = config.ROOT, store: bool = False) -> None:
     """Write the chapter times (with `store`: what the run store holds) into `root`/README.md."""
     path = Path(root) / "README.md"
     text = readme_with_times(path.read_text(), root)
-    path.write_text(between(text, STORE_START, STORE_END, store_markdown()) if store else text)
+    write_atomic(path, between(text, STORE_START, STORE_END, store_markdown()) if store else text)

@@ -33,7 +33,7 @@ import nbformat
 import pandas as pd
 
 from .. import config
-from ..results import cpu_info
+from ..machine import cpu_info
 from . import provenance, runbook
 
 # Accuracy-like metrics (accuracy, F1, precision, recall, shares, their CIs and differences), in percentage
