@@ -1,6 +1,6 @@
 """The book builds (slow): with warnings as errors, every page of the table of contents, with its citations,
 diagram, local MathJax, links and cross-document glue; the reproduce page's tables come from the run records
-and the chapters' state (fer_helpers.book.sphinx)."""
+and the chapters' state (fer_helpers.book.reproduce)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import yaml
 from helpers import build, glue_output, toc_pages, warnings_in
 
 from fer_helpers import config
-from fer_helpers.book import diagrams, provenance, runbook, sphinx
+from fer_helpers.book import diagrams, provenance, reproduce, runbook
 
 ROOT = config.ROOT
 slow = pytest.mark.slow
@@ -245,26 +245,26 @@ def test_reproduce_tables_come_from_the_run_records(tmp_path):
     path = provenance.runs_path(tmp_path)
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(runs))
-    table = "\n".join(sphinx.reproduce_markdown("runs", tmp_path))
+    table = "\n".join(reproduce.reproduce_markdown("runs", tmp_path))
     assert "1 min 01 s" in table and "1 h 00 min" in table and "**1 h 01 min**" in table
     assert "99_removed" not in table and "Not yet run in the full profile: `03_new`" in table
     assert "0.50 → 2.04" in table and "not recorded (an earlier run)" in table
-    data = "\n".join(sphinx.reproduce_markdown("data", tmp_path))
+    data = "\n".join(reproduce.reproduce_markdown("data", tmp_path))
     assert "`" + "f" * 16 + "`" in data and "msambare/fer2013" in data
     assert "agrees with the `fer2013.zip.sha256`" in data
-    packages = "\n".join(sphinx.reproduce_markdown("packages", tmp_path))
+    packages = "\n".join(reproduce.reproduce_markdown("packages", tmp_path))
     assert re.search(r"\| numpy \| [\d.]+ \| 0\.0\.1 ⚠ \|", packages)
-    profiles = "\n".join(sphinx.reproduce_markdown("profiles", tmp_path))
+    profiles = "\n".join(reproduce.reproduce_markdown("profiles", tmp_path))
     assert "`full`" in profiles and "`smoke`" in profiles and "`.smoke/`" in profiles
 
 
 def test_reproduce_page_without_runs(tmp_path):
-    assert "No chapter notebook has run" in "\n".join(sphinx.reproduce_markdown("runs", tmp_path))
-    assert "No run recorded yet" in "\n".join(sphinx.reproduce_markdown("data", tmp_path))
+    assert "No chapter notebook has run" in "\n".join(reproduce.reproduce_markdown("runs", tmp_path))
+    assert "No run recorded yet" in "\n".join(reproduce.reproduce_markdown("data", tmp_path))
 
 
 def test_status_table_names_what_changed(tmp_path, monkeypatch):
-    monkeypatch.setattr(sphinx, "current_data", lambda: "d" * 16)
+    monkeypatch.setattr(reproduce, "current_data", lambda: "d" * 16)
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "requirements.lock").write_text("numpy==2.4.0\n")
     (tmp_path / "fer_helpers").mkdir()
@@ -280,10 +280,10 @@ def test_status_table_names_what_changed(tmp_path, monkeypatch):
             nbformat.write(notebook, tmp_path / "notebooks" / f"{stem}.ipynb")
         if stem == "01_fresh":
             (tmp_path / "fer_helpers" / "training.py").write_text("EPOCHS = 6\n")
-    table = "\n".join(sphinx.reproduce_markdown("status", tmp_path))
+    table = "\n".join(reproduce.reproduce_markdown("status", tmp_path))
     assert "| [01_fresh](/notebooks/01_fresh.ipynb) | stale: `fer_helpers/training.py` changed |" in table
     assert "| [02_trains](/notebooks/02_trains.ipynb) | up to date |" in table
     assert "| [03_draft](/notebooks/03_draft.ipynb) | stale: not run in the full profile |" in table
     assert "No data set was found" not in table
-    monkeypatch.setattr(sphinx, "current_data", lambda: None)
-    assert "No data set was found" in "\n".join(sphinx.status_markdown(tmp_path))
+    monkeypatch.setattr(reproduce, "current_data", lambda: None)
+    assert "No data set was found" in "\n".join(reproduce.status_markdown(tmp_path))

@@ -31,7 +31,7 @@ from .. import config
 from ..machine import duration, load_average
 from ..results import run_metadata
 from . import provenance, runtimes
-from .notebook import tag_cells
+from .tags import tag_cells
 
 NOTEBOOKS = config.ROOT / "notebooks"
 EXECUTED = config.ROOT / "_build" / "executed"
