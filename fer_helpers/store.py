@@ -156,19 +156,19 @@ class StoredRun:
     def load(self) -> dict:
         return self.record["machine"]["load"]
 
+    @property
+    def params(self) -> int:
+        return self.record["cost"]["params"]
+
+    @property
+    def recipe_text(self) -> str:
+        return self.record["recipe"]
+
     def summary(self) -> dict:
-        """The training summary `training.Run.summary` gives, read from the record."""
-        return {
-            "epochs_run": self.epochs,
-            "best_epoch": self.kept_epoch,
-            "train_seconds": self.wall_seconds,
-            "seconds_per_epoch": round(self.wall_seconds / max(self.epochs, 1), 1),
-            "seed": self.seed,
-            "val_accuracy": self.history["val_accuracy"][self.kept_epoch - 1],
-            "params": self.record["cost"]["params"],
-            "recipe": self.record["recipe"],
-            "training_pflop": self.record["cost"]["training_flops"] / 1e15,
-        }
+        """The training summary `training.Run.summary` gives, read from the record, with its cost."""
+        from .training import run_summary
+
+        return run_summary(self) | {"training_pflop": self.record["cost"]["training_flops"] / 1e15}
 
     def check(self, val: Subset, test: Subset) -> None:
         """Raise when the stored predictions are not on these validation and test images, in this order."""

@@ -147,6 +147,21 @@ def optimizer(recipe: config.Recipe, steps_per_epoch: int, epochs: int) -> keras
     return keras.optimizers.Adam(rate)
 
 
+def run_summary(run) -> dict:
+    """The training summary that tables show, of a `Run` or a `store.StoredRun` alike: epochs, kept epoch, time,
+    seed, validation accuracy at the kept epoch, parameters and recipe."""
+    return {
+        "epochs_run": run.epochs,
+        "best_epoch": run.best_epoch,
+        "train_seconds": run.wall_seconds,
+        "seconds_per_epoch": round(run.wall_seconds / max(run.epochs, 1), 1),
+        "seed": run.seed,
+        "val_accuracy": run.history["val_accuracy"][run.best_epoch - 1],
+        "params": run.params,
+        "recipe": run.recipe_text,
+    }
+
+
 @dataclass
 class Run:
     model: keras.Model  # with the best epoch's weights
@@ -166,18 +181,16 @@ class Run:
     def wall_seconds(self) -> float:
         return round(sum(self.epoch_seconds), 1)
 
+    @property
+    def params(self) -> int:
+        return self.model.count_params()
+
+    @property
+    def recipe_text(self) -> str:
+        return self.recipe.describe()
+
     def summary(self) -> dict:
-        return {
-            "epochs_run": self.epochs,
-            "best_epoch": self.best_epoch,
-            "train_seconds": self.wall_seconds,
-            "seconds_per_epoch": round(self.wall_seconds / max(self.epochs, 1), 1),
-            "seed": self.seed,
-            "val_accuracy": self.history["val_accuracy"][self.best_epoch - 1],
-            "params": self.model.count_params(),
-            "recipe": self.recipe.describe(),
-            "resumed_at": self.resumed_at,
-        }
+        return run_summary(self) | {"resumed_at": self.resumed_at}
 
     def line(self, name: str) -> str:
         """The one summary line a run prints."""
