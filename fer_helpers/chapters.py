@@ -240,6 +240,27 @@ CHAPTERS = {
                 protocol_arm("lever_window_44", "small VGG-style CNN, 44-pixel crops", changes=(("window", 44),)),
                 protocol_arm("lever_window_40", "small VGG-style CNN, 40-pixel crops", changes=(("window", 40),)),
                 protocol_arm("lever_mixup", "small VGG-style CNN, mixup 0.2", recipe=replace(PROTOCOL, mixup=0.2)),
+                protocol_arm(
+                    "lever_smoothing_02",
+                    "small VGG-style CNN, label smoothing 0.2",
+                    recipe=replace(PROTOCOL, label_smoothing=0.2),
+                ),
+                protocol_arm(
+                    "lever_linear",
+                    "small VGG-style CNN, linear decay to zero",
+                    recipe=replace(PROTOCOL, schedule="linear"),
+                ),
+                protocol_arm(
+                    "lever_strided_stem", "small VGG-style CNN, strided first layer", changes=(("strided_stem", True),)
+                ),
+                protocol_arm(
+                    "lever_bn_no_scale", "small VGG-style CNN, batch norm without scale", changes=(("bn_scale", False),)
+                ),
+                protocol_arm(
+                    "lever_coarse_width",
+                    "small VGG-style CNN, width moved to the 12×12 and 6×6 stages",
+                    changes=(("widths", (16, 24, 72, 144)),),
+                ),
                 Arm(
                     "strongest", "VGG-style CNN", "vgg_cnn", PROTOCOL, "strongest", changes=(("window", 44),), keep=True
                 ),

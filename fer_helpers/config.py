@@ -70,7 +70,7 @@ class Augmentation:
 
 
 OPTIMIZERS = ("sgd", "adam")  # SGD with Nesterov momentum 0.9; Adam (AdamW with weight decay)
-SCHEDULES = ("cosine", "plateau")  # warm-up then cosine to 0; halved when validation loss stalls
+SCHEDULES = ("cosine", "linear", "plateau")  # warm-up then cosine or a straight line to 0; halved on stalls
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,8 @@ class Recipe:
         """One line for tables and results files."""
         optimizer = {"sgd": "SGD-Nesterov", "adam": "AdamW" if self.weight_decay else "Adam"}[self.optimizer]
         schedule = (
-            (f"warm-up {self.warmup_epochs}, cosine" if self.warmup_epochs else "cosine")
-            if self.schedule == "cosine"
+            (f"warm-up {self.warmup_epochs}, {self.schedule}" if self.warmup_epochs else self.schedule)
+            if self.schedule != "plateau"
             else "halved on plateau"
         )
         extras = (

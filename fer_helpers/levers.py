@@ -11,12 +11,13 @@ that augmentation minus the control's, seed by seed. The test images are not loo
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
 
 from . import inference, intervals
-from .chapters import Arm
+from .chapters import PROTOCOL_PIPELINE, Arm
 
 
 def table(levers: dict[str, list], val) -> pd.DataFrame:
@@ -46,20 +47,39 @@ def table(levers: dict[str, list], val) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("lever")[columns + ["PFLOP per run", "cost"]]
 
 
+# what every choice states, kept or not: the whole image and no mixup unless a lever is kept
+UNSET = {"window": 0, "mixup": 0.0}
+# settings of the small model alone: reported, not carried to the final model, whose widths are its own
+NOT_CARRIED = {"widths"}
+
+
+def settings(arm: Arm) -> dict:
+    """What an arm sets apart from the control (`chapters.PROTOCOL_PIPELINE`): its builder changes and the recipe
+    fields that differ, the epochs aside."""
+    control = PROTOCOL_PIPELINE.recipe
+    recipe = {
+        field.name: getattr(arm.recipe, field.name)
+        for field in fields(control)
+        if field.name != "epochs" and getattr(arm.recipe, field.name) != getattr(control, field.name)
+    }
+    return dict(arm.changes) | recipe
+
+
 def chosen(lever_table: pd.DataFrame, arms: dict[str, Arm]) -> dict:
-    """What validation keeps for the final model ({label: the lever's arm}): the window of the kept window lever
-    with the largest gain (0: the whole image) and the mixup of a kept mixup lever (0.0: none)."""
+    """What validation keeps for the final model ({label: the lever's arm}): the settings of every kept lever
+    (`settings`; where two set the same thing, such as two windows, the one with the larger gain), the
+    small model's own settings (`NOT_CARRIED`) left out, and `UNSET` for what no kept lever sets."""
     kept = lever_table.index[lever_table["kept"] == "yes"]
-    windows = {lever: dict(arms[lever].changes)["window"] for lever in kept if "window" in dict(arms[lever].changes)}
-    best = max(windows, key=lambda lever: lever_table.loc[lever, "gain"], default=None)
-    mixups = [arms[lever].recipe.mixup for lever in kept if arms[lever].recipe.mixup]
-    return {"window": windows[best] if best else 0, "mixup": max(mixups, default=0.0)}
+    choice = dict(UNSET)
+    for lever in sorted(kept, key=lambda lever: lever_table.loc[lever, "gain"]):  # the larger gain is set last
+        choice |= {k: v for k, v in settings(arms[lever]).items() if k not in NOT_CARRIED}
+    return choice
 
 
 def check_declared(final: Arm, choice: dict) -> None:
     """Raise when the declared final arm is not what validation keeps (`chosen`): its declaration in
     `fer_helpers.chapters` is the one edit to make."""
-    declared = {"window": dict(final.changes).get("window", 0), "mixup": final.recipe.mixup}
+    declared = UNSET | settings(final)
     if declared != choice:
         raise ValueError(
             f"the arm {final.name!r} is declared with {declared}, but validation keeps {choice}: "

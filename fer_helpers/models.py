@@ -25,9 +25,9 @@ def standardise(x_train: np.ndarray) -> layers.Normalization:
     return layers.Normalization(mean=float(x_train.mean()), variance=float(x_train.var()), name="standardise")
 
 
-def conv_bn_relu(x, filters, name, strides=1):
+def conv_bn_relu(x, filters, name, strides=1, bn_scale=True):
     x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(scale=bn_scale, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
@@ -94,17 +94,28 @@ def baseline_std_model(x_train: np.ndarray, widths=(32, 64, 128), dense=128, dro
     return keras.Model(inputs, outputs, name="baseline_std_model")
 
 
-def vgg_cnn(x_train: np.ndarray, widths=(32, 64, 128, 256), convs=(1, 2, 3, 3), dropout=0.3, window=0):
+def vgg_cnn(
+    x_train: np.ndarray,
+    widths=(32, 64, 128, 256),
+    convs=(1, 2, 3, 3),
+    dropout=0.3,
+    window=0,
+    strided_stem=False,
+    bn_scale=True,
+):
     """VGG-style CNN sized for two CPU cores: stages of 3x3 Conv+BN+ReLU (`convs[i]` at width
     `widths[i]`) with max-pooling between them (48->24->12->6), a global-average-pooled head.
     Cheap capacity goes to the coarse stages: the cost is in the convolutions at 48x48 and 24x24.
-    `window` > 0: the model looks at a `Window` of that side (random crops in training)."""
+    `window` > 0: the model looks at a `Window` of that side (random crops in training). Levers of chapter 8:
+    `strided_stem`, the first convolution at stride 2 in place of the first pooling (stage 1 at 24x24, a quarter
+    of its cost); `bn_scale=False`, batch norms without a learned scale."""
     inputs, x = stem(x_train, window)
     for stage, (filters, n) in enumerate(zip(widths, convs, strict=False), start=1):
         for c in range(1, n + 1):
             last = stage == len(widths) and c == n
-            x = conv_bn_relu(x, filters, "last" if last else f"stage{stage}_{c}")
-        if stage < len(widths):
+            strides = 2 if strided_stem and stage == 1 and c == 1 else 1
+            x = conv_bn_relu(x, filters, "last" if last else f"stage{stage}_{c}", strides, bn_scale)
+        if stage < len(widths) and not (strided_stem and stage == 1):
             x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)

@@ -72,12 +72,12 @@ def key_of(run_spec: dict) -> str:
 
 
 def code_digest() -> str:
-    """A digest of the training code (training, models, checkpoints) with docstrings, comments and layout
-    left out: what a refactor may change only when `make verify RUN=` shows the numbers stay the same."""
-    from . import checkpoints, models, training
+    """A digest of the training code (training, optimizers, models, checkpoints) with docstrings, comments and
+    layout left out: what a refactor may change only when `make verify RUN=` shows the numbers stay the same."""
+    from . import checkpoints, models, optimizers, training
 
     digest = hashlib.sha256()
-    for module in (training, models, checkpoints):
+    for module in (training, optimizers, models, checkpoints):
         tree = ast.parse(inspect.getsource(module))
         for node in ast.walk(tree):
             body = getattr(node, "body", None)

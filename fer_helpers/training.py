@@ -24,13 +24,12 @@ from . import config
 from .checkpoints import Backup, save_model, write_history
 from .data import Split, Subset
 from .machine import Stopwatch, load_average
+from .optimizers import optimizer, plateau_rate
 from .progress import Progress
 
 # the version of the training code in the run store's keys: raise it when a change moves the numbers
 TRAINING_CODE = 1
 BATCH = config.PROTOCOL.batch
-# the plateau schedule: the rate is halved when validation loss has not improved for 3 epochs
-PLATEAU_FACTOR, PLATEAU_PATIENCE, PLATEAU_FLOOR, PLATEAU_MIN_DELTA = 0.5, 3, 1e-5, 1e-4
 
 
 def set_seed(seed: int = config.SEED) -> None:
@@ -104,47 +103,6 @@ def augmented_views(
     """`views` random augmentations of the images `x` (N,48,48,1), as training under `augmentation` sees them."""
     pipeline = keras.Sequential(augmentation_layers(augmentation, seed))
     return [keras.ops.convert_to_numpy(pipeline(x, training=True)) for _ in range(views)]
-
-
-def cosine_schedule(peak: float, steps_per_epoch: int, epochs: int, warmup_epochs: int = 0):
-    """Linear warm-up from 0 to `peak` over `warmup_epochs`, then cosine decay to 0 by the end of `epochs`.
-
-    The warm-up is cut to leave at least one epoch of decay (a 1-epoch smoke run has none).
-    """
-    warmup = steps_per_epoch * min(warmup_epochs, epochs - 1)
-    return keras.optimizers.schedules.CosineDecay(
-        0.0 if warmup else peak,
-        steps_per_epoch * epochs - warmup,
-        warmup_target=peak if warmup else None,
-        warmup_steps=warmup,
-    )
-
-
-def plateau_rate(val_losses, start: float) -> float:
-    """The plateau schedule's rate after `val_losses` (Keras ReduceLROnPlateau's rule, replayed from history)."""
-    rate, best, wait = start, np.inf, 0
-    for loss in val_losses:
-        if loss < best - PLATEAU_MIN_DELTA:
-            best, wait = loss, 0
-            continue
-        wait += 1
-        if wait >= PLATEAU_PATIENCE:
-            rate, wait = max(rate * PLATEAU_FACTOR, PLATEAU_FLOOR), 0
-    return rate
-
-
-def optimizer(recipe: config.Recipe, steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
-    """The recipe's optimizer: SGD with Nesterov momentum 0.9, or Adam (AdamW with weight decay)."""
-    rate = (
-        cosine_schedule(recipe.learning_rate, steps_per_epoch, epochs, recipe.warmup_epochs)
-        if recipe.schedule == "cosine"
-        else recipe.learning_rate
-    )
-    if recipe.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay or None)
-    if recipe.weight_decay:
-        return keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay)
-    return keras.optimizers.Adam(rate)
 
 
 def run_summary(run) -> dict:

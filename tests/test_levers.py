@@ -64,3 +64,27 @@ def test_validation_keeps_the_best_kept_window_and_a_kept_mixup_and_the_final_ar
             dataclasses.replace(final, recipe=dataclasses.replace(config.PROTOCOL, mixup=0.2)),
             {"window": 40, "mixup": 0.0},
         )
+
+
+def test_a_levers_settings_are_what_it_changes_from_the_control():
+    assert levers.settings(chapters.arm("protocol_pipeline")) == {}
+    assert levers.settings(chapters.arm("lever_window_44")) == {"window": 44}
+    assert levers.settings(chapters.arm("lever_linear")) == {"schedule": "linear"}
+    assert levers.settings(chapters.arm("lever_smoothing_02")) == {"label_smoothing": 0.2}
+    assert levers.settings(chapters.arm("strongest")) == {"window": 44}  # its longer budget is not a lever
+
+
+def test_every_kept_lever_is_carried_to_the_final_model_except_the_small_models_widths():
+    arms = {label: chapters.arm(name) for label, name in [("w44", "lever_window_44"), ("linear", "lever_linear")]}
+    arms |= {"stem": chapters.arm("lever_strided_stem"), "width": chapters.arm("lever_coarse_width")}
+    table = levers.pd.DataFrame(
+        {"gain": [0.0, 0.01, 0.02, -0.01, 0.03], "kept": ["control", "yes", "yes", "no", "yes"]},
+        index=["control", "w44", "linear", "stem", "width"],
+    )
+    assert levers.chosen(table, arms) == {"window": 44, "mixup": 0.0, "schedule": "linear"}
+    final = dataclasses.replace(
+        chapters.arm("strongest"), recipe=dataclasses.replace(config.PROTOCOL, schedule="linear")
+    )
+    levers.check_declared(final, levers.chosen(table, arms))
+    with pytest.raises(ValueError, match="validation keeps"):
+        levers.check_declared(chapters.arm("strongest"), levers.chosen(table, arms))

@@ -61,3 +61,15 @@ def test_window_is_a_random_crop_in_training_and_the_centre_at_inference(tmp_pat
     model.save(tmp_path / "windowed.keras")
     loaded = keras.saving.load_model(tmp_path / "windowed.keras", compile=False)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+def test_the_vgg_levers_change_the_first_stage_and_the_batch_norms_only():
+    plain = models.vgg_cnn(X, widths=(4, 8, 8, 16), convs=(1, 1, 1, 1))
+    strided = models.vgg_cnn(X, widths=(4, 8, 8, 16), convs=(1, 1, 1, 1), strided_stem=True)
+    assert plain.get_layer("stage1_1_conv").output.shape[1:3] == (48, 48)
+    assert strided.get_layer("stage1_1_conv").output.shape[1:3] == (24, 24)  # stride 2 in place of the pool
+    assert "stage1_pool" not in {layer.name for layer in strided.layers}
+    assert strided.get_layer("last_conv").output.shape[1:3] == plain.get_layer("last_conv").output.shape[1:3]
+    unscaled = models.vgg_cnn(X, widths=(4, 8, 8, 16), convs=(1, 1, 1, 1), bn_scale=False)
+    assert plain.count_params() - unscaled.count_params() == 4 + 8 + 8 + 16  # one gamma per channel fewer
+    assert not unscaled.get_layer("stage1_1_bn").scale and plain.get_layer("stage1_1_bn").scale

@@ -1,4 +1,4 @@
-"""The training protocol on tiny synthetic data: schedules, exact epoch budgets, best-epoch selection,
+"""The training protocol on tiny synthetic data: exact epoch budgets, best-epoch selection,
 seeded randomness, and a resumed run equal to the uninterrupted one."""
 
 import dataclasses
@@ -18,31 +18,6 @@ RECIPE = dataclasses.replace(config.PROTOCOL, warmup_epochs=1, batch=16, epochs=
 def tiny_model(split, seed=7):
     training.set_seed(seed)
     return models.vgg_cnn(split.train.x(), widths=(4, 8, 8, 8), convs=(1, 1, 1, 1))
-
-
-def test_cosine_schedule_warms_up_then_decays_to_zero():
-    schedule = training.cosine_schedule(0.05, steps_per_epoch=10, epochs=5, warmup_epochs=2)
-    rate = lambda step: float(schedule(step))  # noqa: E731
-    assert rate(0) == 0 and rate(10) == pytest.approx(0.025) and rate(20) == pytest.approx(0.05)
-    assert rate(35) < rate(25) < 0.05 and rate(50) == pytest.approx(0, abs=1e-7)
-    assert float(training.cosine_schedule(0.05, 10, 1, warmup_epochs=2)(0)) == pytest.approx(0.05)
-
-
-def test_plateau_rate_halves_after_three_epochs_without_improvement():
-    assert training.plateau_rate([1.0, 0.9, 0.8], 1e-3) == 1e-3
-    assert training.plateau_rate([1.0, 0.9, 0.95, 0.9, 0.91], 1e-3) == pytest.approx(5e-4)
-    assert training.plateau_rate([1.0] + [2.0] * 6, 1e-3) == pytest.approx(2.5e-4)
-    assert training.plateau_rate([1.0] + [2.0] * 60, 1e-3) == training.PLATEAU_FLOOR
-
-
-def test_optimizer_follows_the_recipe():
-    sgd = training.optimizer(config.PROTOCOL, steps_per_epoch=10, epochs=5)
-    assert isinstance(sgd, keras.optimizers.SGD) and sgd.nesterov and sgd.momentum == 0.9
-    assert sgd.weight_decay == pytest.approx(5e-4)
-    assert type(training.optimizer(config.STUDY_BASELINE, 10, 5)) is keras.optimizers.Adam
-    assert isinstance(
-        training.optimizer(dataclasses.replace(config.STUDY_BASELINE, weight_decay=1e-4), 10, 5), keras.optimizers.AdamW
-    )
 
 
 def test_augmentation_layers_follow_the_recipe():
