@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ import yaml
 from helpers import build, glue_output, toc_pages, warnings_in
 
 from fer_helpers import config
-from fer_helpers.book import diagrams, provenance, reproduce, runbook
+from fer_helpers.book import diagrams, provenance, reproduce, runbook, sphinx
 
 ROOT = config.ROOT
 slow = pytest.mark.slow
@@ -287,3 +288,13 @@ def test_status_table_names_what_changed(tmp_path, monkeypatch):
     assert "No data set was found" not in table
     monkeypatch.setattr(reproduce, "current_data", lambda: None)
     assert "No data set was found" in "\n".join(reproduce.status_markdown(tmp_path))
+
+
+def test_the_build_log_leaves_out_mysts_configuration_dump():
+    def record(message, *args):
+        return logging.LogRecord("sphinx.myst_nb.sphinx_ext", logging.INFO, "", 0, message, args, None)
+
+    dump = sphinx.ConfigDump()
+    assert not dump.filter(record("\x1b[01mmyst-nb v%s:\x1b[39;49;00m %s", "1.1.2", "NbParserConfig(...)"))
+    assert not dump.filter(record("myst v%s: %s", "2.0.0", "MdParserConfig(...)"))
+    assert dump.filter(record("building [html]: all source files"))

@@ -3,6 +3,7 @@
 - draws the pipeline diagram (graphviz) into `book/_generated/pipeline.svg` before the pages are read;
 - offers the directive ```` ```{reproduce} runs|store|status|profiles|packages|data ``` ````, which renders
   one table of the "Reproduce this book" page (`fer_helpers.book.reproduce`);
+- keeps MyST's configuration dump out of the build log (`ConfigDump`);
 - copies MathJax from the pinned `django-static-mathjax` package into `_static/mathjax/`, so math
   renders from disk without a network (`mathjax_path` in `_config.yml` points there).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -130,7 +133,19 @@ def _reproduce_directive():
     return Reproduce
 
 
+class ConfigDump(logging.Filter):
+    """Drops MyST's and MyST-NB's start-up dump of their whole parser configuration (one line of hundreds of
+    characters); the rest of Sphinx's output stays at its normal verbosity."""
+
+    LOGGERS = ("sphinx.myst_parser.sphinx_ext.main", "sphinx.myst_nb.sphinx_ext")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not re.search(r"myst(-nb)? v%s:", str(record.msg))
+
+
 def setup(app):
+    for name in ConfigDump.LOGGERS:
+        logging.getLogger(name).addFilter(ConfigDump())
     app.connect("builder-inited", _generate)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _write_glued_images)
