@@ -2,10 +2,8 @@
 
     python -m fer_helpers.predict IMAGE [IMAGE ...] [--model PATH] [--top-k K] [--gradcam OUT.png]
 
-Faces are found with OpenCV's bundled Haar cascade (``haarcascade_frontalface_default.xml`` from
-``cv2.data.haarcascades``), cropped square with a small margin, turned grey, resized to 48x48
-(``INTER_AREA``) and scaled to float32 in [0, 1], as the classifiers were trained. An image that
-is already a 48x48 face crop is classified directly, as one face with box [0, 0, 48, 48].
+Faces are found and cut out as the classifiers were trained (``fer_helpers.faces``); an image that is already a
+48x48 face crop is classified directly, as one face with box [0, 0, 48, 48].
 
 Output is JSON on stdout: the model used, which test-time augmentation is on (flip, shift), and per
 image its faces, each with box {"x", "y", "w", "h"}, the class probabilities (in ``config.CLASSES``
@@ -20,9 +18,6 @@ Without ``--model``, the model is ``registry.best``: the highest *validation* ac
 
 ``--gradcam OUT.png`` draws each face's GradCAM map (for its top class) over the image, at the
 registry's layer (chapter 7's "last_relu").
-
-The Haar cascade needs OpenCV 4 (OpenCV 5 dropped ``CascadeClassifier`` and its XML files); with
-OpenCV 5 only 48x48 crops can be classified, and a photo fails with a message saying so.
 """
 
 from __future__ import annotations
@@ -31,7 +26,6 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -43,110 +37,15 @@ from .quiet import quiet_tensorflow
 quiet_tensorflow()  # before inference and registry load TensorFlow: no C++ log line, not even for --help
 
 from . import inference, registry  # noqa: E402
+from .faces import InputError, crop_face, face_region, find_faces, grey_of, read_image, to_model_input  # noqa: E402
 from .inference import TTA  # noqa: E402
 
-CASCADE = "haarcascade_frontalface_default.xml"
-MARGIN = 0.1  # share of the face box added on every side of the crop
-MIN_FACE = 24  # smallest face the detector looks for, in pixels
 TOP_K = 3
 EXIT_FAILED, EXIT_SETUP = 1, 2
 
 
 class PredictError(Exception):
     """Bad input or setup; the message is one line naming the file and what is wrong."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Images and faces
-# ---------------------------------------------------------------------------------------------
-
-
-def read_image(path) -> np.ndarray:
-    """The image at `path` as 8-bit BGR (a grey file is read as three equal channels)."""
-    path = Path(path)
-    if not path.exists():
-        raise PredictError(f"{path}: file not found")
-    if not path.is_file():
-        raise PredictError(f"{path}: not a file")
-    try:
-        data = np.frombuffer(path.read_bytes(), np.uint8)
-    except OSError as error:
-        raise PredictError(f"{path}: cannot read it ({error.strerror or error})") from None
-    image = None
-    if data.size:
-        try:
-            image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-        except cv2.error:
-            image = None
-    if image is None:
-        what = "empty file" if not data.size else "not an image OpenCV can read"
-        raise PredictError(f"{path}: {what}")
-    return image
-
-
-@lru_cache(maxsize=1)
-def face_detector():
-    """OpenCV's bundled frontal-face Haar cascade (loaded once)."""
-    if not hasattr(cv2, "CascadeClassifier"):
-        raise PredictError(
-            f"OpenCV {cv2.__version__} has no Haar cascade face detector (removed in OpenCV 5); "
-            "install opencv-python-headless 4.x"
-        )
-    path = Path(cv2.data.haarcascades) / CASCADE
-    detector = cv2.CascadeClassifier(str(path))
-    if detector.empty():
-        raise PredictError(f"{path}: face detector missing or unreadable (it ships with opencv-python)")
-    return detector
-
-
-def is_face_crop(image: np.ndarray) -> bool:
-    """An image that is already a FER-2013-sized face crop (exactly 48x48, grey or colour)."""
-    return image.shape[:2] == (config.IMAGE_SIZE, config.IMAGE_SIZE)
-
-
-def find_faces(grey: np.ndarray) -> list[list[int]]:
-    """Face boxes [x, y, w, h] in `grey`, left to right; a 48x48 crop is one face filling it."""
-    if is_face_crop(grey):
-        return [[0, 0, config.IMAGE_SIZE, config.IMAGE_SIZE]]
-    boxes = face_detector().detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(MIN_FACE, MIN_FACE))
-    return sorted([[int(v) for v in box] for box in np.reshape(boxes, (-1, 4))], key=lambda b: (b[0], b[1]))
-
-
-def crop_region(box, margin: float = MARGIN) -> tuple[int, int, int]:
-    """The square (x, y, side) around `box` with `margin` of its size on every side."""
-    x, y, w, h = box
-    side = round(max(w, h) * (1 + 2 * margin))
-    return round(x + w / 2 - side / 2), round(y + h / 2 - side / 2), side
-
-
-def face_region(shape, box, margin: float = MARGIN) -> tuple[int, int, int]:
-    """The square (x, y, side) the model sees for `box`: all of a 48x48 crop, else `crop_region`."""
-    if tuple(shape[:2]) == (config.IMAGE_SIZE, config.IMAGE_SIZE) and list(box) == [
-        0,
-        0,
-        config.IMAGE_SIZE,
-        config.IMAGE_SIZE,
-    ]:
-        return 0, 0, config.IMAGE_SIZE
-    return crop_region(box, margin)
-
-
-def crop_face(grey: np.ndarray, box, margin: float = MARGIN) -> np.ndarray:
-    """The square crop around `box` (the border repeated where it runs off the image)."""
-    x, y, side = face_region(grey.shape, box, margin)
-    padded = cv2.copyMakeBorder(grey, side, side, side, side, cv2.BORDER_REPLICATE)
-    return padded[y + side : y + 2 * side, x + side : x + 2 * side]
-
-
-def to_model_input(crops: list[np.ndarray]) -> np.ndarray:
-    """Grey crops -> float32 (N, 48, 48, 1) in [0, 1], resized with INTER_AREA."""
-    size = (config.IMAGE_SIZE, config.IMAGE_SIZE)
-    resized = [c if c.shape == size else cv2.resize(c, size, interpolation=cv2.INTER_AREA) for c in crops]
-    return (np.stack(resized).astype("float32") / 255.0)[..., None]
-
-
-def grey_of(image: np.ndarray) -> np.ndarray:
-    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,7 +149,7 @@ def prepare(path) -> ImageFaces:
         boxes = find_faces(grey)
         x = to_model_input([crop_face(grey, box) for box in boxes]) if boxes else None
         return ImageFaces(str(path), image, boxes, x)
-    except PredictError as error:
+    except InputError as error:
         return ImageFaces(str(path), error=str(error))
 
 

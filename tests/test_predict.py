@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from fer_helpers import config, inference, predict, registry
+from fer_helpers import config, faces, inference, predict, registry
 
 HAS_HAAR = hasattr(cv2, "CascadeClassifier")
 needs_haar = pytest.mark.skipif(
@@ -109,18 +109,6 @@ def test_face_crops_classified_directly(tiny_model, photos, capsys):
         assert list(face["probabilities"].values()) == pytest.approx(expected.tolist(), abs=1e-5)
 
 
-def test_preprocessing_square_margin_crop():
-    grey = np.arange(100 * 120, dtype=np.uint32).reshape(100, 120).astype(np.uint8)
-    crop = predict.crop_face(grey, [40, 30, 20, 30])  # 30 high -> 36 square with the 10 % margin
-    assert crop.shape == (36, 36)
-    assert np.array_equal(crop, grey[27:63, 32:68])
-    edge = predict.crop_face(grey, [0, 0, 20, 20])  # runs off the image: border repeated, still square
-    assert edge.shape == (24, 24) and np.array_equal(edge[2:, 2:], grey[:22, :22])
-    x = predict.to_model_input([crop, np.full((48, 48), 255, np.uint8)])
-    assert x.shape == (2, 48, 48, 1) and x.dtype == np.float32
-    assert x.min() >= 0 and x.max() == 1.0
-
-
 def test_top_k_lists_the_most_probable_classes(tiny_model, photos, capsys):
     code, report, err = run(capsys, photos["grey_crop"], "--model", tiny_model, "--top-k", 5)
     assert code == 0, err
@@ -177,11 +165,11 @@ def test_several_images_reported_one_by_one(tiny_model, photos, tmp_path, capsys
 def test_no_detector_is_a_clear_error(tiny_model, photos, capsys, monkeypatch):
     """Without OpenCV's Haar cascade (OpenCV 5 removed it) a photo fails with a message saying so."""
     monkeypatch.delattr(cv2, "CascadeClassifier", raising=False)
-    predict.face_detector.cache_clear()
+    faces.face_detector.cache_clear()
     try:
         code, _, err = run(capsys, photos["astronaut"], "--model", tiny_model)
     finally:
-        predict.face_detector.cache_clear()
+        faces.face_detector.cache_clear()
     assert code == 1
     assert "no Haar cascade face detector" in err and "opencv-python-headless 4" in err
 
