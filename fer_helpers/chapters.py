@@ -41,7 +41,7 @@ class Arm:
     changes: tuple = ()  # (option, value) pairs over the registry entry's builder options
     class_weights: bool = False  # balanced class weights (`eda.class_weights`)
     seeds: tuple = config.SEEDS
-    keep: bool = False  # store the weights (a later chapter, `predict` or GradCAM loads them)
+    keep: int = 0  # how many of its seeds store their weights (a later chapter, `predict` or GradCAM loads them)
     factor: int = 1  # the budget times this: 2 for the doubled-budget check of a verdict
 
     def __post_init__(self):
@@ -64,7 +64,7 @@ class Arm:
             name=f"{self.name}{DOUBLED}",
             label=f"{self.label}, twice the epochs",
             seeds=self.seeds[:1],
-            keep=False,
+            keep=0,
             factor=2 * self.factor,
         )
 
@@ -122,8 +122,8 @@ def protocol_arm(name: str, label: str, **options) -> Arm:
     return Arm(name, label, "vgg_cnn_small", options.pop("recipe", PROTOCOL), "treatment", **options)
 
 
-STUDY_PIPELINE = study_arm("study_pipeline", "baseline CNN", keep=True)
-PROTOCOL_PIPELINE = protocol_arm("protocol_pipeline", "small VGG-style CNN", keep=True)
+STUDY_PIPELINE = study_arm("study_pipeline", "baseline CNN", keep=1)
+PROTOCOL_PIPELINE = protocol_arm("protocol_pipeline", "small VGG-style CNN", keep=1)
 
 CHAPTERS = {
     chapter.stem: chapter
@@ -217,7 +217,7 @@ CHAPTERS = {
                     PROTOCOL,
                     "protocol",
                     changes=STUDY_UNET,
-                    keep=True,
+                    keep=1,
                 ),
                 Arm("plain_protocol", "baseline CNN, the U-Net's recipe", "baseline_std_model", PROTOCOL, "protocol"),
             ),
@@ -261,9 +261,7 @@ CHAPTERS = {
                     "small VGG-style CNN, width moved to the 12×12 and 6×6 stages",
                     changes=(("widths", (16, 24, 72, 144)),),
                 ),
-                Arm(
-                    "strongest", "VGG-style CNN", "vgg_cnn", PROTOCOL, "strongest", changes=(("window", 44),), keep=True
-                ),
+                Arm("strongest", "VGG-style CNN", "vgg_cnn", PROTOCOL, "strongest", changes=(("window", 44),), keep=3),
             ),
         ),
         Chapter(
@@ -271,7 +269,7 @@ CHAPTERS = {
             ("03_outliers", "04_baseline", "06_unet", "08_cpu_cnn"),
             (
                 PROTOCOL_PIPELINE,
-                Arm("vit_protocol", "vision transformer", "vision_transformer", PROTOCOL, "treatment", keep=True),
+                Arm("vit_protocol", "vision transformer", "vision_transformer", PROTOCOL, "treatment", keep=1),
             ),
             (
                 ClaimSpec(

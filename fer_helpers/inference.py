@@ -131,3 +131,27 @@ def select_ensemble(val_probs: dict, val_labels: np.ndarray, max_members: int = 
         members.append(best)
         path.append(candidates[best])
     return {"members": members, "val_accuracy": path}
+
+
+def seed_ensemble(views: dict[str, dict], val: Subset) -> dict:
+    """An arm's seeds averaged, against its best seed, on validation only: each with the test-time augmentation
+    validation chooses (`choose_tta`; the ensemble's views are every option's probabilities averaged over the
+    members). `views`: {member: {option: probabilities on `val`}}, such as `store.StoredRun.views("val")`.
+    Returns the members, the ensemble's TTA and validation accuracy, the best member with its TTA and accuracy,
+    and "use_ensemble": whether the ensemble beats the best member (what `predict` follows)."""
+    if len(views) < 2:
+        raise ValueError(f"an ensemble needs two members or more, got {len(views)}")
+    options = set.intersection(*(set(member) for member in views.values()))
+    averaged = {option: np.mean([member[option] for member in views.values()], axis=0) for option in options}
+    ensemble = choose_tta(averaged, val)
+    singles = {name: choose_tta(member, val) for name, member in views.items()}
+    best = max(singles, key=lambda name: singles[name].kept_accuracy)
+    return {
+        "members": list(views),
+        "tta": ensemble.to_json(),
+        "val_accuracy": ensemble.kept_accuracy,
+        "best_member": best,
+        "best_member_tta": singles[best].to_json(),
+        "best_member_val_accuracy": singles[best].kept_accuracy,
+        "use_ensemble": ensemble.kept_accuracy > singles[best].kept_accuracy,
+    }

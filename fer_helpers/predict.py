@@ -12,9 +12,11 @@ result: an empty ``faces`` list and a note on stderr. A file that cannot be read
 on stderr naming it (and an "error" entry in the JSON); the other files are still processed.
 Exit code: 0, 1 if any file failed, 2 on a usage or setup error (no model).
 
-Without ``--model``, the model is ``registry.best``: the highest *validation* accuracy in
-``results/<name>.json``, with the test-time augmentation validation chose for it
-(``tta.flip_tta``, ``tta.shift_tta``); test accuracy is never used to choose. ``--model PATH`` runs without TTA.
+Without ``--model``, the model is chapter 8's seed ensemble where validation prefers it to its best member
+(``results/ensemble.json``; the report then names "ensemble" and its members), or else ``registry.best``: the
+highest *validation* accuracy in ``results/<name>.json``; each with the test-time augmentation validation chose
+for it (``tta.flip_tta``, ``tta.shift_tta``). Test accuracy is never used to choose. ``--model PATH`` runs that one
+model (an ensemble's member, say) without TTA.
 
 ``--gradcam OUT.png`` draws each face's GradCAM map (for its top class) over the image, at the
 registry's layer (chapter 7's "last_relu").
@@ -55,28 +57,46 @@ class PredictError(Exception):
 
 @dataclass
 class Classifier:
-    model: object
-    path: Path
+    models: list  # one model, or the members of a seed ensemble, whose probabilities are averaged
+    paths: list[Path]
     tta: TTA  # the test-time augmentation validation chose
-    layer: str  # GradCAM's target layer
+    layer: str  # GradCAM's target layer (of the first model)
+
+    @property
+    def model(self):
+        """The model GradCAM explains: the only one, or an ensemble's first member."""
+        return self.models[0]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.mean([inference.predict(model, x, **self.tta.options) for model in self.models], axis=0)
+
+    def describe(self) -> dict:
+        """What the report says of the model: its file, or "ensemble" and the members' files."""
+        if len(self.paths) == 1:
+            return {"model": str(self.paths[0])}
+        return {"model": "ensemble", "members": [str(path) for path in self.paths]}
 
 
 def classifier(model_path=None, profile: config.Profile | None = None) -> Classifier:
-    """`model_path` (no TTA), or else the registry's best model by validation accuracy with the
-    test-time augmentation validation chose for it."""
+    """`model_path` (no TTA); or else chapter 8's seed ensemble where validation prefers it to its best member
+    (`registry.ensemble`), or the registry's best model by validation accuracy; each with the test-time
+    augmentation validation chose for it."""
     profile = profile or config.get_profile()
     try:
-        if model_path is None:
-            name = registry.best(profile)
-            path, tta = registry.model_path(name, profile), registry.tta_chosen(name, profile)
+        if model_path is not None:
+            paths, tta = [Path(model_path)], TTA()
+        elif found := registry.ensemble(profile):
+            paths, tta = found
         else:
-            path, tta = Path(model_path), TTA()
-        model = registry.load_file(path)
+            name = registry.best(profile)
+            paths, tta = [registry.model_path(name, profile)], registry.tta_chosen(name, profile)
+        models = [registry.load_file(path) for path in paths]
     except (FileNotFoundError, ValueError) as error:
         message = str(error) + (" (or pass --model PATH)" if model_path is None else "")
         raise PredictError(message) from None
-    layer = registry.entry(path.stem).layer if path.stem in registry.names() else registry.CAM_LAYER
-    return Classifier(model, path, tta, layer)
+    stem = paths[0].stem
+    layer = registry.entry(stem).layer if stem in registry.names() else registry.CAM_LAYER
+    return Classifier(models, paths, tta, layer)
 
 
 def gradcam(chosen: Classifier, x: np.ndarray, classes) -> np.ndarray:
@@ -86,7 +106,7 @@ def gradcam(chosen: Classifier, x: np.ndarray, classes) -> np.ndarray:
     try:
         return Explainer(chosen.model, chosen.layer).cam(x, classes, "gradcam")
     except ValueError as error:
-        raise PredictError(f"{chosen.path}: {error}") from None
+        raise PredictError(f"{chosen.paths[0]}: {error}") from None
 
 
 def overlay(image: np.ndarray, faces: list[dict], cams: list[np.ndarray], alpha: float = 0.45) -> np.ndarray:
@@ -180,7 +200,7 @@ def classify_files(
     items = [prepare(path) for path in paths]
     chosen = classifier(model_path, profile)
     outs = gradcam_paths(gradcam_out, paths) if gradcam_out else [None] * len(items)
-    report, errors, notes = {"model": str(chosen.path), **chosen.tta.options, "images": []}, [], []
+    report, errors, notes = {**chosen.describe(), **chosen.tta.options, "images": []}, [], []
     for item, out in zip(items, outs, strict=False):
         if item.error:
             errors.append(item.error)
@@ -191,7 +211,7 @@ def classify_files(
         if not item.boxes:
             notes.append(f"{item.path}: no face found")
             continue
-        probs = inference.predict(chosen.model, item.x, **chosen.tta.options)
+        probs = chosen.predict(item.x)
         entry["faces"] = face_records(item.boxes, probs, top_k)
         if out is not None:
             cams = gradcam(chosen, item.x, probs.argmax(axis=1))
@@ -213,7 +233,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         type=Path,
-        help="a saved .keras classifier, without TTA (default: the best by validation accuracy in models/)",
+        help="a saved .keras classifier, without TTA (default: the seed ensemble or the model validation prefers)",
     )
     p.add_argument("--top-k", type=int, default=TOP_K, metavar="K", help=f"classes listed per face (default {TOP_K})")
     p.add_argument(

@@ -166,6 +166,18 @@ def best(profile: config.Profile, by: str = "val_accuracy") -> str:
     return max(scores, key=scores.get)
 
 
+def ensemble(profile: config.Profile):
+    """The seed ensemble of chapter 8 (results/ensemble.json, `inference.seed_ensemble`) where validation prefers it
+    to its best member: its members' stored models and its test-time augmentation; None otherwise."""
+    from .inference import TTA
+    from .store import MODEL, folder
+
+    found = results.load_result("ensemble", profile, required=False)
+    if not found or not found.get("use_ensemble"):
+        return None
+    return [folder(profile) / key / MODEL for key in found["members"]], TTA.from_json(found["tta"])
+
+
 def tta_chosen(name: str, profile: config.Profile):
     """The test-time augmentation validation chose for `name` (an `inference.TTA`), none when it has no record."""
     from .inference import TTA

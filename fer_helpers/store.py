@@ -189,7 +189,9 @@ class StoredRun:
         from . import registry
 
         if not (self.path / MODEL).is_file():
-            raise FileNotFoundError(f"{self.path}: this run kept no weights (its arm has keep=0)")
+            raise FileNotFoundError(
+                f"{self.path}: this run kept no weights (its arm keeps the weights of its first `keep` seeds only)"
+            )
         return registry.load_file(self.path / MODEL)
 
 

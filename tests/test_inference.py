@@ -128,3 +128,18 @@ def test_select_ensemble_is_greedy_on_validation_where_test_disagrees():
     assert inference.select_ensemble(val, val_labels, max_members=1)["members"] == ["A"]
     with pytest.raises(ValueError, match="max_members >= 1"):
         inference.select_ensemble(val, val_labels, max_members=0)
+
+
+def test_a_seed_ensemble_averages_every_view_and_is_used_only_where_validation_prefers_it():
+    labels = [0, 0, 0, 0]
+    a = {"plain": two_class_probs([0.9, 0.9, 0.4, 0.4]), "flip_tta": two_class_probs([0.9, 0.9, 0.9, 0.4])}
+    b = {"plain": two_class_probs([0.4, 0.4, 0.9, 0.9]), "flip_tta": two_class_probs([0.4, 0.4, 0.4, 0.9])}
+    chosen = inference.seed_ensemble({"s42": a, "s43": b}, labelled(labels))
+    assert chosen["members"] == ["s42", "s43"] and chosen["use_ensemble"] is True
+    assert chosen["val_accuracy"] == 1.0 and inference.TTA.from_json(chosen["tta"]).kept == "plain"  # a tie: plain
+    assert chosen["best_member"] == "s42" and chosen["best_member_val_accuracy"] == 0.75
+    assert inference.TTA.from_json(chosen["best_member_tta"]).kept == "flip_tta"
+    alone = inference.seed_ensemble({"s42": a, "s43": a}, labelled(labels))
+    assert alone["use_ensemble"] is False  # averaging a model with itself gains nothing
+    with pytest.raises(ValueError, match="two members"):
+        inference.seed_ensemble({"s42": a}, labelled(labels))

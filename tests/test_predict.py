@@ -233,6 +233,34 @@ def test_default_model_is_best_by_validation_accuracy_with_its_tta(tiny_model, p
     assert list(probs.values()) == pytest.approx(expected.tolist(), abs=1e-5)
 
 
+def test_the_seed_ensemble_is_used_where_validation_prefers_it_and_model_picks_a_member(
+    tiny_model, photos, outputs, capsys
+):
+    (outputs.results_dir / "baseline_std_model.json").write_text(json.dumps({"val_accuracy": 0.55}))
+    shutil.copy(tiny_model, outputs.models_dir / "baseline_std_model.keras")
+    members = {"k42": registry.load_file(tiny_model), "k43": registry.load_file(tiny_model)}
+    members["k43"].set_weights([w * 0.5 for w in members["k43"].get_weights()])
+    for key, model in members.items():
+        (outputs.output_root / "runs" / key).mkdir(parents=True)
+        model.save(outputs.output_root / "runs" / key / "model.keras")
+    chosen = {"members": list(members), "tta": inference.TTA().to_json(), "val_accuracy": 0.6}
+    (outputs.results_dir / "ensemble.json").write_text(json.dumps(chosen | {"use_ensemble": True}))
+    code, report, err = run(capsys, photos["grey_crop"])
+    assert code == 0, err
+    paths = [str(outputs.output_root / "runs" / key / "model.keras") for key in members]
+    assert report["model"] == "ensemble" and report["members"] == paths
+    grey = cv2.imread(str(photos["grey_crop"]), cv2.IMREAD_GRAYSCALE)
+    x = (grey.astype("float32") / 255)[None, ..., None]
+    expected = np.mean([model.predict(x, verbose=0)[0] for model in members.values()], axis=0)
+    probs = report["images"][0]["faces"][0]["probabilities"]
+    assert list(probs.values()) == pytest.approx(expected.tolist(), abs=1e-5)
+    code, report, err = run(capsys, photos["grey_crop"], "--model", paths[1])
+    assert code == 0 and report["model"] == paths[1] and "members" not in report
+    (outputs.results_dir / "ensemble.json").write_text(json.dumps(chosen | {"use_ensemble": False}))
+    code, report, err = run(capsys, photos["grey_crop"])
+    assert report["model"] == str(outputs.models_dir / "baseline_std_model.keras")
+
+
 def test_no_trained_model_names_the_notebook(photos, outputs, capsys):
     code, report, err = run(capsys, photos["grey_crop"])
     assert code == 2 and report is None
