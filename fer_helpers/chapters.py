@@ -22,6 +22,7 @@ DATA_VARIANTS = {
     "outliers kept": "training split with the outliers",
     "leaks kept": "the study's split without the outliers: copies of test images kept",
     "denoised": "the pipeline's images after NL-means denoising (validation and test too)",
+    "1,000 training images": "1,000 images of the pipeline's training split, drawn at random (an overfit check)",
 }
 CLAIM_KINDS = ("level", "difference", "equivalence")
 DOUBLED = "_x2"  # the name of an arm's doubled-budget check: <arm>_x2
@@ -106,6 +107,11 @@ class Chapter:
     claims: tuple[ClaimSpec, ...] = ()  # what it judges
 
 
+def difference(claim_id: str, text: str, a: str, b: str, **options) -> ClaimSpec:
+    """A claim that arm `b` scores above arm `a` (by at least `size`, where given)."""
+    return ClaimSpec(claim_id, text, "difference", (a, b), **options)
+
+
 # the study's baseline CNN under the study's recipe: the model of the study's baseline, data and training claims
 STUDY = config.STUDY_BASELINE
 STUDY_AUGMENTED = replace(STUDY, augmentation=config.STUDY_AUGMENTATION)
@@ -124,6 +130,51 @@ def protocol_arm(name: str, label: str, **options) -> Arm:
 
 STUDY_PIPELINE = study_arm("study_pipeline", "baseline CNN", keep=1)
 PROTOCOL_PIPELINE = protocol_arm("protocol_pipeline", "small VGG-style CNN", keep=1)
+
+
+def lever(name: str, what: str, **options) -> Arm:
+    """A lever of chapter 8: one change to the control arm (`PROTOCOL_PIPELINE`), over its seeds."""
+    return protocol_arm(f"lever_{name}", f"small VGG-style CNN, {what}", **options)
+
+
+LEVERS = (
+    lever("window_44", "44-pixel crops", changes=(("window", 44),)),
+    lever("window_40", "40-pixel crops", changes=(("window", 40),)),
+    lever("mixup", "mixup 0.2", recipe=replace(PROTOCOL, mixup=0.2)),
+    lever("smoothing_02", "label smoothing 0.2", recipe=replace(PROTOCOL, label_smoothing=0.2)),
+    lever("linear", "linear decay to zero", recipe=replace(PROTOCOL, schedule="linear")),
+    lever("strided_stem", "strided first layer", changes=(("strided_stem", True),)),
+    lever("bn_no_scale", "batch norm without scale", changes=(("bn_scale", False),)),
+    lever("coarse_width", "width moved to the 12×12 and 6×6 stages", changes=(("widths", (16, 24, 72, 144)),)),
+)
+
+
+def vit_arm(name: str, label: str, recipe=config.VIT_RECIPE, budget: str = "treatment", **options) -> Arm:
+    return Arm(name, label, "vision_transformer", recipe, budget, **options)
+
+
+# chapter 9: the transformer's overfit check (1,000 images, no regularisation), then its recipe chosen on validation
+# among one-seed candidates; the claim's arm is the candidate validation keeps, over three seeds
+VIT_OVERFIT = vit_arm(
+    "vit_overfit",
+    "vision transformer on 1,000 images, unregularised",
+    replace(config.VIT_RECIPE, weight_decay=0.0, label_smoothing=0.0, augmentation=config.Augmentation()),
+    budget="overfit",
+    data="1,000 training images",
+    changes=(("dropout", 0.0),),
+    seeds=(config.SEED,),
+)
+VIT_CANDIDATES = tuple(
+    vit_arm(f"vit_{name}", f"transformer candidate: {label}", recipe, changes=changes, seeds=(config.SEED,))
+    for name, label, recipe, changes in (
+        ("sgd", "the CNNs' recipe", PROTOCOL, ()),
+        ("adamw", "AdamW 1e-3", config.VIT_RECIPE, ()),
+        ("adamw_3e4", "AdamW 3e-4", replace(config.VIT_RECIPE, learning_rate=3e-4), ()),
+        ("patch_4", "4-pixel patches", config.VIT_RECIPE, (("stem_widths", (32,)),)),
+        ("depth_6", "six blocks", config.VIT_RECIPE, (("depth", 6),)),
+    )
+)
+VIT = vit_arm("vit", "vision transformer", keep=1)  # trains as the candidate validation keeps (levers.check_same)
 
 CHAPTERS = {
     chapter.stem: chapter
@@ -146,31 +197,31 @@ CHAPTERS = {
                 ClaimSpec(
                     "baseline_52", "The baseline CNN reaches 52 % test accuracy", "level", ("study_pipeline",), 0.52
                 ),
-                ClaimSpec(
+                difference(
                     "outliers",
                     "Removing the autoencoder's outliers raises accuracy by 4 points",
-                    "difference",
-                    ("study_outliers_kept", "study_pipeline"),
+                    "study_outliers_kept",
+                    "study_pipeline",
                     size=0.04,
                 ),
-                ClaimSpec(
+                difference(
                     "class_weights",
                     "Class weights raise macro-F1",
-                    "difference",
-                    ("study_pipeline", "study_class_weights"),
+                    "study_pipeline",
+                    "study_class_weights",
                     metric="macro_f1",
                 ),
-                ClaimSpec(
+                difference(
                     "leakage",
                     "Training on copies of test images inflates test accuracy",
-                    "difference",
-                    ("study_pipeline", "study_leaks_kept"),
+                    "study_pipeline",
+                    "study_leaks_kept",
                 ),
-                ClaimSpec(
+                difference(
                     "outliers_protocol",
                     "Removing the autoencoder's outliers raises accuracy by 4 points (the book's protocol)",
-                    "difference",
-                    ("protocol_outliers_kept", "protocol_pipeline"),
+                    "protocol_outliers_kept",
+                    "protocol_pipeline",
                     size=0.04,
                     doubled=False,
                 ),
@@ -189,20 +240,13 @@ CHAPTERS = {
                 ),
             ),
             (
-                ClaimSpec(
-                    "augmentation", "Augmentation raises accuracy", "difference", ("study_pipeline", "study_augmented")
-                ),
-                ClaimSpec(
-                    "denoising",
-                    "NL-means denoising raises accuracy",
-                    "difference",
-                    ("study_pipeline", "study_denoised"),
-                ),
-                ClaimSpec(
+                difference("augmentation", "Augmentation raises accuracy", "study_pipeline", "study_augmented"),
+                difference("denoising", "NL-means denoising raises accuracy", "study_pipeline", "study_denoised"),
+                difference(
                     "augmentation_protocol",
                     "Augmentation raises accuracy (the book's protocol)",
-                    "difference",
-                    ("protocol_no_augmentation", "protocol_pipeline"),
+                    "protocol_no_augmentation",
+                    "protocol_pipeline",
                 ),
             ),
         ),
@@ -223,11 +267,11 @@ CHAPTERS = {
             ),
             (
                 ClaimSpec("unet_64", "The attention U-Net reaches 64 %", "level", ("unet_study",), 0.64),
-                ClaimSpec(
+                difference(
                     "unet_vs_cnn",
                     "The attention U-Net beats the baseline CNN trained the same way",
-                    "difference",
-                    ("plain_protocol", "unet_study"),
+                    "plain_protocol",
+                    "unet_study",
                 ),
             ),
         ),
@@ -237,46 +281,20 @@ CHAPTERS = {
             ("03_outliers", "04_baseline"),
             (
                 PROTOCOL_PIPELINE,
-                protocol_arm("lever_window_44", "small VGG-style CNN, 44-pixel crops", changes=(("window", 44),)),
-                protocol_arm("lever_window_40", "small VGG-style CNN, 40-pixel crops", changes=(("window", 40),)),
-                protocol_arm("lever_mixup", "small VGG-style CNN, mixup 0.2", recipe=replace(PROTOCOL, mixup=0.2)),
-                protocol_arm(
-                    "lever_smoothing_02",
-                    "small VGG-style CNN, label smoothing 0.2",
-                    recipe=replace(PROTOCOL, label_smoothing=0.2),
-                ),
-                protocol_arm(
-                    "lever_linear",
-                    "small VGG-style CNN, linear decay to zero",
-                    recipe=replace(PROTOCOL, schedule="linear"),
-                ),
-                protocol_arm(
-                    "lever_strided_stem", "small VGG-style CNN, strided first layer", changes=(("strided_stem", True),)
-                ),
-                protocol_arm(
-                    "lever_bn_no_scale", "small VGG-style CNN, batch norm without scale", changes=(("bn_scale", False),)
-                ),
-                protocol_arm(
-                    "lever_coarse_width",
-                    "small VGG-style CNN, width moved to the 12×12 and 6×6 stages",
-                    changes=(("widths", (16, 24, 72, 144)),),
-                ),
+                *LEVERS,
                 Arm("strongest", "VGG-style CNN", "vgg_cnn", PROTOCOL, "strongest", changes=(("window", 44),), keep=3),
             ),
         ),
         Chapter(
             "09_vit_ensemble",
             ("03_outliers", "04_baseline", "06_unet", "08_cpu_cnn"),
-            (
-                PROTOCOL_PIPELINE,
-                Arm("vit_protocol", "vision transformer", "vision_transformer", PROTOCOL, "treatment", keep=1),
-            ),
+            (PROTOCOL_PIPELINE, VIT_OVERFIT, *VIT_CANDIDATES, VIT),
             (
                 ClaimSpec(
                     "vit_vs_cnn",
-                    "A vision transformer does as well as a CNN trained the same way",
+                    "A vision transformer does as well as a CNN",
                     "equivalence",
-                    ("protocol_pipeline", "vit_protocol"),
+                    ("protocol_pipeline", "vit"),
                     margin=0.02,
                 ),
             ),

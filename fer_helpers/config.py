@@ -135,6 +135,8 @@ PROTOCOL = Recipe(
 # the study's own recipe, for the chapters that reproduce it; its augmentation is what chapter 5 tests
 STUDY_BASELINE = Recipe("adam", 1e-3, "plateau", batch=64)
 STUDY_AUGMENTATION = Augmentation(flip=True, rotation=18, zoom=0.1, shift=0.1)
+# the transformer's recipe (ch. 9): AdamW with warm-up, as vision transformers are trained; candidates vary it
+VIT_RECIPE = replace(PROTOCOL, optimizer="adam", learning_rate=1e-3, warmup_epochs=5, weight_decay=0.05)
 # the strongest single model (ch. 8): the protocol, trained longer (epochs: the profile's `strongest` budget)
 STRONGEST = replace(PROTOCOL, epochs=45)
 
@@ -186,7 +188,7 @@ PROFILES = {
         # treatments and the ViT comparison (ch. 4, 5, 9); protocol: the U-Net comparison (ch. 6); strongest: the
         # strongest single model (ch. 8). Sized so that each chapter's seeds x arms x epochs fit its 120 min at the
         # cost measured on two quiet cores (about 35-40 s an epoch for the small CNNs, twice that for the U-Net).
-        {"autoencoder": 15, "study": 20, "treatment": 30, "protocol": 25, "strongest": 45},
+        {"autoencoder": 15, "study": 20, "treatment": 30, "protocol": 25, "strongest": 45, "overfit": 100},
         ROOT,
         {
             "gradcam_pool_per_class": 250,
@@ -200,7 +202,7 @@ PROFILES = {
     "smoke": Profile(
         "smoke",
         0.03,
-        {"autoencoder": 1, "study": 1, "treatment": 1, "protocol": 2, "strongest": 1},
+        {"autoencoder": 1, "study": 1, "treatment": 1, "protocol": 2, "strongest": 1, "overfit": 2},
         ROOT / ".smoke",
         {
             "gradcam_pool_per_class": 30,

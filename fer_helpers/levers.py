@@ -1,7 +1,9 @@
-"""Levers from fast-training practice, judged on validation against a control arm, paired by seed.
+"""Levers from fast-training practice, judged on validation against a control arm, paired by seed; and recipe
+candidates, one chosen on validation.
 
     table = levers.table({"control": trials, "window 44": trials, ...}, split.val)   # the control first
     levers.chosen(table, arms)   # {"window": 44, "mixup": 0.0}: what validation keeps for the final model
+    levers.candidates({"AdamW 1e-3": trials, ...}, split.val)  # recipe candidates; "kept": the best on validation
 
 A lever's runs are its arm's seeds (`experiments.from_store`); each run's test-time augmentation is chosen on
 validation from its stored views (`store.StoredRun.views`), and the lever's gain is its validation accuracy with
@@ -84,4 +86,33 @@ def check_declared(final: Arm, choice: dict) -> None:
         raise ValueError(
             f"the arm {final.name!r} is declared with {declared}, but validation keeps {choice}: "
             "declare it so in fer_helpers/chapters.py, then `make runs NB=08_cpu_cnn`"
+        )
+
+
+def candidates(found: dict[str, list], val) -> pd.DataFrame:
+    """One row per recipe candidate ({label: trials of stored runs}, one seed or more each): its validation accuracy
+    plain and with each run's chosen TTA (mean over its seeds), its PFLOP per run, and "kept" for the candidate with
+    the highest validation accuracy with its TTA. Chapter 9 chooses the transformer's recipe this way."""
+    rows = {}
+    for label, trials in found.items():
+        chosen = [inference.choose_tta(t.run.views("val"), val) for t in trials]
+        rows[label] = {
+            "seeds": len(trials),
+            "val accuracy": np.mean([t.run.summary()["val_accuracy"] for t in trials]),
+            "TTA": Counter(tta.label for tta in chosen).most_common(1)[0][0],
+            "val accuracy, chosen TTA": np.mean([tta.kept_accuracy for tta in chosen]),
+            "PFLOP per run": np.mean([t.run.record["cost"]["training_flops"] for t in trials]) / 1e15,
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate")
+    table["kept"] = np.where(table.index == table["val accuracy, chosen TTA"].idxmax(), "yes", "no")
+    return table
+
+
+def check_same(declared: Arm, candidate: Arm) -> None:
+    """Raise unless `declared` trains as `candidate` does (model, builder changes, recipe): the arm a claim uses
+    must be the candidate validation keeps (`candidates`), declared in `fer_helpers.chapters`."""
+    if (declared.model, declared.changes, declared.recipe) != (candidate.model, candidate.changes, candidate.recipe):
+        raise ValueError(
+            f"the arm {declared.name!r} does not train as {candidate.name!r}, the candidate validation keeps: "
+            "declare it so in fer_helpers/chapters.py, then `make runs NB=09_vit_ensemble`"
         )

@@ -19,6 +19,8 @@ from . import config, data, denoise, outliers
 from .chapters import DATA_VARIANTS
 from .data import Split, Subset
 
+OVERFIT_IMAGES = 1000  # the "1,000 training images" variant
+
 
 def _check(variant: str) -> None:
     if variant not in DATA_VARIANTS:
@@ -30,6 +32,10 @@ def load(variant: str, split: Split, profile: config.Profile) -> tuple[Split, Su
     _check(variant)
     if variant == "outliers kept":
         return split, split.train
+    if variant == "1,000 training images":
+        train = split.train.without(outliers.load_outlier_keys(profile))
+        rows = np.random.default_rng(config.SEED).choice(len(train), min(OVERFIT_IMAGES, len(train)), replace=False)
+        return split, train.take(np.sort(rows))
     drop = outliers.load_outlier_keys(profile)
     if variant == "leaks kept":
         return split, data.load_split(profile, leakage="kept").train.without(drop)

@@ -88,3 +88,18 @@ def test_every_kept_lever_is_carried_to_the_final_model_except_the_small_models_
     levers.check_declared(final, levers.chosen(table, arms))
     with pytest.raises(ValueError, match="validation keeps"):
         levers.check_declared(chapters.arm("strongest"), levers.chosen(table, arms))
+
+
+def test_the_candidate_with_the_best_validation_accuracy_is_kept_and_the_claims_arm_must_train_as_it():
+    found = {
+        "sgd": [trial(42, 5, flip_tta=6)],
+        "adamw": [trial(42, 6, flip_tta=8)],  # the best with its TTA
+        "deep": [trial(42, 7, 3e15)],  # the best plain: TTA decides
+    }
+    table = levers.candidates(found, VAL)
+    assert table["kept"].tolist() == ["no", "yes", "no"] and table["TTA"].tolist() == ["flip", "flip", "none"]
+    np.testing.assert_allclose(table["val accuracy, chosen TTA"], [0.6, 0.8, 0.7])
+    assert table.loc["deep", "PFLOP per run"] == 3.0
+    levers.check_same(chapters.arm("vit"), chapters.arm("vit_adamw"))
+    with pytest.raises(ValueError, match="candidate validation keeps: declare it so"):
+        levers.check_same(chapters.arm("vit"), chapters.arm("vit_depth_6"))
