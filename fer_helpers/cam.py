@@ -4,6 +4,7 @@
     cams = explainer.cam(x, classes, "gradcam")         # (N, 48, 48) in [0, 1]; also "gradcam++", "scorecam"
     explainer.source_size                               # the layer's grid the maps were upsampled from, e.g. (12, 12)
     check = randomisation_check(model, x, classes)      # Adebayo et al. (2018): trained vs random weights
+    checks = randomisation_checks({"baseline": (explainer, cams)}, x, classes)   # GradCAM and SmoothGrad
 
 The maps come from tf-keras-vis (Gradcam, GradcamPlusPlus, Scorecam, Saliency with SmoothGrad,
 ActivationMaximization), which need Functional models (`functional` wraps a Sequential one). Every
@@ -323,28 +324,23 @@ def randomisation_check(
     }
 
 
-def sanity_table(
-    checks: dict, between: np.ndarray | None = None, between_label: str = "two trained models"
-) -> pd.DataFrame:
-    """`randomisation_check` results ({(model, method): check}) as rows, Spearman's rho between each
-    trained model's maps and its re-initialised twin's; with `between` (rho per image between two
-    trained models' GradCAMs) one more row, for scale. "flat maps": constant maps, without a rank."""
+SANITY_METHODS = {"gradcam": "GradCAM", "smoothgrad": "SmoothGrad"}  # method -> its name in the tables
 
-    def row(rho, n):
-        valid = np.asarray(rho)[~np.isnan(rho)]
-        return {
-            "mean Spearman": float(valid.mean()) if len(valid) else None,
-            "median": float(np.median(valid)) if len(valid) else None,
-            "flat maps": int(len(rho) - len(valid)),
-            "images": n,
-        }
 
-    rows = {
-        (model, f"{method}: trained vs random weights"): row(c["per_image"], c["n"])
-        for (model, method), c in checks.items()
+def randomisation_checks(models: dict, x: np.ndarray, classes) -> dict:
+    """:func:`randomisation_check` of GradCAM and SmoothGrad on all of `x` for every model of `models`
+    ({name: (its Explainer, its trained GradCAMs of `x`)}, the maps reused, not recomputed):
+    {(name, "GradCAM" or "SmoothGrad"): check}."""
+    return {
+        (name, title): randomisation_check(
+            explainer.model,
+            x,
+            classes,
+            method,
+            n_images=len(x),
+            trained_maps=trained if method == "gradcam" else None,
+            layer=explainer.layer,
+        )
+        for name, (explainer, trained) in models.items()
+        for method, title in SANITY_METHODS.items()
     }
-    if between is not None:
-        rows[(between_label, "GradCAM: both trained")] = row(between, len(between))
-    table = pd.DataFrame(rows).T
-    table[["flat maps", "images"]] = table[["flat maps", "images"]].astype(int)
-    return table.rename_axis(["model", "maps compared"])

@@ -136,6 +136,35 @@ def evaluate(clean: np.ndarray, noisy: dict, params: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth"}
+
+
+def level_summary(evaluation: pd.DataFrame, level_db: float = 0.05) -> pd.DataFrame:
+    """What the prose says of each noise level of an :func:`evaluate` table, one row per sigma: PSNR and SSIM
+    of the noisy input ("none") and of non-local means, the filter with the highest PSNR and that PSNR, the
+    median filter's PSNR and whether it is "above", "below" or "level with" the input's (within `level_db`
+    dB), and the rank of non-local means among the filters by PSNR ("first", "second", ...)."""
+    at = evaluation.set_index(["sigma", "filter"])
+    rows = {}
+    for sigma in evaluation["sigma"].unique():
+        level = at.loc[sigma]
+        filtered = level.drop("none")
+        winner = filtered["psnr"].idxmax()
+        gain = level.loc["median", "psnr"] - level.loc["none", "psnr"]
+        rows[sigma] = {
+            "none_psnr": level.loc["none", "psnr"],
+            "nlm_psnr": level.loc["non-local means", "psnr"],
+            "nlm_ssim": level.loc["non-local means", "ssim"],
+            "none_ssim": level.loc["none", "ssim"],
+            "winner": str(winner),
+            "winner_psnr": filtered.loc[winner, "psnr"],
+            "median_psnr": level.loc["median", "psnr"],
+            "median_vs_none": "above" if gain > level_db else "below" if gain < -level_db else "level with",
+            "nlm_rank": ORDINAL[int((filtered["psnr"] > filtered.loc["non-local means", "psnr"]).sum()) + 1],
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("sigma")
+
+
 # ---- the pipeline option: non-local means over a whole data set, cached --------------------------
 
 

@@ -3,6 +3,8 @@
     shares = band_shares(cams)                     # (N, 3) shares of eyes / mouth / rest; NaN rows: all-zero maps
     table = share_table(shares, labels)            # ShareTable: mean share per class, counts, never NaN
     diff = paired_difference(shares_a, shares_b)   # same images, two models: mean difference and 95 % CI
+    errors = error_shares(explainer, cams, labels, x_wrong, truth, guess)   # right vs wrong answers, one model
+    sanity_table(checks, between)                  # cam.randomisation_check results as Spearman's rho per model
 
 FER-2013 faces are roughly aligned; on the train split's mean face the eyes are the dark band
 around row 17 and the mouth around rows 37-43. `BANDS` fixes two 12-row bands (row ranges, start
@@ -150,6 +152,21 @@ def share_table(shares, labels, regions=REGIONS) -> ShareTable:
     return ShareTable(table, images.rename(index=str), int(zero.sum()))
 
 
+ERROR_MAPS = ("correct (true class)", "misclassified, predicted class", "misclassified, true class")
+
+
+def error_shares(explainer, right_maps, right_labels, x_wrong, truth, guess) -> pd.DataFrame:
+    """Where one model's heat-map mass lies when it is right and when it is wrong: the "all classes" row of
+    :func:`share_table` (rows `ERROR_MAPS`) of `right_maps` (its maps of images it classifies correctly, of
+    classes `right_labels`) and of the maps `explainer` (a `cam.Explainer`) gives of the misclassified images
+    `x_wrong` for the predicted classes `guess` and for the true classes `truth`, grouped by true class."""
+    maps = [(right_maps, right_labels), (explainer.cam(x_wrong, guess), truth), (explainer.cam(x_wrong, truth), truth)]
+    rows = {
+        what: share_table(band_shares(m), labels).overall for what, (m, labels) in zip(ERROR_MAPS, maps, strict=True)
+    }
+    return pd.DataFrame(rows).T.rename_axis("maps")
+
+
 def paired_difference(shares_a, shares_b, region: str = "eyes") -> dict:
     """Mean of share_b - share_a in `region` over the images where neither map is all-zero (same images,
     two models), with a 95 % bootstrap interval; `zero_pairs` counts the pairs left out."""
@@ -176,6 +193,33 @@ def rank_correlations(maps_a, maps_b) -> np.ndarray:
         if np.ptp(a) > 0 and np.ptp(b) > 0:
             out[i] = spearmanr(a.ravel(), b.ravel()).statistic
     return out
+
+
+def sanity_table(
+    checks: dict, between: np.ndarray | None = None, between_label: str = "two trained models"
+) -> pd.DataFrame:
+    """`cam.randomisation_check` results ({(model, method): check}) as rows, Spearman's rho between each
+    trained model's maps and its re-initialised twin's; with `between` (rho per image between two
+    trained models' GradCAMs) one more row, for scale. "flat maps": constant maps, without a rank."""
+
+    def row(rho, n):
+        valid = np.asarray(rho)[~np.isnan(rho)]
+        return {
+            "mean Spearman": float(valid.mean()) if len(valid) else None,
+            "median": float(np.median(valid)) if len(valid) else None,
+            "flat maps": int(len(rho) - len(valid)),
+            "images": n,
+        }
+
+    rows = {
+        (model, f"{method}: trained vs random weights"): row(c["per_image"], c["n"])
+        for (model, method), c in checks.items()
+    }
+    if between is not None:
+        rows[(between_label, "GradCAM: both trained")] = row(between, len(between))
+    table = pd.DataFrame(rows).T
+    table[["flat maps", "images"]] = table[["flat maps", "images"]].astype(int)
+    return table.rename_axis(["model", "maps compared"])
 
 
 def class_mean_maps(maps, labels) -> dict[str, np.ndarray]:

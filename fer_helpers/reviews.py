@@ -3,6 +3,7 @@
     sample = reviews.review_sample(found.pairs_within(8))          # pairs to look at, for the review file
     table = reviews.near_duplicate_review(found, profile)          # artifacts/near_duplicate_review.csv
     reviews.near_duplicate_precision(table, found.pairs("near"))   # what the review says of the threshold
+    reviews.threshold_precision(table, found.pairs("near"))        # ... in a few numbers, once it is complete
     reviews.watermark_precision(pd.read_csv("artifacts/watermark_review.csv"), scores)
 
 The drawn samples are seeded; a review file that a person has started is read as it is, never overwritten.
@@ -114,3 +115,23 @@ def near_duplicate_precision(review: pd.DataFrame, pairs: pd.DataFrame) -> pd.Da
     return precision_by_level(
         levels, review["bits"].astype(int), review["duplicate"], pairs["bits"].astype(int), "duplicates", "pairs"
     ).rename_axis("bits")
+
+
+def threshold_precision(review: pd.DataFrame, pairs: pd.DataFrame, max_bits: int = NEAR_MAX_BITS) -> dict | None:
+    """What a complete near-duplicate review says of the threshold `max_bits`, or None while a sampled pair has
+    no verdict: the :func:`near_duplicate_precision` table (`table`), the estimated share of real duplicates
+    among the `pairs` within the threshold (`estimate`), the precision at the threshold (`limit`), and the
+    farthest distance in the table (`far`) with its precision (`far_precision`)."""
+    reviewed, sampled = review_progress(review)
+    if not sampled or reviewed < sampled:
+        return None
+    table = near_duplicate_precision(review, pairs)
+    within = table.loc[table.index <= max_bits]
+    far = int(table.index.max())
+    return {
+        "table": table,
+        "estimate": within["estimated duplicates"].sum() / max(within["pairs here"].sum(), 1),
+        "limit": table.loc[max_bits, "precision"],
+        "far": far,
+        "far_precision": table.loc[far, "precision"],
+    }

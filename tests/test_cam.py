@@ -184,11 +184,12 @@ def test_am_summary_compares_with_mean_faces(model):
         cam.am_summary(model, means.astype(np.float32), {"angry": means[0], "happy": means[3]})
 
 
-def test_sanity_table_rows(model, images):
-    check = cam.randomisation_check(model, images, 0)
-    between = np.array([0.5, np.nan, 0.7])
-    table = cam.sanity_table({("tiny", "GradCAM"): check}, between)
-    row = table.loc[("tiny", "GradCAM: trained vs random weights")]
-    assert row["images"] == len(images) and row["flat maps"] == check["n_constant"]
-    assert table.loc[("two trained models", "GradCAM: both trained"), "mean Spearman"] == pytest.approx(0.6)
-    assert table.loc[("two trained models", "GradCAM: both trained"), "flat maps"] == 1
+def test_randomisation_checks_cover_both_methods_and_reuse_the_trained_gradcams(model, images):
+    explainer = cam.Explainer(model)
+    flat = np.zeros((len(images), 48, 48), np.float32)  # trained "GradCAMs" without a rank: the check must say so
+    checks = cam.randomisation_checks({"tiny": (explainer, flat)}, images, 1)
+    assert list(checks) == [("tiny", "GradCAM"), ("tiny", "SmoothGrad")]
+    assert [check["method"] for check in checks.values()] == ["gradcam", "smoothgrad"]
+    assert all(check["n"] == len(images) for check in checks.values())  # every image, not a subset
+    assert checks[("tiny", "GradCAM")]["n_constant"] == len(images)  # the given maps, not recomputed ones
+    assert checks[("tiny", "SmoothGrad")]["n_constant"] < len(images)  # SmoothGrad computed from the model

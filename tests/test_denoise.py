@@ -168,3 +168,26 @@ def test_noise_estimate_tracks_added_noise_and_handles_constant_images(clean):
     assert flat.tolist() == [0.0, 0.0]
     low, high = denoise.noise_sigma(denoise.add_noise(clean, 5)), denoise.noise_sigma(denoise.add_noise(clean, 20))
     assert np.median(low) == pytest.approx(5, rel=0.3) and np.median(high) == pytest.approx(20, rel=0.2)
+
+
+def test_level_summary_says_what_the_prose_says_of_each_noise_level():
+    import pandas as pd
+
+    filters = ["none", "non-local means", "bilateral", "gaussian", "median"]
+    psnr = {5: [34.0, 34.5, 35.0, 33.0, 34.02], 10: [28.0, 31.0, 30.0, 29.0, 27.0]}
+    evaluation = pd.DataFrame(
+        [
+            {"sigma": sigma, "filter": name, "psnr": value, "ssim": value / 40}
+            for sigma, values in psnr.items()
+            for name, value in zip(filters, values, strict=True)
+        ]
+    )
+    levels = denoise.level_summary(evaluation)
+    assert levels.index.tolist() == [5, 10]
+    assert levels.loc[5, "winner"] == "bilateral" and levels.loc[5, "winner_psnr"] == 35.0
+    assert levels.loc[5, "nlm_rank"] == "second" and levels.loc[10, "nlm_rank"] == "first"
+    assert levels.loc[10, "winner"] == "non-local means"
+    assert levels.loc[5, "median_vs_none"] == "level with" and levels.loc[10, "median_vs_none"] == "below"
+    assert levels.loc[10, "none_psnr"] == 28.0 and levels.loc[10, "nlm_ssim"] == pytest.approx(31.0 / 40)
+    raised = evaluation.assign(psnr=evaluation["psnr"].where(evaluation["filter"] != "median", 40.0))
+    assert denoise.level_summary(raised)["median_vs_none"].tolist() == ["above", "above"]

@@ -118,3 +118,35 @@ def test_mean_face_check_finds_the_dark_rows():
     check = regions.mean_face_check(faces)
     assert (check["eye_row"], check["mouth_row"]) == (17, 38)
     assert check["eye_row_in_band"] and check["mouth_row_in_band"]
+
+
+class BandExplainer:
+    """Stands in for a cam.Explainer: a map on the eyes for an even class, on the mouth for an odd one."""
+
+    def cam(self, x, classes):
+        return np.stack([gaussian_blob(17.5 if c % 2 == 0 else 38) for c in classes])
+
+
+def test_error_shares_compare_right_answers_with_wrong_ones_for_both_classes():
+    right = np.ones((3, 48, 48))
+    right[2] = 0  # an all-zero map is counted, not averaged
+    truth, guess = np.array([0, 2]), np.array([1, 3])
+    table = regions.error_shares(BandExplainer(), right, [0, 0, 1], np.zeros((2, 48, 48, 1)), truth, guess)
+    assert list(table.index) == list(regions.ERROR_MAPS) and table.index.name == "maps"
+    assert table.loc["correct (true class)", "eyes"] == pytest.approx(0.25)
+    assert (table.loc["correct (true class)", "n"], table.loc["correct (true class)", "zero maps"]) == (2, 1)
+    assert table.loc["misclassified, predicted class", "mouth"] > 0.9  # the map for the predicted (odd) class
+    assert table.loc["misclassified, true class", "eyes"] > 0.9
+    assert table.loc["misclassified, true class", "n"] == 2
+
+
+def test_sanity_table_rows():
+    checks = {("tiny", "GradCAM"): {"per_image": np.array([0.2, np.nan, 0.4]), "n": 3}}
+    table = regions.sanity_table(checks, np.array([0.5, np.nan, 0.7]))
+    row = table.loc[("tiny", "GradCAM: trained vs random weights")]
+    assert row["mean Spearman"] == pytest.approx(0.3) and row["median"] == pytest.approx(0.3)
+    assert (row["images"], row["flat maps"]) == (3, 1)
+    assert table.loc[("two trained models", "GradCAM: both trained"), "mean Spearman"] == pytest.approx(0.6)
+    assert table.loc[("two trained models", "GradCAM: both trained"), "flat maps"] == 1
+    flat = regions.sanity_table({("tiny", "SmoothGrad"): {"per_image": np.array([np.nan]), "n": 1}})
+    assert flat["mean Spearman"].isna().all() and table.index.names == ["model", "maps compared"]

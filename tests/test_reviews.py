@@ -64,3 +64,14 @@ def test_watermark_precision_from_a_review():
     assert table["precision"].tolist() == [0.5, 0.0, 0.75]
     assert table["images here"].tolist() == [4, 1, 3]
     assert table["estimated watermarks"].tolist() == [2.0, 0.0, 2.25]
+
+
+def test_threshold_precision_waits_for_a_complete_review():
+    review = pd.DataFrame({"bits": [1, 1, 2, 2, 3, 3, 3, 3, 6, 6], "duplicate": [1, 1, 1, 0, 1, 1, 1, 0, 0, 0]})
+    pairs = pd.DataFrame({"bits": [1] * 10 + [2] * 4 + [3] * 8 + [4] * 2})
+    measured = reviews.threshold_precision(review, pairs, max_bits=3)
+    assert measured["estimate"] == pytest.approx((10 + 2 + 6) / (10 + 4 + 8))  # real duplicates within 3 bits
+    assert measured["limit"] == 0.75 and (measured["far"], measured["far_precision"]) == (6, 0.0)
+    assert measured["table"].equals(reviews.near_duplicate_precision(review, pairs))
+    assert reviews.threshold_precision(review.assign(duplicate=[""] + [1] * 9), pairs, max_bits=3) is None
+    assert reviews.threshold_precision(review.iloc[:0], pairs) is None  # nothing sampled: nothing measured
