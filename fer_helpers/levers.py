@@ -78,6 +78,22 @@ def chosen(lever_table: pd.DataFrame, arms: dict[str, Arm]) -> dict:
     return choice
 
 
+# how a page words a kept setting beyond the window and mixup (`describe`)
+PHRASES = {
+    "label_smoothing": lambda v: f"label smoothing {v:g}",
+    "schedule": lambda v: f"a {v} decay to zero",
+    "strided_stem": lambda v: "a strided first layer" if v else "no strided first layer",
+    "bn_scale": lambda v: "batch norms with a scale" if v else "batch norms without scale",
+}
+
+
+def describe(choice: dict) -> str:
+    """The kept settings of `chosen` besides the window and mixup, as a page words them; "none" where there are
+    none."""
+    kept = [PHRASES.get(k, lambda v, k=k: f"{k.replace('_', ' ')} {v}")(v) for k, v in choice.items() if k not in UNSET]
+    return " and ".join([", ".join(kept[:-1]), kept[-1]] if len(kept) > 1 else kept) or "none"
+
+
 def check_declared(final: Arm, choice: dict) -> None:
     """Raise when the declared final arm is not what validation keeps (`chosen`): its declaration in
     `fer_helpers.chapters` is the one edit to make."""

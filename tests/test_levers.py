@@ -103,3 +103,10 @@ def test_the_candidate_with_the_best_validation_accuracy_is_kept_and_the_claims_
     levers.check_same(chapters.arm("vit"), chapters.arm("vit_adamw"))
     with pytest.raises(ValueError, match="candidate validation keeps: declare it so"):
         levers.check_same(chapters.arm("vit"), chapters.arm("vit_depth_6"))
+
+
+def test_the_kept_levers_are_worded_for_the_page():
+    assert levers.describe({"window": 44, "mixup": 0.0}) == "none"
+    assert levers.describe({"window": 0, "mixup": 0.2, "schedule": "linear"}) == "a linear decay to zero"
+    worded = levers.describe({"label_smoothing": 0.2, "bn_scale": False, "strided_stem": True, "dropout": 0.1})
+    assert worded == "label smoothing 0.2, batch norms without scale, a strided first layer and dropout 0.1"
