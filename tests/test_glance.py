@@ -6,16 +6,16 @@ from fer_helpers.book import glance
 def test_table_states_each_claim_as_measured_with_its_interval_and_verdict(claim_records):
     records = claim_records
     level, pair = records["unet_64"], records["unet_vs_cnn"]
-    page = glance.table(records, dict.fromkeys(records, "06_unet"))
+    page = glance.table(records, dict.fromkeys(records, "06_unet")).data
     measured = page["measured here (95 % interval)"]
-    assert list(page.index) == ["unet_64", "unet_vs_cnn"] and set(page["chapter"]) == {"06_unet"}
-    assert measured["unet_64"].startswith("66.0% (") and measured["unet_64"].endswith("against 64.0%")
-    assert measured["unet_vs_cnn"].startswith("+2.0 points (")
-    assert page.loc["unet_64", "leak-free test images"] == glance.NOT_COMPUTED
-    assert page.loc["unet_vs_cnn", "leak-free test images"].endswith(f", {pair['leak_free']['verdict']}")
-    assert list(page["verdict"]) == [level["verdict"], pair["verdict"]]
-    text = page.to_string()
-    assert "nan" not in text and "-0.0" not in text
+    assert list(page["claim"]) == [level["claim"], pair["claim"]]  # whole, no claim ids
+    assert measured[0].startswith("66.0% (") and measured[0].endswith("against 64.0%")
+    assert measured[1].startswith("+2.0 points (")
+    assert set(page["chapter"]) == {'<a href="../notebooks/06_unet.html">chapter 6</a>'}
+    colour = glance.VERDICT_COLOURS[level["verdict"]]
+    assert page["verdict"][0] == f'<b style="color: {colour}">{level["verdict"]}</b>'
+    html = glance.table(records, dict.fromkeys(records, "06_unet")).to_html()
+    assert "unet_64" not in html and "nan" not in html and "-0.0" not in html and "<b style=" in html
 
 
 def test_figure_draws_each_claim_on_its_scale_with_the_claim_marked_and_the_verdict_in_colour(claim_records):

@@ -1,6 +1,7 @@
 """What a reader sees: every page of the built book, opened in headless Chromium. It loads, its images
 load, its math is typeset, the console shows no errors; no "nan", no negative zero, no stderr block, no
-TensorFlow log; code is folded. A screenshot of every page goes to _build/screenshots/: look at them.
+TensorFlow log; code is folded; nothing scrolls sideways; models and arms go by their names, not code ids;
+the report opens with the claims figure. A screenshot of every page goes to _build/screenshots/: look at them.
 
 These are checks of the committed notebooks' outputs: a page that fails them needs its notebook
 re-executed (`make notebooks`) after its code is fixed, not a weaker check.
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from helpers import toc_pages
 
-from fer_helpers import config
+from fer_helpers import chapters, config, registry
 
 SCREENSHOTS = config.ROOT / "_build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -78,6 +79,12 @@ PAGE_REPORT = """
 const article = document.querySelector('article.bd-article') || document.body;
 const prose = article.cloneNode(true);
 prose.querySelectorAll('.cell_input, script, style').forEach(node => node.remove());
+const named = prose.cloneNode(true);
+named.querySelectorAll('code').forEach(node => node.remove());
+const column = article.getBoundingClientRect().width;
+const scrolls = Array.from(article.querySelectorAll('*')).filter(node => node.scrollWidth > node.clientWidth + 1
+    && ['auto', 'scroll'].includes(getComputedStyle(node).overflowX)
+    && !node.closest('.cell_input, details:not([open])'));
 const inputs = Array.from(article.querySelectorAll('.cell_input'));
 return {
   title: document.title,
@@ -89,6 +96,10 @@ return {
   matherrors: article.querySelectorAll('mjx-merror').length,
   rawglue: /\\{glue(:\\w+)?\\}`/.test(document.body.innerText),
   reader: prose.textContent,
+  names: named.textContent,
+  wide: scrolls.map(n => `${n.tagName.toLowerCase()} ${n.scrollWidth} px: ${n.textContent.trim().slice(0, 60)}`)
+    .concat(article.scrollWidth > column + 1 ? [`the column itself, ${article.scrollWidth} px`] : []),
+  claims_figure: !!article.querySelector('section[id^="claims-at-a-glance"] img'),
   stderr: Array.from(article.querySelectorAll('.output.stderr')).map(o => o.textContent.slice(0, 120)),
   code: inputs.length,
   unfolded: inputs.filter(i => !i.closest('details')).map(i => i.textContent.trim().slice(0, 80)),
@@ -181,7 +192,44 @@ def test_code_is_folded(pages):
     )
 
 
+def test_no_table_or_figure_scrolls_sideways_in_the_main_column(pages):
+    """At the book's window width (1,280 px), nothing in a page's main column needs a horizontal scroll bar: a wide
+    table is rewritten to fit, its detail folded below it."""
+    check(pages, lambda r: r["wide"] and f"scrolls sideways: {r['wide'][:3]}")
+
+
+# code ids: the registry's model names and the declared arms' and claims' ids, where a page should give a name
+CODE_IDS = re.compile(
+    r"(?<![\w/.])("
+    + "|".join(
+        sorted((i for i in {*registry.names(), *chapters.arms(), *chapters.claims()} if "_" in i), key=len)[::-1]
+    )
+    + r")(?![\w.])"
+)
+
+
+def test_no_page_shows_a_code_id_where_a_name_belongs(pages):
+    """Models and arms are named as the registry and the declarations label them; an id may appear only as code."""
+    check(
+        pages,
+        lambda r: (found := sorted(set(CODE_IDS.findall(r["names"]))))
+        and f"shows the code ids {found} (name them by registry.entry(...).label or the arm's label)",
+    )
+
+
+def test_the_claims_figure_opens_the_report(pages):
+    """The claims figure (chapter 11's, glued) under the report's "Claims at a glance"."""
+    if "book/report" not in pages:
+        pytest.skip("the report glues from chapter 11, which waits for its runs (a draft): not in this build")
+    check({"book/report": pages["book/report"]}, lambda r: not r["claims_figure"] and "no claims figure")
+
+
 def test_patterns_catch_what_they_must():
+    assert CODE_IDS.findall("the vgg_cnn_small and vgg_cnn, models/vgg_cnn.keras, study_pipeline.") == [
+        "vgg_cnn_small",
+        "vgg_cnn",
+        "study_pipeline",
+    ]
     assert NAN.findall("recall nan%, NaN; nanmedian, Nan Zhang") == ["nan", "NaN"]
     found = [m.group(0) for m in NEGATIVE_ZERO.finditer("-0.0 points, \u22120.00%, -0.05, 1e-05, 10-0.0, 0.0")]
     assert found == ["-0.0", "\u22120.00"]

@@ -1,5 +1,5 @@
 """The report's claims at a glance: one short row per record of results/comparisons.json (claim, what was
-measured with its 95 % interval, the same on the leak-free test images, the verdict, the chapter), written
+measured with its 95 % interval, the verdict, a link to the chapter), written
 from the values a chapter's prose glues (:func:`fer_helpers.book.verdicts.prose_values`), and the same claims
 as one figure (`figure`)."""
 
@@ -34,20 +34,21 @@ def measured(record: dict, free: bool = False) -> str:
     return f"{phrase}, {values[f'{key}_verdict']}" if free else phrase
 
 
-def table(records: dict, chapters: dict[str, str]) -> pd.DataFrame:
-    """One row per claim ({claim_id: record}): the claim, what was measured, the leak-free measure, the
-    verdict and the chapter (`chapters`: claim_id -> notebook stem) that measured it. Every cell is text."""
-    rows = {
-        claim_id: {
+def table(records: dict, chapters: dict[str, str]):
+    """The report's compact verdict table, one row per claim ({claim_id: record}): the claim's whole text, what was
+    measured, the verdict in bold in its colour, and a link to the chapter (`chapters`: claim_id -> notebook stem)
+    that measured it; no index of code ids. A pandas Styler, every cell text (the leak-free measures are in the
+    chapters' own tables)."""
+    rows = [
+        {
             "claim": record["claim"],
             "measured here (95 % interval)": measured(record),
-            "leak-free test images": measured(record, free=True),
-            "verdict": record["verdict"],
-            "chapter": chapters[claim_id],
+            "verdict": f'<b style="color: {VERDICT_COLOURS[record["verdict"]]}">{record["verdict"]}</b>',
+            "chapter": f'<a href="../notebooks/{chapters[claim_id]}.html">chapter {int(chapters[claim_id][:2])}</a>',
         }
         for claim_id, record in records.items()
-    }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim_id")
+    ]
+    return pd.DataFrame(rows).style.hide(axis="index")
 
 
 VERDICT_COLOURS = {
