@@ -124,21 +124,67 @@ def measured_rate(split, profile: config.Profile) -> float:
     return work / per_epoch["seconds_per_epoch"]
 
 
-def describe(planned: list[Planned], profile: config.Profile, rates: dict) -> str:
-    """The plan as a table: arm, seed, epochs, PFLOP, hours at this machine's `rates`, stored or missing."""
+def describe(planned: list[Planned], profile: config.Profile, rates: dict, hours: float | None = None) -> str:
+    """The plan as a table: arm, seed, epochs, PFLOP, hours at this machine's `rates`, stored or missing; then one
+    line per chapter (`by_chapter`) and the load average the estimate assumes away."""
+    from .machine import load_average
+
     lines = [f"{'arm':28} {'seed':>4} {'epochs':>6} {'PFLOP':>7} {'hours':>6}  run"]
     missing = [p for p in planned if not store.find(p.key, profile)]
     for p in planned:
         state = "missing" if p in missing else "stored"
-        hours = p.seconds(rates) / 3600
-        line = f"{p.arm.name:28} {p.seed:>4} {p.arm.epochs(profile):>6} {p.flops / 1e15:7.3f} {hours:6.2f}"
+        hours_here = p.seconds(rates) / 3600
+        line = f"{p.arm.name:28} {p.seed:>4} {p.arm.epochs(profile):>6} {p.flops / 1e15:7.3f} {hours_here:6.2f}"
         lines.append(f"{line}  {p.key} {state}")
-    total, hours = sum(p.flops for p in missing), sum(p.seconds(rates) for p in missing) / 3600
+    total, estimate = sum(p.flops for p in missing), sum(p.seconds(rates) for p in missing) / 3600
     lines.append(
-        f"\n{len(missing)} of {len(planned)} runs missing: {total / 1e15:.2f} PFLOP, {hours:.1f} h on this machine "
-        f"({rates[None] / 1e9:.0f} GFLOP/s over all models; per model where it has trained here)"
+        f"\n{len(missing)} of {len(planned)} runs missing: {total / 1e15:.2f} PFLOP, {estimate:.1f} h on this machine "
+        f"({rates[None] / 1e9:.0f} GFLOP/s over all models; per model where it has trained here)\n"
+    )
+    lines += by_chapter(planned, profile, rates, hours)
+    lines.append(
+        f"\nload average now {load_average()[0]:.2f} (1 min): the estimate is for a machine doing nothing else"
     )
     return "\n".join(lines)
+
+
+def chapter_of(arm: Arm) -> str:
+    """The first chapter that declares `arm` (or, for a doubled-budget check, its arm)."""
+    name = arm.name.removesuffix(chapters.DOUBLED)
+    return next(stem for stem, chapter in chapters.CHAPTERS.items() if any(a.name == name for a in chapter.arms))
+
+
+def by_chapter(planned: list[Planned], profile: config.Profile, rates: dict, hours: float | None = None) -> list[str]:
+    """One line per chapter: its stored runs with the hours they took as recorded and the machines they ran on, its
+    missing runs with their PFLOP and the hours estimated here, and, with `hours`, whether they fit "within" what
+    is left of that cap, taking the chapters in plan order, or go "over" it."""
+    from .machine import duration
+
+    groups: dict[str, list[Planned]] = {}
+    for p in planned:
+        groups.setdefault(chapter_of(p.arm), []).append(p)
+    lines = [f"{'chapter':18} {'stored':>6} {'recorded':>12}  {'machines':28} {'missing':>7} {'PFLOP':>6} {'here':>11}"]
+    left = None if hours is None else hours * 3600
+    for stem, runs in groups.items():
+        found = [run for p in runs if (run := store.find(p.key, profile))]
+        todo = [p for p in runs if not store.find(p.key, profile)]
+        recorded = sum(run.wall_seconds for run in found)
+        machines = sorted({_machine(run.record) for run in found}) or ["-"]
+        seconds = sum(p.seconds(rates) for p in todo)
+        line = (
+            f"{stem:18} {len(found):>6} {duration(recorded) if found else '-':>12}  {', '.join(machines):28} "
+            f"{len(todo):>7} {sum(p.flops for p in todo) / 1e15:6.2f} {duration(seconds) if todo else '-':>11}"
+        )
+        if left is not None and todo:
+            line += "  within" if seconds <= left else "  over"
+            left = max(left - seconds, 0)
+        lines.append(line)
+    return lines
+
+
+def _machine(record: dict) -> str:
+    cpu = record["machine"]["cpu"]
+    return f"{cpu['model']} {'AVX-512' if 'avx512f' in cpu['flags'] else 'AVX2'}"
 
 
 def fitting(missing: list[Planned], rates: dict, hours: float | None) -> list[Planned]:

@@ -217,7 +217,7 @@ def main(argv=None) -> int:
     rates = plan.machine_rates(profile)
     rates.setdefault(None, plan.measured_rate(split, profile))
     if args.plan:
-        print(plan.describe(planned, profile, rates))
+        print(plan.describe(planned, profile, rates, args.hours))
         return 0
     todo = plan.fitting([p for p in planned if not store.find(p.key, profile)], rates, args.hours)
     print(f"{len(todo)} run(s) to train, {sum(p.flops for p in todo) / 1e15:.2f} PFLOP", flush=True)

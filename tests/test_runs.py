@@ -35,6 +35,17 @@ def test_the_plan_lists_each_run_once_with_its_cost_in_chapter_order(book, tiny_
     assert "6 of 6 runs missing" in text and planned[0].key in text
 
 
+def test_the_plan_sums_up_each_chapter_against_the_hours_given(book, tiny_split):
+    planned = plan.plan(None, tiny_split, book)
+    rates = {None: 1e9}
+    need = sum(p.seconds(rates) for p in planned) / 3600
+    (line,) = [row for row in plan.by_chapter(planned, book, rates) if row.startswith("04_tiny")]
+    assert line.split()[:4] == ["04_tiny", "0", "-", "-"] and " 6 " in line  # nothing stored, six runs missing
+    assert plan.by_chapter(planned, book, rates, 2 * need)[1].endswith("within")
+    assert plan.by_chapter(planned, book, rates, need / 2)[1].endswith("over")
+    assert "load average now" in plan.describe(planned, book, rates, need)
+
+
 def test_fitting_takes_the_runs_that_fit_in_plan_order(book, tiny_split):
     planned = plan.plan(None, tiny_split, book)
     one = planned[0].seconds({None: 1e9})
