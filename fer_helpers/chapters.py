@@ -146,6 +146,14 @@ LEVERS = (
     lever("strided_stem", "strided first layer", changes=(("strided_stem", True),)),
     lever("bn_no_scale", "batch norm without scale", changes=(("bn_scale", False),)),
     lever("coarse_width", "width moved to the 12×12 and 6×6 stages", changes=(("widths", (16, 24, 72, 144)),)),
+    # the protocol's own parts, each taken away: where the protocol came from, in runs
+    lever("no_smoothing", "no label smoothing", recipe=replace(PROTOCOL, label_smoothing=0.0)),
+    lever(
+        "no_erasing",
+        "no random erasing",
+        recipe=replace(PROTOCOL, augmentation=replace(PROTOCOL.augmentation, erase=0)),
+    ),
+    lever("adamw", "AdamW 1e-3 instead of SGD", recipe=replace(PROTOCOL, optimizer="adam", learning_rate=1e-3)),
 )
 
 

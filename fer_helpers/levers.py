@@ -84,6 +84,9 @@ PHRASES = {
     "schedule": lambda v: f"a {v} decay to zero",
     "strided_stem": lambda v: "a strided first layer" if v else "no strided first layer",
     "bn_scale": lambda v: "batch norms with a scale" if v else "batch norms without scale",
+    "augmentation": lambda v: v.describe(),
+    "optimizer": lambda v: {"adam": "Adam", "sgd": "SGD"}[v],
+    "learning_rate": lambda v: f"a rate of {v:g}",
 }
 
 

@@ -110,3 +110,10 @@ def test_the_kept_levers_are_worded_for_the_page():
     assert levers.describe({"window": 0, "mixup": 0.2, "schedule": "linear"}) == "a linear decay to zero"
     worded = levers.describe({"label_smoothing": 0.2, "bn_scale": False, "strided_stem": True, "dropout": 0.1})
     assert worded == "label smoothing 0.2, batch norms without scale, a strided first layer and dropout 0.1"
+
+
+def test_the_protocols_own_parts_are_levers_taken_away_from_the_control():
+    assert levers.settings(chapters.arm("lever_no_smoothing")) == {"label_smoothing": 0.0}
+    erasing = levers.settings(chapters.arm("lever_no_erasing"))["augmentation"]
+    assert erasing.erase == 0 and erasing.flip and "erasing" not in levers.describe({"augmentation": erasing})
+    assert levers.describe(levers.settings(chapters.arm("lever_adamw"))) == "Adam and a rate of 0.001"
