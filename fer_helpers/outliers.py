@@ -2,6 +2,8 @@
 reconstruction error, flag those above the 98th percentile, and save the flagged images by content key.
 
     run = fit_autoencoder(split, profile)            # the study's split: data.load_split(profile, leakage="kept")
+                                                     # trained once, then read back (models/autoencoder.keras and
+                                                     # artifacts/autoencoder_run.npz), on any machine
     table = outlier_table(run, split)                # key, id, label, error of every flagged image
     save_outlier_table(table, profile)               # artifacts/outliers.csv; load_outlier_keys(profile) reads it
     comparison_grid(run, split)                      # outliers and kept images over their reconstructions
@@ -10,7 +12,10 @@ reconstruction error, flag those above the 98th percentile, and save the flagged
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -19,9 +24,11 @@ from scipy.stats import spearmanr
 from sklearn.ensemble import IsolationForest
 
 from . import audit, config, plots
+from .checkpoints import save_model
 from .data import Split
-from .machine import Stopwatch
+from .machine import Stopwatch, cpu_info, describe
 from .models import conv_autoencoder
+from .quiet import quiet
 from .training import BATCH, set_seed
 
 PERCENTILE = 98
@@ -35,6 +42,7 @@ class OutlierRun:
     history: dict
     wall_seconds: float
     percentile: float = PERCENTILE
+    trained_on: str = ""  # the machine that trained it, where it was read back from a stored run
 
     @property
     def epochs(self) -> int:
@@ -57,11 +65,68 @@ def reconstruction_errors(autoencoder: keras.Model, x: np.ndarray) -> np.ndarray
     return ((reconstructed - x) ** 2).mean(axis=(1, 2, 3))
 
 
+def run_key(split: Split, profile: config.Profile, seed: int = config.SEED) -> str:
+    """What decides the autoencoder's training: its training and validation images (content keys, in order), the
+    seed and the epoch budget."""
+    parts = [*split.train.keys, "|", *split.val.keys, f"seed {seed}", f"epochs {profile.budget('autoencoder')}"]
+    return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:16]
+
+
+def stored_paths(profile: config.Profile) -> tuple[Path, Path]:
+    """The stored autoencoder run: its weights and its record (key, errors per training image, history, machine)."""
+    return profile.models_dir / "autoencoder.keras", profile.artifacts_dir / "autoencoder_run.npz"
+
+
+def save_run(run: OutlierRun, key: str, profile: config.Profile) -> None:
+    """Store `run` under `key`, so that a re-execution reads it back instead of training again: the outlier list,
+    and so every run key of the run store, then stays the same on any machine."""
+    weights, record = stored_paths(profile)
+    save_model(run.autoencoder, weights)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    partial = record.with_name("partial-" + record.name)
+    np.savez_compressed(
+        partial,
+        key=key,
+        keys=run.errors.index.to_numpy(str),
+        errors=run.errors.to_numpy(),
+        history=json.dumps(run.history),
+        wall_seconds=run.wall_seconds,
+        machine=f"{describe()}, {'AVX-512' if 'avx512f' in cpu_info()['flags'] else 'AVX2'}",
+    )
+    partial.replace(record)
+
+
+def load_run(key: str, profile: config.Profile, percentile: float = PERCENTILE) -> OutlierRun | None:
+    """The stored run of `key` (`save_run`), or None when none is stored or the stored one was trained on other
+    images or settings."""
+    weights, record = stored_paths(profile)
+    if not (weights.is_file() and record.is_file()):
+        return None
+    with np.load(record, allow_pickle=False) as stored:
+        if str(stored["key"]) != key:
+            return None
+        errors = pd.Series(stored["errors"], index=stored["keys"], name="error")
+        history, seconds, machine = (
+            json.loads(str(stored["history"])),
+            float(stored["wall_seconds"]),
+            str(stored["machine"]),
+        )
+    with quiet():
+        autoencoder = keras.saving.load_model(weights, compile=False)
+    threshold = float(np.percentile(errors, percentile))
+    return OutlierRun(autoencoder, errors, threshold, history, seconds, percentile, machine)
+
+
 def fit_autoencoder(
     split: Split, profile: config.Profile, seed: int = config.SEED, percentile: float = PERCENTILE
 ) -> OutlierRun:
     """Train the autoencoder on split.train for the profile's "autoencoder" epochs (seeded; val for early
-    stopping, test untouched) and score every train image."""
+    stopping, test untouched), score every train image, and store the run (`save_run`); where a run of the same
+    images and settings is stored, read it back instead (training differs across instruction sets)."""
+    key = run_key(split, profile, seed)
+    if stored := load_run(key, profile, percentile):
+        print(f"autoencoder: the stored run {key}, trained on {stored.trained_on}, read back")
+        return stored
     set_seed(seed)
     watch = Stopwatch()
     autoencoder = conv_autoencoder()
@@ -81,6 +146,7 @@ def fit_autoencoder(
     threshold = float(np.percentile(errors, percentile))
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
     run = OutlierRun(autoencoder, errors, threshold, history, watch.seconds, percentile)
+    save_run(run, key, profile)
     print(
         f"autoencoder: {len(history['loss'])} epochs, best val MSE {min(history['val_loss']):.5f}, "
         f"{run.wall_seconds / len(history['loss']):.0f} s/epoch"

@@ -11,9 +11,25 @@ def test_outliers_flag_the_top_two_percent_reproducibly(tiny_split, tiny_profile
     expected = len(tiny_split.train) - int(np.ceil(0.98 * (len(tiny_split.train) - 1) + 1)) + 1
     assert len(first.flagged) == expected
     assert (first.flagged > first.threshold).all()
+    for stored in outliers.stored_paths(tiny_profile):
+        stored.unlink()  # train again: the same list on the same machine
     again = outliers.fit_autoencoder(tiny_split, tiny_profile)
     assert list(again.flagged.index) == list(first.flagged.index)
     assert len(capsys.readouterr().out.strip().splitlines()) == 2  # one summary line per run
+
+
+def test_a_stored_run_is_read_back_on_any_machine_and_only_for_its_images_and_settings(
+    tiny_split, tiny_profile, capsys
+):
+    first = outliers.fit_autoencoder(tiny_split, tiny_profile)
+    read = outliers.fit_autoencoder(tiny_split, tiny_profile)
+    assert "read back" in capsys.readouterr().out and read.trained_on  # the machine that trained it
+    assert read.errors.equals(first.errors) and read.threshold == first.threshold and read.history == first.history
+    assert read.autoencoder.count_params() == first.autoencoder.count_params()
+    key = outliers.run_key(tiny_split, tiny_profile)
+    assert outliers.load_run(key, tiny_profile) is not None
+    assert outliers.run_key(tiny_split, tiny_profile, seed=7) != key
+    assert outliers.load_run(outliers.run_key(tiny_split, tiny_profile, seed=7), tiny_profile) is None
 
 
 def test_study_counts_follow_from_the_percentile_rule():
