@@ -42,7 +42,7 @@ class OutlierRun:
     history: dict
     wall_seconds: float
     percentile: float = PERCENTILE
-    trained_on: str = ""  # the machine that trained it, where it was read back from a stored run
+    trained_on: str = ""  # the machine that trained it (its CPU and instruction sets)
 
     @property
     def epochs(self) -> int:
@@ -91,7 +91,7 @@ def save_run(run: OutlierRun, key: str, profile: config.Profile) -> None:
         errors=run.errors.to_numpy(),
         history=json.dumps(run.history),
         wall_seconds=run.wall_seconds,
-        machine=f"{describe()}, {'AVX-512' if 'avx512f' in cpu_info()['flags'] else 'AVX2'}",
+        machine=run.trained_on,
     )
     partial.replace(record)
 
@@ -145,7 +145,8 @@ def fit_autoencoder(
     errors = pd.Series(reconstruction_errors(autoencoder, x_train), index=split.train.keys, name="error")
     threshold = float(np.percentile(errors, percentile))
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
-    run = OutlierRun(autoencoder, errors, threshold, history, watch.seconds, percentile)
+    machine = f"{describe()}, {'AVX-512' if 'avx512f' in cpu_info()['flags'] else 'AVX2'}"
+    run = OutlierRun(autoencoder, errors, threshold, history, watch.seconds, percentile, machine)
     save_run(run, key, profile)
     print(
         f"autoencoder: {len(history['loss'])} epochs, best val MSE {min(history['val_loss']):.5f}, "
