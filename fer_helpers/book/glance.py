@@ -8,30 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .formats import format_value
-from .verdicts import prose_values
-
-NOT_COMPUTED = "— (not computed for this claim)"
-
-
-def measured(record: dict, free: bool = False) -> str:
-    """What a record measured, as one phrase: "54.9% (54.4%–55.4%) against 52.0%" for a level claim, or
-    "+3.2 points (+2.4 to +4.1)" (the second arm minus the first) for a claim between two arms; with `free`,
-    the same on the leak-free test images followed by their verdict."""
-    if free and "leak_free" not in record:
-        return NOT_COMPUTED
-    values, kinds = prose_values(record, "x")
-    key = "x_lf" if free else "x"
-
-    def text(name: str) -> str:
-        return format_value(values[f"{key}_{name}"], kinds.get(f"{key}_{name}"))
-
-    if record["claimed"]["level"] is not None:
-        claimed = format_value(values["x_claimed"], kinds["x_claimed"])
-        phrase = f"{text('mean')} ({text('accuracy_ci')}) against {claimed}"
-    else:
-        phrase = f"{text('difference')} points ({text('ci')})"
-    return f"{phrase}, {values[f'{key}_verdict']}" if free else phrase
+from .verdicts import measured
 
 
 def table(records: dict, chapters: dict[str, str]):

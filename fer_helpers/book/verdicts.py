@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 
 from .. import comparisons
-from .formats import Missing, format_table
+from .formats import Missing, Written, format_table, format_value
 
 SMALLEST_P = 1e-6  # a p-value below this is written "< 1e-6", never rounded to 0
+NOT_COMPUTED = "— (not computed for this claim)"
 
 
 def p_text(p) -> str | Missing:
@@ -19,14 +20,43 @@ def p_text(p) -> str | Missing:
     return f"< {SMALLEST_P:.0e}" if p < SMALLEST_P else f"{p:.2g}"
 
 
-def page_table(records) -> pd.DataFrame:
-    """`table` written for a page (fer_helpers.book.formats): per claim its arms, seeds, mean accuracy per arm,
-    the difference (B − A, or the arm − the level) with its 95 % interval in points, p, the verdict, and the same on
-    the leak-free test images where computed. No `nan` can appear: what does not apply says why."""
-    raw = comparisons.table(records)
+class Folded:
+    """A compact table with its detail folded below it (an HTML <details>), so that the page's column holds it."""
+
+    def __init__(self, table: pd.DataFrame, detail: pd.DataFrame, summary: str = "every number of these claims"):
+        self.table, self.detail, self.summary = table, detail, summary
+
+    def _repr_html_(self) -> str:
+        return (
+            self.table.to_html(escape=False)
+            + f"<details><summary>{self.summary}</summary>{self.detail.to_html()}</details>"
+        )
+
+    def __repr__(self) -> str:
+        return f"{self.table.to_string()}\n\n{self.summary}:\n{self.detail.to_string()}"
+
+
+def page_table(records) -> Folded:
+    """The claims of a page (`comparisons.table`'s records): one short row per claim (its whole text, what was
+    measured with its 95 % interval, the verdict in bold), and every number folded below it (`detail_table`)."""
+    records = list(records.values()) if isinstance(records, dict) else list(records)
+    compact = pd.DataFrame(
+        {
+            "measured here (95 % interval)": [measured(r) for r in records],
+            "verdict": [f"<b>{r['verdict']}</b>" for r in records],
+        },
+        index=pd.Index([r["claim"] for r in records], name="claim"),
+    )
+    return Folded(compact, detail_table(records))
+
+
+def detail_table(records) -> pd.DataFrame:
+    """`comparisons.table` written for a page (fer_helpers.book.formats): per claim its arms, seeds, mean accuracy
+    per arm, the difference (B − A, or the arm − the level) with its 95 % interval in points, p, the verdict, and
+    the same on the leak-free test images where computed. No `nan` can appear: what does not apply says why."""
+    raw = comparisons.table(records).set_index("claim")
     shown = pd.DataFrame(
         {
-            "claim": raw["claim"],
             "arm A": raw["arm A"],
             "arm B": raw["arm B"],
             "level": raw["level"],
@@ -62,8 +92,7 @@ def budget_table(records) -> pd.DataFrame:
     """Per claim ({claim_id: record} or a list): its epoch budget and the word at it, and, where the word was one
     more training could change, the word at twice the epochs (one seed per arm) and the verdict that follows."""
     rows = {
-        r["claim_id"]: {
-            "claim": r["claim"],
+        r["claim"]: {
             "epochs": r["budget"],
             "word at the budget": r.get("verdict_at_budget", r.get("verdict_as_measured", r["verdict"])),
             "epochs, doubled": r.get("doubled_budget"),
@@ -72,7 +101,7 @@ def budget_table(records) -> pd.DataFrame:
         }
         for r in (records.values() if isinstance(records, dict) else records)
     }
-    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim_id")
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
     no_check = "not needed: more training would not change the word"
     return format_table(
         table.astype({"epochs": int}),
@@ -81,22 +110,22 @@ def budget_table(records) -> pd.DataFrame:
     )
 
 
-def prose_values(record: dict, prefix: str) -> tuple[dict, dict]:
-    """What a chapter's prose says about a record, as (values, kinds) for
-    `glue_values(*verdicts.prose_values(record, "ch4_outliers"))`:
+def prose_values(record: dict, prefix: str) -> dict:
+    """What a chapter's prose says about a record, each number with its kind (`formats.Written`), for
+    `glue_values(verdicts.prose_values(record, "ch4_outliers"))`:
 
     <prefix>_verdict; <prefix>_claimed (the claimed size in points, or the level in percent; absent when only a
     direction is claimed); <prefix>_mean_a and _mean_b (each arm's mean accuracy; _mean for a level claim);
     _difference and _ci (B − A, or accuracy − level, in points); _p; for a level claim also _accuracy_ci (the
-    interval of the accuracy itself, in percent). The same on the leak-free test images as <prefix>_lf_..., where
-    the record has them.
+    interval of the accuracy itself, in percent). The same on the leak-free test images as <prefix>_lf_..., and on
+    the test images with a copy in training as <prefix>_copied_..., where the record has them.
     """
     claimed = record["claimed"]
-    values, kinds = {f"{prefix}_verdict": record["verdict"]}, {}
+    values = {f"{prefix}_verdict": record["verdict"]}
     if claimed["level"] is not None:
-        values[f"{prefix}_claimed"], kinds[f"{prefix}_claimed"] = claimed["level"], "percent"
+        values[f"{prefix}_claimed"] = Written(claimed["level"], "percent")
     elif claimed["size"]:
-        values[f"{prefix}_claimed"], kinds[f"{prefix}_claimed"] = claimed["direction"] * claimed["size"], "points"
+        values[f"{prefix}_claimed"] = Written(claimed["direction"] * claimed["size"], "points")
 
     def part(stats: dict, key: str) -> None:
         arms = record["arms"]
@@ -107,21 +136,40 @@ def prose_values(record: dict, prefix: str) -> tuple[dict, dict]:
         )
         values.update(
             {
-                **means,
+                **{name: Written(mean, "percent") for name, mean in means.items()},
                 f"{key}_verdict": stats["verdict"],
-                f"{key}_difference": stats["mean_difference"],
-                f"{key}_ci": tuple(stats["ci95"]),
+                f"{key}_difference": Written(stats["mean_difference"], "points"),
+                f"{key}_ci": Written(tuple(stats["ci95"]), "points"),
                 f"{key}_p": p_text(stats["p_value"]),
             }
         )
-        kinds.update({**dict.fromkeys(means, "percent"), f"{key}_difference": "points", f"{key}_ci": "points"})
         if claimed["level"] is not None:
-            values[f"{key}_accuracy_ci"] = tuple(np.asarray(stats["ci95"]) + claimed["level"])
-            kinds[f"{key}_accuracy_ci"] = "percent"
+            values[f"{key}_accuracy_ci"] = Written(tuple(np.asarray(stats["ci95"]) + claimed["level"]), "percent")
 
     part(record, prefix)
     if "leak_free" in record:
         part(record["leak_free"], f"{prefix}_lf")
     if "copied" in record:
         part(record["copied"], f"{prefix}_copied")
-    return values, kinds
+    return values
+
+
+def written(value) -> str:
+    """A value of `prose_values` as the page writes it."""
+    return format_value(value.value, value.kind) if isinstance(value, Written) else format_value(value)
+
+
+def measured(record: dict, free: bool = False) -> str:
+    """What a record measured, as one phrase: "54.9% (54.4%–55.4%) against 52.0%" for a level claim, or
+    "+3.2 points (+2.4 to +4.1)" (the second arm minus the first) for a claim between two arms; with `free`,
+    the same on the leak-free test images followed by their verdict."""
+    if free and "leak_free" not in record:
+        return NOT_COMPUTED
+    values = prose_values(record, "x")
+    key = "x_lf" if free else "x"
+    if record["claimed"]["level"] is not None:
+        phrase = f"{written(values[key + '_mean'])} ({written(values[key + '_accuracy_ci'])})"
+        phrase += f" against {written(values['x_claimed'])}"
+    else:
+        phrase = f"{written(values[key + '_difference'])} points ({written(values[key + '_ci'])})"
+    return f"{phrase}, {values[f'{key}_verdict']}" if free else phrase
