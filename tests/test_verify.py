@@ -285,13 +285,21 @@ def test_verify_reruns_into_scratch_and_leaves_committed_files(tmp_path, monkeyp
     nbformat.write(notebook, path)
     before = snapshot(committed)
 
-    assert verify.main([str(path)]) == 1
+    def rows(out: str) -> dict:
+        return {
+            line.split(" | ")[0].strip(): line.split(" | ")[-1].strip() for line in out.splitlines() if " | " in line
+        }
+
+    assert verify.main(["-v", str(path)]) == 1
     assert snapshot(committed) == before
     written = json.loads((scratch / "results" / "tiny.json").read_text())
     assert written["run"]["profile"] == "verify" and written["n"] == 4
     out = capsys.readouterr().out
-    rows = {line.split(" | ")[0].strip(): line.split(" | ")[-1].strip() for line in out.splitlines() if " | " in line}
-    assert rows["glue tiny_acc"] == "ok" and rows["glue tiny_n"] == "ok"
-    assert rows["tiny.json n"] == "MISMATCH" and rows["tiny.json accuracy"] == "ok"
-    assert rows["tiny.json run/machine"] == "ignored" and not any(name.startswith("other.json") for name in rows)
+    every = rows(out)
+    assert every["glue tiny_acc"] == "ok" and every["glue tiny_n"] == "ok"
+    assert every["tiny.json n"] == "MISMATCH" and every["tiny.json accuracy"] == "ok"
+    assert every["tiny.json run/machine"] == "ignored" and not any(name.startswith("other.json") for name in every)
     assert "1 differ: tiny.json n" in out and "0 of 1 chapter(s) match; differ: 01_tiny" in out
+    assert verify.main([str(path)]) == 1  # without -v: the mismatches and the summary only
+    out = capsys.readouterr().out
+    assert set(rows(out)) == {"name", "tiny.json n"} and "1 differ: tiny.json n" in out

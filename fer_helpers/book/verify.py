@@ -311,6 +311,9 @@ def main(argv=None) -> int:
         default=ACCURACY_TOLERANCE,
         help=f"for accuracies and other metrics, in percentage points (default {ACCURACY_TOLERANCE})",
     )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="list every value compared, not only those that differ"
+    )
     args = parser.parse_args(argv)
     if provenance.current_data() is None:
         raise SystemExit("verify re-runs chapters on the real data: no FER-2013 found (set FER2013_PATH)")
@@ -320,7 +323,8 @@ def main(argv=None) -> int:
         if note := instruction_sets(path.stem):
             print(note)
         checks = verify(path, args.tolerance)
-        print(f"\n{runbook.relative(path)}:\n{table(checks)}")
+        listed = checks if args.verbose else [c for c in checks if c.ok is False]
+        print(f"\n{runbook.relative(path)}:" + (f"\n{table(listed)}" if listed else ""))
         mismatches = [c.name for c in checks if c.ok is False]
         compared = sum(c.ok is not None for c in checks)
         print(
