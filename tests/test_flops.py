@@ -19,6 +19,13 @@ def test_convolutions_and_a_dense_head_by_hand():
     assert flops.forward(model) == 2 * (8 * 8 * 4 * 9 + 8 * 8 * 2 * 4 + 8 * 8 * 2 * 9 + 8 * 8 * 2 * 4 + 1 * 3)
 
 
+def test_a_separable_convolution_is_its_depthwise_and_pointwise_parts_by_hand():
+    inputs = keras.Input((8, 8, 3))
+    outputs = keras.layers.SeparableConv2D(5, 3, padding="same", depth_multiplier=2)(inputs)
+    # 8*8 positions * 3 channels * 2 (depth multiplier) * (3*3 depthwise + 5 pointwise filters)
+    assert flops.forward(keras.Model(inputs, outputs)) == 2 * 8 * 8 * 3 * 2 * (9 + 5)
+
+
 def test_multi_head_attention_by_hand():
     tokens = keras.Input((4, 8))  # 4 tokens of 8 dimensions
     outputs = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)(tokens, tokens)
