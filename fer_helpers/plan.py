@@ -12,7 +12,7 @@ from the claim's stored runs; a claim whose runs are not all in yet gets its che
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import chapters, config, store
 from .chapters import Arm
@@ -25,6 +25,7 @@ class Planned:
     key: str
     flops: int  # training FLOPs: steps and validation passes of every epoch
     model: tuple  # (builder, options as JSON): runs of one model train at one rate
+    also: tuple = ()  # the other arms whose run this is (identical arms share their runs)
 
     def seconds(self, rates: dict) -> float:
         """Its training time at this machine's rate for its model (else the machine's overall rate)."""
@@ -40,7 +41,8 @@ def check_stems(stems) -> list[str]:
 
 
 def planned(arms: list[Arm], split, profile: config.Profile) -> list[Planned]:
-    """The runs of `arms` (stored or not), with their keys and costs; a run two arms share is listed once."""
+    """The runs of `arms` (stored or not), with their keys and costs; a run two arms share is listed once, under the
+    first, with the others in `also`."""
     from . import flops, registry, variants
 
     data_keys, forward, runs = {}, {}, {}
@@ -56,7 +58,9 @@ def planned(arms: list[Arm], split, profile: config.Profile) -> list[Planned]:
         for seed in a.seeds:
             run_spec = store.spec(a, seed, profile, data_keys[a.data])
             identity = (run_spec["builder"], json.dumps(run_spec["options"], sort_keys=True))
-            runs.setdefault(store.key_of(run_spec), Planned(a, seed, store.key_of(run_spec), cost, identity))
+            key = store.key_of(run_spec)
+            found = runs.get(key)
+            runs[key] = replace(found, also=(*found.also, a.name)) if found else Planned(a, seed, key, cost, identity)
     return list(runs.values())
 
 

@@ -141,7 +141,8 @@ def chapter_runs(stem: str, split, profile: config.Profile) -> dict[str, list[st
         return chapter_runs(stem, split, profile)
     runs = {}
     for p in planned:
-        runs.setdefault(p.arm.name, []).append(store.find(p.key, profile))
+        for name in (p.arm.name, *p.also):  # a run two arms share counts for both
+            runs.setdefault(name, []).append(store.find(p.key, profile))
     return runs
 
 

@@ -46,6 +46,20 @@ def test_the_plan_sums_up_each_chapter_against_the_hours_given(book, tiny_split)
     assert "load average now" in plan.describe(planned, book, rates, need)
 
 
+def test_identical_arms_share_their_runs_and_each_arm_reads_them(book, tiny_split, monkeypatch):
+    twin = dataclasses.replace(ARMS[0], name="tiny_twin", label="tiny twin", seeds=(42,))
+    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": chapters.Chapter("04_tiny", (), (ARMS[0], twin))})
+    planned = plan.plan(None, tiny_split, book)
+    assert [(p.arm.name, p.seed, p.also) for p in planned] == [
+        ("tiny_pipeline", 42, ("tiny_twin",)),
+        ("tiny_pipeline", 43, ()),
+        ("tiny_pipeline", 44, ()),
+    ]  # trained once, under the first arm
+    monkeypatch.setattr(runs.store, "find", lambda key, profile: key)  # every run stored
+    found = runs.chapter_runs("04_tiny", tiny_split, book)
+    assert found == {"tiny_pipeline": [p.key for p in planned], "tiny_twin": [planned[0].key]}
+
+
 def test_fitting_takes_the_runs_that_fit_in_plan_order(book, tiny_split):
     planned = plan.plan(None, tiny_split, book)
     one = planned[0].seconds({None: 1e9})
