@@ -71,7 +71,8 @@ def doubled_needed(stems, base: list[Planned], split, profile: config.Profile) -
 
     by_arm = {}
     for p in base:
-        by_arm.setdefault(p.arm.name, []).append(p)
+        for name in (p.arm.name, *p.also):
+            by_arm.setdefault(name, []).append(p)
     needed, waiting = {}, []
     for spec in (c for stem in stems for c in chapters.CHAPTERS[stem].claims if c.doubled):
         found = {name: [store.find(p.key, profile) for p in by_arm.get(name, [])] for name in spec.arms}
