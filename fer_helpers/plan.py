@@ -27,6 +27,11 @@ class Planned:
     model: tuple  # (builder, options as JSON): runs of one model train at one rate
     also: tuple = ()  # the other arms whose run this is (identical arms share their runs)
 
+    def keeps(self) -> bool:
+        """Whether the run stores its weights: an arm that trains it (or shares it) keeps this seed's."""
+        arms = [self.arm, *(chapters.arm(name) for name in self.also)]
+        return any(self.seed in a.seeds[: a.keep] for a in arms)
+
     def seconds(self, rates: dict) -> float:
         """Its training time at this machine's rate for its model (else the machine's overall rate)."""
         return self.flops / rates.get(self.model, rates[None])

@@ -121,7 +121,7 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
     }
     if scratch:
         return record, probabilities
-    kept = fitted.model if p.seed in p.arm.seeds[: p.arm.keep] else None  # the first `keep` seeds keep weights
+    kept = fitted.model if p.keeps() else None  # the first `keep` seeds of an arm keep their weights
     return store.write(p.key, profile, record, probabilities, kept)
 
 

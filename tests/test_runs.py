@@ -9,7 +9,7 @@ from fer_helpers import chapters, config, plan, runs, store
 
 TINY = dataclasses.replace(config.STUDY_BASELINE, batch=16)
 ARMS = (
-    chapters.Arm("tiny_pipeline", "tiny CNN", "baseline_std_model", TINY, "study", keep=True),
+    chapters.Arm("tiny_pipeline", "tiny CNN", "baseline_std_model", TINY, "study", keep=1),
     chapters.Arm("tiny_outliers_kept", "tiny CNN, outliers kept", "baseline_std_model", TINY, "study", "outliers kept"),
 )
 CLAIM = chapters.ClaimSpec("tiny", "Outliers matter", "difference", ("tiny_outliers_kept", "tiny_pipeline"))
@@ -47,14 +47,16 @@ def test_the_plan_sums_up_each_chapter_against_the_hours_given(book, tiny_split)
 
 
 def test_identical_arms_share_their_runs_and_each_arm_reads_them(book, tiny_split, monkeypatch):
-    twin = dataclasses.replace(ARMS[0], name="tiny_twin", label="tiny twin", seeds=(42,))
-    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": chapters.Chapter("04_tiny", (), (ARMS[0], twin))})
+    first = dataclasses.replace(ARMS[0], keep=0)
+    twin = dataclasses.replace(ARMS[0], name="tiny_twin", label="tiny twin", seeds=(42,), keep=1)
+    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": chapters.Chapter("04_tiny", (), (first, twin))})
     planned = plan.plan(None, tiny_split, book)
     assert [(p.arm.name, p.seed, p.also) for p in planned] == [
         ("tiny_pipeline", 42, ("tiny_twin",)),
         ("tiny_pipeline", 43, ()),
         ("tiny_pipeline", 44, ()),
     ]  # trained once, under the first arm
+    assert planned[0].keeps() and not planned[1].keeps()  # the twin keeps the shared run's weights
     monkeypatch.setattr(runs.store, "find", lambda key, profile: key)  # every run stored
     found = runs.chapter_runs("04_tiny", tiny_split, book)
     assert found == {"tiny_pipeline": [p.key for p in planned], "tiny_twin": [planned[0].key]}
