@@ -116,3 +116,11 @@ def judge(spec, trials: dict[str, list], test) -> dict:
         if doubled and doubled != word:
             record |= {"verdict": "budget-limited", "verdict_at_budget": word}
     return record
+
+
+def judge_chapter(chapter: chapters.Chapter, trials: dict[str, list], test, profile) -> dict:
+    """{claim id: record} of every claim `chapter` declares (`judge`), each saved to results/comparisons.json."""
+    records = {spec.id: judge(spec, trials, test) for spec in chapter.claims}
+    for record in records.values():
+        comparisons.save(record, profile)
+    return records

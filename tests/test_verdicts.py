@@ -78,3 +78,13 @@ def test_the_copied_test_images_get_their_own_values_beside_the_leak_free_ones()
     values = verdicts.prose_values(record, "ch4_leakage")
     assert values["ch4_leakage_copied_verdict"] == record["copied"]["verdict"]
     assert values["ch4_leakage_copied_difference"].value == record["copied"]["mean_difference"]
+
+
+def test_a_chapters_prose_values_carry_each_claims_id(claim_records):
+    values = verdicts.chapter_values(claim_records, "ch6")
+    assert values["ch6_unet_64_verdict"] == claim_records["unet_64"]["verdict"]
+    assert values["ch6_unet_vs_cnn_verdict"] == claim_records["unet_vs_cnn"]["verdict"]
+    assert set(values) == {
+        *verdicts.prose_values(claim_records["unet_64"], "ch6_unet_64"),
+        *verdicts.prose_values(claim_records["unet_vs_cnn"], "ch6_unet_vs_cnn"),
+    }

@@ -154,6 +154,13 @@ def prose_values(record: dict, prefix: str) -> dict:
     return values
 
 
+def chapter_values(records: dict, prefix: str) -> dict:
+    """`prose_values` of every record ({claim id: record}), each under <prefix>_<claim id>."""
+    return {
+        k: v for record in records.values() for k, v in prose_values(record, f"{prefix}_{record['claim_id']}").items()
+    }
+
+
 def written(value) -> str:
     """A value of `prose_values` as the page writes it."""
     return format_value(value.value, value.kind) if isinstance(value, Written) else format_value(value)

@@ -1,0 +1,95 @@
+"""claims: a declared claim judged from its arms' runs, the word by its kind, and the budget rule."""
+
+import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from helpers import claim_runs, labelled
+
+from fer_helpers import chapters, claims, comparisons, config
+
+N = 1000
+LABELS = np.arange(N) % 7
+TEST = labelled(LABELS)
+RECIPE = dataclasses.replace(config.STUDY_BASELINE, batch=16)
+ARMS = (
+    chapters.Arm("a", "arm A", "baseline_std_model", RECIPE, "study"),
+    chapters.Arm("b", "arm B", "baseline_std_model", RECIPE, "study", "outliers kept"),
+)
+
+
+@pytest.fixture(autouse=True)
+def book(monkeypatch):
+    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": chapters.Chapter("04_tiny", (), ARMS)})
+
+
+def trials(accuracies, seed=0, epochs=20, f1=None) -> list:
+    """Trials of one arm with exactly these test accuracies per seed (42, 43, 44), and macro-F1 `f1` per seed."""
+    found = []
+    for k, (s, correct) in enumerate(claim_runs(accuracies, N, seed).items()):
+        predicted = np.where(correct, LABELS, (LABELS + 1) % 7)
+        result = {"accuracy": correct.mean(), "macro_f1": f1[k] if f1 else correct.mean()}
+        found.append(
+            SimpleNamespace(
+                run=SimpleNamespace(seed=s, epochs=epochs), result=result, correct=correct, predicted=predicted
+            )
+        )
+    return found
+
+
+def doubled(accuracy, seed=5) -> list:
+    return trials([accuracy], seed, epochs=40)[:1]
+
+
+def test_equivalence_is_two_one_sided_tests_read_from_the_90_percent_interval():
+    assert claims.equivalence_verdict((-0.01, 0.015), 0.02) == "holds"
+    assert claims.equivalence_verdict((0.025, 0.05), 0.02) == "refuted"
+    assert claims.equivalence_verdict((-0.01, 0.03), 0.02) == "inconclusive"
+
+
+def test_a_level_claim_holds_when_the_interval_over_seeds_and_images_clears_the_level():
+    spec = chapters.ClaimSpec("lvl", "A reaches 52 %", "level", ("a",), 0.52)
+    record = claims.judge(spec, {"arm A": trials([0.60, 0.61, 0.62])}, TEST)
+    assert record["kind"] == "level" and record["verdict"] == "holds" and record["budget"] == 20
+    assert "doubled_budget" not in record  # a word more training would not change
+
+
+def test_a_changeable_word_is_checked_at_twice_the_epochs_and_becomes_budget_limited_when_it_moves():
+    spec = chapters.ClaimSpec("gain", "B beats A by 4 points", "difference", ("a", "b"), size=0.04)
+    arms = {"arm A": trials([0.60, 0.60, 0.60]), "arm B": trials([0.60, 0.61, 0.60], seed=1)}
+    waiting = claims.judge(spec, arms, TEST)
+    assert waiting["verdict"] == "refuted" and waiting["verdict_at_doubled"] == "not trained yet"
+    assert waiting["doubled_budget"] == 40
+    more = arms | {"arm A, twice the epochs": doubled(0.55), "arm B, twice the epochs": doubled(0.65, seed=6)}
+    moved = claims.judge(spec, more, TEST)
+    assert moved["verdict"] == "budget-limited" and moved["verdict_at_budget"] == "refuted"
+    assert moved["verdict_at_doubled"] == "holds"
+    same = arms | {"arm A, twice the epochs": doubled(0.62), "arm B, twice the epochs": doubled(0.58, seed=6)}
+    assert claims.judge(spec, same, TEST)["verdict"] == "refuted"  # the doubled runs agree: the word stands
+
+
+def test_a_stand_in_is_not_tested_and_keeps_what_it_measured():
+    spec = chapters.ClaimSpec("si", "B beats A", "difference", ("a", "b"), stand_in="not the study's model")
+    record = claims.judge(spec, {"arm A": trials([0.5] * 3), "arm B": trials([0.6] * 3, seed=1)}, TEST)
+    assert record["verdict"] == "not tested" and record["verdict_as_measured"] == "holds"
+
+
+def test_macro_f1_and_equivalence_claims_are_judged_seed_by_seed():
+    f1 = chapters.ClaimSpec("f1", "B raises macro-F1", "difference", ("a", "b"), metric="macro_f1")
+    arms = {"arm A": trials([0.5] * 3, f1=[0.40, 0.41, 0.42]), "arm B": trials([0.5] * 3, 1, f1=[0.45, 0.47, 0.46])}
+    record = claims.judge(f1, arms, TEST)
+    assert record["test"] == "paired t over seeds" and record["verdict"] == "holds"
+    assert record["accuracies"]["arm B"] == [0.45, 0.47, 0.46] and record["mean_difference"] == pytest.approx(0.05)
+    same = chapters.ClaimSpec("eq", "B does as well as A", "equivalence", ("a", "b"), margin=0.02)
+    near = {"arm A": trials([0.600, 0.610, 0.620]), "arm B": trials([0.601, 0.612, 0.619], seed=1)}
+    record = claims.judge(same, near, TEST)
+    assert record["test"] == "two one-sided t" and record["verdict"] == "holds" and len(record["ci90"]) == 2
+
+
+def test_a_chapter_judges_and_saves_every_claim_it_declares(tmp_path, monkeypatch):
+    specs = (chapters.ClaimSpec("gain", "B beats A", "difference", ("a", "b")),)
+    chapter = chapters.Chapter("04_tiny", (), ARMS, specs)
+    profile = config.Profile("smoke", None, {}, tmp_path)
+    records = claims.judge_chapter(chapter, {"arm A": trials([0.5] * 3), "arm B": trials([0.6] * 3, 1)}, TEST, profile)
+    assert list(records) == ["gain"] and comparisons.load(profile)["gain"]["verdict"] == records["gain"]["verdict"]
