@@ -7,10 +7,14 @@ from fer_helpers import config
 from fer_helpers.book import drafts
 
 
-def test_a_copy_without_drafts_leaves_out_the_pages_that_glue_from_them(tmp_path):
+def test_a_copy_without_drafts_keeps_the_prose_pages_with_notes_where_they_glue_from_one(tmp_path):
     (tmp_path / "book").mkdir()
     (tmp_path / "notebooks").mkdir()
-    for name, text in {"intro.md": "# Intro", "report.md": "{glue:text}`/notebooks/02_b.ipynb::x:s`"}.items():
+    report = (
+        "Seen {glue:text}`/notebooks/01_a.ipynb::y:s`, waiting {glue:text}`/notebooks/02_b.ipynb::x:s`.\n\n"
+        "```{glue} fig\n:doc: /notebooks/02_b.ipynb\n```\n"
+    )
+    for name, text in {"intro.md": "# Intro", "report.md": report}.items():
         (tmp_path / "book" / name).write_text(text)
     (tmp_path / "_config.yml").write_text("title: t\n")
     (tmp_path / "requirements.lock").write_text("")
@@ -19,11 +23,13 @@ def test_a_copy_without_drafts_leaves_out_the_pages_that_glue_from_them(tmp_path
     for stem in ("01_a", "02_b"):
         nbformat.write(nbformat.v4.new_notebook(), tmp_path / "notebooks" / f"{stem}.ipynb")
     left_out = drafts.copy_without(tmp_path, tmp_path / "copy", [tmp_path / "notebooks" / "02_b.ipynb"])
-    assert left_out == ["02_b.ipynb", "book/report.md"]
+    assert left_out == ["02_b.ipynb", "book/report.md (waits in part)"]
     assert sorted(p.name for p in (tmp_path / "copy" / "notebooks").iterdir()) == ["01_a.ipynb", "02_b.md"]
     assert "make notebooks NB=02_b" in (tmp_path / "copy" / "notebooks" / "02_b.md").read_text()
-    copied_toc = (tmp_path / "copy" / "_toc.yml").read_text()
-    assert "report" not in copied_toc and "caption: Report" not in copied_toc and "glob: notebooks/*" in copied_toc
+    assert (tmp_path / "copy" / "_toc.yml").read_text() == (tmp_path / "_toc.yml").read_text()  # every page stays
+    copied = (tmp_path / "copy" / "book" / "report.md").read_text()
+    assert "{glue:text}`/notebooks/01_a.ipynb::y:s`" in copied and "02_b.ipynb" not in copied
+    assert "waiting *(waits for 02_b's run)*." in copied and "```{note}\nThis figure or table waits" in copied
     assert all(drafts.is_draft(p) for p in (tmp_path / "notebooks").iterdir())  # never run in the full profile
 
 

@@ -31,3 +31,15 @@ def test_figure_draws_each_claim_on_its_scale_with_the_claim_marked_and_the_verd
     words = [text.get_text() for text in sizes.texts]
     assert words == [r["verdict"] for r in records.values()]
     assert sizes.texts[0].get_color() == glance.VERDICT_COLOURS[records["unet_64"]["verdict"]]
+
+
+def test_the_intro_counts_what_holds_what_is_refuted_and_what_stays_open(claim_records):
+    records = {
+        "a": claim_records["unet_64"] | {"verdict": "holds"},
+        "b": claim_records["unet_vs_cnn"] | {"verdict": "refuted"},
+        "c": claim_records["unet_vs_cnn"] | {"verdict": "budget-limited"},
+    }
+    said = glance.tally(records)
+    assert said["intro_n_claims"] == 3 and said["intro_n_holds"] == 1 and said["intro_n_open"] == 1
+    assert said["intro_holds"] == f"“{records['a']['claim']}”" and said["intro_n_refuted"] == 1
+    assert glance.tally({"a": records["c"]})["intro_holds"] == "none"

@@ -1,6 +1,6 @@
 """Draft chapters: notebooks whose committed outputs are not those of their code (not yet run in the full
-profile, or code cells changed since). The book can be built without them, and without the pages that glue
-from them, while they wait for their run:
+profile, or code cells changed since). The book can be built without them while they wait for their run; a prose
+page that glues from one keeps its place, each glued value of a draft replaced by a note that it waits:
 
     python -m fer_helpers.book.drafts SOURCE   # prints the folder to build: "." when there is no draft,
                                                # else SOURCE, a copy of the book without the drafts
@@ -65,29 +65,41 @@ def placeholder(path: Path) -> str:
     )
 
 
+def waiting_note(stem: str) -> str:
+    return f"*(waits for {stem}'s run)*"
+
+
+def without_drafts(text: str, left_out: list[Path]) -> str:
+    """Prose `text` with every value it glues from the notebooks `left_out` replaced by a note that it waits: an
+    inline {glue:...} role by a short note, a {glue} block by a note block."""
+    for path in left_out:
+        name = re.escape(path.name)
+        text = re.sub(rf"\{{glue(?::\w+)?\}}`/notebooks/{name}::[^`]*`", waiting_note(path.stem), text)
+        block = rf"```\{{glue(?::\w+)?\}} [^\n]*\n:doc: /notebooks/{name}\n(?::[^\n]*\n)*```"
+        text = re.sub(block, f"```{{note}}\nThis figure or table waits for {path.stem}'s run.\n```", text)
+    return text
+
+
 def copy_without(root: Path, target: Path, left_out: list[Path]) -> list[str]:
-    """The book under `root` copied to `target` without the notebooks `left_out` and the pages that glue from
-    them (their entries dropped from _toc.yml); returns the names of what was left out."""
+    """The book under `root` copied to `target` without the notebooks `left_out` (a placeholder page in each one's
+    place), the prose pages' values glued from them replaced by notes (`without_drafts`); returns the names of
+    the notebooks left out and of the pages that wait for them."""
     root, target = Path(root), Path(target)
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for name in ("_config.yml", "requirements.lock"):
+    for name in ("_config.yml", "requirements.lock", "_toc.yml"):
         shutil.copy(root / name, target / name)
     shutil.copytree(root / "book", target / "book", ignore=shutil.ignore_patterns("_generated"))
-    toc = (root / "_toc.yml").read_text()
-    pages = [target / f"{name}.md" for name in re.findall(r"- file: (book/[\w-]+)", toc)]
-    waiting = [page for page in pages if page.exists() and pastes_from(prose_of(page), left_out)]
+    waiting = [page for page in sorted((target / "book").glob("*.md")) if pastes_from(page.read_text(), left_out)]
     for page in waiting:
-        page.unlink()
-        toc = re.sub(rf"\n *- file: book/{page.stem}\n", "\n", toc)
-    (target / "_toc.yml").write_text(re.sub(r"\n  - caption: [^\n]*\n    chapters:\n(?=  - |\Z)", "\n", toc))
+        page.write_text(without_drafts(page.read_text(), left_out))
     names = [path.name for path in left_out]
     shutil.copytree(root / "notebooks", target / "notebooks", ignore=shutil.ignore_patterns(*names, ".*"))
     for path in left_out:  # a page in its place, so links to the chapter still lead somewhere
         (target / "notebooks" / f"{path.stem}.md").write_text(placeholder(path))
     if (root / "results").is_dir():
         shutil.copytree(root / "results", target / "results")
-    return names + [f"book/{page.name}" for page in waiting]
+    return names + [f"book/{page.name} (waits in part)" for page in waiting]
 
 
 def main(argv=None) -> int:

@@ -67,3 +67,19 @@ def figure(records: dict):
     sizes.set_title("claims between two arms", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def tally(records: dict) -> dict:
+    """What the intro says of the claims ({claim id: record}): how many there are, which hold and which are refuted
+    (their texts, quoted, or "none"), and how many stay open (inconclusive, budget-limited or not tested)."""
+    said = {
+        word: [f"“{r['claim']}”" for r in records.values() if r["verdict"] == word] for word in ("holds", "refuted")
+    }
+    return {
+        "intro_n_claims": len(records),
+        "intro_n_holds": len(said["holds"]),
+        "intro_holds": "; ".join(said["holds"]) or "none",
+        "intro_n_refuted": len(said["refuted"]),
+        "intro_refuted": "; ".join(said["refuted"]) or "none",
+        "intro_n_open": len(records) - len(said["holds"]) - len(said["refuted"]),
+    }
