@@ -205,7 +205,7 @@ CODE_IDS = re.compile(
     + "|".join(
         sorted((i for i in {*registry.names(), *chapters.arms(), *chapters.claims()} if "_" in i), key=len)[::-1]
     )
-    + r")(?![\w.])"
+    + r")(?!\w|\.\w)"
 )
 
 

@@ -18,7 +18,7 @@ import yaml
 from helpers import build, glue_output, toc_pages, warnings_in
 
 from fer_helpers import config
-from fer_helpers.book import diagrams, provenance, reproduce, runbook, sphinx
+from fer_helpers.book import diagrams, drafts, provenance, reproduce, runbook, sphinx
 
 ROOT = config.ROOT
 slow = pytest.mark.slow
@@ -134,15 +134,9 @@ def png_base64() -> str:
 
 @pytest.fixture
 def book_copy(tmp_path) -> Path:
-    """The book's configuration and pages with one synthetic chapter notebook that glues values."""
-    for name in ("_config.yml", "_toc.yml", "requirements.lock"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    # the report glues from the real chapters, which this copy replaces: leave it out
-    shutil.copytree(ROOT / "book", tmp_path / "book", ignore=shutil.ignore_patterns("_generated", "report.md"))
-    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())
-    toc["parts"] = [part for part in toc["parts"] if {"file": "book/report"} not in part["chapters"]]
-    (tmp_path / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
-    (tmp_path / "notebooks").mkdir()
+    """The book's configuration and pages, every real chapter a placeholder and the values glued from them notes
+    (`drafts.copy_without`), with one synthetic chapter notebook that glues values."""
+    drafts.copy_without(ROOT, tmp_path, sorted((ROOT / "notebooks").glob("*.ipynb")))
     notebook = nbformat.v4.new_notebook()
     notebook.metadata.kernelspec = dict(runbook.KERNELSPEC)
     cell = nbformat.v4.new_code_cell(
@@ -202,7 +196,8 @@ def test_unresolved_glue_fails_the_build(book_copy):
 
 @slow
 def test_book_builds_without_notebooks(book_copy):
-    shutil.rmtree(book_copy / "notebooks")
+    for notebook in (book_copy / "notebooks").glob("*.ipynb"):
+        notebook.unlink()
     result = build(book_copy)
     assert result.returncode == 0, "\n".join(warnings_in(result.stdout + result.stderr))
 
