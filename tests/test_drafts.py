@@ -29,7 +29,9 @@ def test_a_copy_without_drafts_keeps_the_prose_pages_with_notes_where_they_glue_
     assert (tmp_path / "copy" / "_toc.yml").read_text() == (tmp_path / "_toc.yml").read_text()  # every page stays
     copied = (tmp_path / "copy" / "book" / "report.md").read_text()
     assert "{glue:text}`/notebooks/01_a.ipynb::y:s`" in copied and "02_b.ipynb" not in copied
-    assert "waiting *(waits for 02_b's run)*." in copied and "```{note}\nThis figure or table waits" in copied
+    assert (
+        "waiting *(pending: chapter 2)*." in copied and "```{note}\nThis figure or table comes from chapter 2" in copied
+    )
     assert all(drafts.is_draft(p) for p in (tmp_path / "notebooks").iterdir())  # never run in the full profile
 
 

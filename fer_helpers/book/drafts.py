@@ -65,8 +65,12 @@ def placeholder(path: Path) -> str:
     )
 
 
+def chapter_name(stem: str) -> str:
+    return f"chapter {int(stem[:2])}" if stem[:2].isdigit() else stem
+
+
 def waiting_note(stem: str) -> str:
-    return f"*(waits for {stem}'s run)*"
+    return f"*(pending: {chapter_name(stem)})*"
 
 
 def without_drafts(text: str, left_out: list[Path]) -> str:
@@ -76,7 +80,9 @@ def without_drafts(text: str, left_out: list[Path]) -> str:
         name = re.escape(path.name)
         text = re.sub(rf"\{{glue(?::\w+)?\}}`/notebooks/{name}::[^`]*`", waiting_note(path.stem), text)
         block = rf"```\{{glue(?::\w+)?\}} [^\n]*\n:doc: /notebooks/{name}\n(?::[^\n]*\n)*```"
-        text = re.sub(block, f"```{{note}}\nThis figure or table waits for {path.stem}'s run.\n```", text)
+        note = f"This figure or table comes from {chapter_name(path.stem)}, which waits for its runs"
+        note += " (see {doc}`/book/reproduce`)."
+        text = re.sub(block, f"```{{note}}\n{note}\n```", text)
     return text
 
 
