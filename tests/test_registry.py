@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from fer_helpers import config, models, registry
+from fer_helpers import config, inference, models, registry
 
 X = np.random.default_rng(0).random((4, 48, 48, 1), dtype=np.float32)
 
@@ -118,9 +118,10 @@ def test_results_files_are_checked(profile, tiny):
 def test_tta_is_what_validation_chose(profile, tiny):
     save(profile, tiny, "vgg_cnn", {"val_accuracy": 0.6, "tta": {"flip_tta": True, "shift_tta": True}})
     save(profile, tiny, "vgg_cnn_small", {"val_accuracy": 0.5, "flip_tta": {"accuracy": 0.7}})  # test metrics: ignored
-    assert registry.tta_chosen("vgg_cnn", profile) == {"flip_tta": True, "shift_tta": True}
-    assert registry.tta_chosen("vgg_cnn_small", profile) == {"flip_tta": False, "shift_tta": False}
-    assert registry.tta_chosen("attention_unet", profile) == {"flip_tta": False, "shift_tta": False}
+    assert registry.tta_chosen("vgg_cnn", profile).kept == "ten_crop"
+    assert registry.tta_chosen("vgg_cnn", profile).options == {"flip_tta": True, "shift_tta": True}
+    assert registry.tta_chosen("vgg_cnn_small", profile) == inference.TTA()  # none chosen: none applied
+    assert registry.tta_chosen("attention_unet", profile) == inference.TTA()  # no results file
 
 
 def test_build_takes_changed_options():
