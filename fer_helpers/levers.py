@@ -22,6 +22,21 @@ from . import inference, intervals
 from .chapters import PROTOCOL_PIPELINE, Arm
 
 
+def on_validation(trials: list, val) -> tuple[dict, dict]:
+    """An arm's row on validation (seeds, mean accuracy plain and with each run's chosen TTA, the TTA most runs
+    kept, PFLOP per run) and {seed: accuracy with its chosen TTA}: what `table` and `candidates` show."""
+    chosen = [inference.choose_tta(t.run.views("val"), val) for t in trials]
+    scores = {t.run.seed: tta.kept_accuracy for t, tta in zip(trials, chosen, strict=True)}
+    row = {
+        "seeds": len(trials),
+        "val accuracy": np.mean([t.run.summary()["val_accuracy"] for t in trials]),
+        "TTA": Counter(tta.label for tta in chosen).most_common(1)[0][0],
+        "val accuracy, chosen TTA": np.mean(list(scores.values())),
+        "PFLOP per run": np.mean([t.run.record["cost"]["training_flops"] for t in trials]) / 1e15,
+    }
+    return row, scores
+
+
 def table(levers: dict[str, list], val) -> pd.DataFrame:
     """One row per lever ({label: trials of stored runs}, the control first): the mean validation accuracy plain
     and with each run's chosen TTA (the one most runs kept), the paired gain over the control with its 95 %
@@ -29,15 +44,7 @@ def table(levers: dict[str, list], val) -> pd.DataFrame:
     also as a ratio to the control's."""
     rows, scores = {}, {}
     for lever, trials in levers.items():
-        chosen = [inference.choose_tta(t.run.views("val"), val) for t in trials]
-        scores[lever] = {t.run.seed: tta.kept_accuracy for t, tta in zip(trials, chosen, strict=True)}
-        rows[lever] = {
-            "seeds": len(trials),
-            "val accuracy": np.mean([t.run.summary()["val_accuracy"] for t in trials]),
-            "TTA": Counter(tta.label for tta in chosen).most_common(1)[0][0],
-            "val accuracy, chosen TTA": np.mean(list(scores[lever].values())),
-            "PFLOP per run": np.mean([t.run.record["cost"]["training_flops"] for t in trials]) / 1e15,
-        }
+        rows[lever], scores[lever] = on_validation(trials, val)
     control = next(iter(levers))
     for lever, row in rows.items():
         gains = [scores[lever][seed] - scores[control][seed] for seed in scores[control]]
@@ -112,16 +119,7 @@ def candidates(found: dict[str, list], val) -> pd.DataFrame:
     """One row per recipe candidate ({label: trials of stored runs}, one seed or more each): its validation accuracy
     plain and with each run's chosen TTA (mean over its seeds), its PFLOP per run, and "kept" for the candidate with
     the highest validation accuracy with its TTA. Chapter 9 chooses the transformer's recipe this way."""
-    rows = {}
-    for label, trials in found.items():
-        chosen = [inference.choose_tta(t.run.views("val"), val) for t in trials]
-        rows[label] = {
-            "seeds": len(trials),
-            "val accuracy": np.mean([t.run.summary()["val_accuracy"] for t in trials]),
-            "TTA": Counter(tta.label for tta in chosen).most_common(1)[0][0],
-            "val accuracy, chosen TTA": np.mean([tta.kept_accuracy for tta in chosen]),
-            "PFLOP per run": np.mean([t.run.record["cost"]["training_flops"] for t in trials]) / 1e15,
-        }
+    rows = {label: on_validation(trials, val)[0] for label, trials in found.items()}
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate")
     table["kept"] = np.where(table.index == table["val accuracy, chosen TTA"].idxmax(), "yes", "no")
     return table

@@ -50,6 +50,11 @@ def cpu_info(path: Path = Path("/proc/cpuinfo")) -> dict:
     return {"model": fields.get("model name", "unknown"), "flags": [f for f in ONEDNN_FLAGS if f in present]}
 
 
+def vector_units(flags) -> str:
+    """The widest vector instructions among a CPU's `flags` (`cpu_info`), as runs are compared by them."""
+    return "AVX-512" if "avx512f" in flags else "AVX2"
+
+
 def tensorflow_threads() -> dict | None:
     """TensorFlow's intra- and inter-op thread counts (0: TF's default), if TensorFlow is loaded."""
     tf = sys.modules.get("tensorflow")

@@ -26,7 +26,7 @@ from sklearn.ensemble import IsolationForest
 from . import audit, config, plots
 from .checkpoints import save_model
 from .data import Split
-from .machine import Stopwatch, cpu_info, describe
+from .machine import Stopwatch, cpu_info, describe, vector_units
 from .models import conv_autoencoder
 from .quiet import quiet
 from .training import BATCH, set_seed
@@ -145,7 +145,7 @@ def fit_autoencoder(
     errors = pd.Series(reconstruction_errors(autoencoder, x_train), index=split.train.keys, name="error")
     threshold = float(np.percentile(errors, percentile))
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
-    machine = f"{describe()}, {'AVX-512' if 'avx512f' in cpu_info()['flags'] else 'AVX2'}"
+    machine = f"{describe()}, {vector_units(cpu_info()['flags'])}"
     run = OutlierRun(autoencoder, errors, threshold, history, watch.seconds, percentile, machine)
     save_run(run, key, profile)
     print(

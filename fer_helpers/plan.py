@@ -176,8 +176,9 @@ def by_chapter(planned: list[Planned], profile: config.Profile, rates: dict, hou
     lines = [f"{'chapter':18} {'stored':>6} {'recorded':>12}  {'machines':28} {'missing':>7} {'PFLOP':>6} {'here':>11}"]
     left = None if hours is None else hours * 3600
     for stem, runs in groups.items():
-        found = [run for p in runs if (run := store.find(p.key, profile))]
-        todo = [p for p in runs if not store.find(p.key, profile)]
+        stored = {p.key: store.find(p.key, profile) for p in runs}  # one look each
+        found = [run for run in stored.values() if run]
+        todo = [p for p in runs if not stored[p.key]]
         recorded = sum(run.wall_seconds for run in found)
         machines = sorted({_machine(run.record) for run in found}) or ["-"]
         seconds = sum(p.seconds(rates) for p in todo)
@@ -193,8 +194,10 @@ def by_chapter(planned: list[Planned], profile: config.Profile, rates: dict, hou
 
 
 def _machine(record: dict) -> str:
+    from .machine import vector_units
+
     cpu = record["machine"]["cpu"]
-    return f"{cpu['model']} {'AVX-512' if 'avx512f' in cpu['flags'] else 'AVX2'}"
+    return f"{cpu['model']} {vector_units(cpu['flags'])}"
 
 
 def fitting(missing: list[Planned], rates: dict, hours: float | None) -> list[Planned]:
