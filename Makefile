@@ -35,10 +35,10 @@ $(ENV_STAMP): requirements.lock pyproject.toml Makefile
 # Locate the data set (FER2013_PATH, else data/fer2013{,.zip,.csv}); download it with the Kaggle CLI
 # when credentials exist; decode and cache it and write the split manifest.
 data: env
-	@$(PY) -m fer_helpers.data --locate >/dev/null 2>&1 || ! test -f $(KAGGLE_JSON) || { \
+	@$(PY) -m fer_helpers.dataset.data --locate >/dev/null 2>&1 || ! test -f $(KAGGLE_JSON) || { \
 	  $(PY) -m pip install -q kaggle && mkdir -p data && \
 	  $(VENV)/bin/kaggle datasets download -d msambare/fer2013 -p data/ ; }
-	@$(PY) -m fer_helpers.data --summary >/dev/null && echo "data: OK ($$($(PY) -m fer_helpers.data --locate))"
+	@$(PY) -m fer_helpers.dataset.data --summary >/dev/null && echo "data: OK ($$($(PY) -m fer_helpers.dataset.data --locate))"
 
 # `make notebooks NB=04_baseline` (a stem or a path) runs one chapter; FORCE=1 runs it even when up to date.
 notebooks: data
@@ -47,7 +47,7 @@ notebooks: data
 # Train the missing runs of the run store (NB=04_baseline: one chapter's; default: the book's), one at a time,
 # each resumable. PLAN=1 lists them with PFLOP and hours here; HOURS=2.5 trains only what fits; JOBS=N trains N at once.
 runs: data
-	$(PY) -m fer_helpers.runs $(if $(PLAN),--plan) $(if $(HOURS),--hours $(HOURS)) $(if $(JOBS),--jobs $(JOBS)) $(NB)
+	$(PY) -m fer_helpers.runstore.runs $(if $(PLAN),--plan) $(if $(HOURS),--hours $(HOURS)) $(if $(JOBS),--jobs $(JOBS)) $(NB)
 
 # Each chapter: up to date, or stale and why (its code, the fer_helpers modules it imports, the lock, the data).
 status: env
@@ -55,13 +55,13 @@ status: env
 
 # What the missing runs (NB=04_baseline; default: the book's) cost: PFLOP, and hours at this machine's rate.
 plan: data
-	$(PY) -m fer_helpers.runs --plan $(NB)
+	$(PY) -m fer_helpers.runstore.runs --plan $(NB)
 
 # Re-run a chapter (NB=04_baseline; default: those under 5 minutes) in the full profile into _build/verify/
 # and compare its glued values and results with the committed ones; fails on a difference. RUN=<key>: train
 # one stored run again (EPOCHS=2: its first two epochs) and compare it with the store.
 verify: data
-	$(if $(RUN),$(PY) -m fer_helpers.runs --verify $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)),$(PY) -m fer_helpers.book.verify $(NB))
+	$(if $(RUN),$(PY) -m fer_helpers.runstore.runs --verify $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)),$(PY) -m fer_helpers.book.verify $(NB))
 
 # A full rebuild (--all), so a warning on any page fails every build, not only the first. Runs no notebook:
 # the pages show the committed outputs. With ALLOW_DRAFTS=1 (the default) the chapters whose outputs are not

@@ -5,7 +5,7 @@
     chapters.claim("unet_64").text                 # a claim, as every page words it
 
 An *arm* is one way of training: a registry model (with builder changes), a recipe, an epoch budget, a data
-variant and the seeds. A *run* is one (arm, seed): the run store (`fer_helpers.store`) trains it once, and two
+variant and the seeds. A *run* is one (arm, seed): the run store (`fer_helpers.runstore.store`) trains it once, and two
 chapters that declare the same arm share its runs. A *claim* names its arms, its kind and what was claimed.
 Adding an arm, a claim or a chapter is one edit here; `make runs`, the staleness checks and the verdicts
 derive from it.

@@ -17,6 +17,7 @@ VERIFY_ROOT_ENV = "FER_VERIFY_ROOT"
 SEED = 42
 SEEDS = (SEED, SEED + 1, SEED + 2)  # the seeds every repeated experiment runs
 IMAGE_SIZE = 48
+CAM_LAYER = "last_relu"  # GradCAM's layer: every classifier ends its convolutional part with it (`models`)
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 PARTS = ("Training", "PublicTest", "PrivateTest")
 SPLITS = ("train", "val", "test")

@@ -38,9 +38,10 @@ from .quiet import quiet_tensorflow
 
 quiet_tensorflow()  # before inference and registry load TensorFlow: no C++ log line, not even for --help
 
-from . import inference, registry  # noqa: E402
 from .faces import InputError, crop_face, face_region, find_faces, grey_of, read_image, to_model_input  # noqa: E402
-from .inference import TTA  # noqa: E402
+from .modelling import inference  # noqa: E402
+from .modelling.inference import TTA  # noqa: E402
+from .runstore import registry  # noqa: E402
 
 TOP_K = 3
 EXIT_FAILED, EXIT_SETUP = 1, 2
@@ -95,13 +96,13 @@ def classifier(model_path=None, profile: config.Profile | None = None) -> Classi
         message = str(error) + (" (or pass --model PATH)" if model_path is None else "")
         raise PredictError(message) from None
     stem = paths[0].stem
-    layer = registry.entry(stem).layer if stem in registry.names() else registry.CAM_LAYER
+    layer = registry.entry(stem).layer if stem in registry.names() else config.CAM_LAYER
     return Classifier(models, paths, tta, layer)
 
 
 def gradcam(chosen: Classifier, x: np.ndarray, classes) -> np.ndarray:
     """GradCAM maps (N, 48, 48) in [0, 1] for class `classes[i]` of image `x[i]`, by chapter 7's explainer."""
-    from .cam import Explainer
+    from .analysis.cam import Explainer
 
     try:
         return Explainer(chosen.model, chosen.layer).cam(x, classes, "gradcam")

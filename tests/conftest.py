@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 from helpers import ALLOW_DRAFTS, ROOT, build, claim_runs, warnings_in
 
-from fer_helpers import comparisons, config, data, synthetic
+from fer_helpers import config
+from fer_helpers.analysis import comparisons
+from fer_helpers.analysis.comparisons import Claim
 from fer_helpers.book import drafts
-from fer_helpers.comparisons import Claim
-from fer_helpers.sources import DataNotFound, locate
+from fer_helpers.dataset import data, synthetic
+from fer_helpers.dataset.sources import DataNotFound, locate
 
 
 @pytest.fixture(scope="session")

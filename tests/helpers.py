@@ -17,7 +17,7 @@ import yaml
 
 from fer_helpers import config
 from fer_helpers.book import runbook
-from fer_helpers.data import Split, Subset
+from fer_helpers.dataset.data import Split, Subset
 
 ROOT = config.ROOT
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from helpers import make_split, smooth_images
 
-from fer_helpers import audit, config, synthetic
+from fer_helpers import config
+from fer_helpers.dataset import audit, synthetic
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +185,7 @@ def test_plots_say_when_there_is_nothing_to_show():
     import matplotlib
 
     matplotlib.use("Agg")
-    from fer_helpers import plots
+    from fer_helpers.analysis import plots
 
     fig = plots.pair_grid(np.zeros((0, 48, 48)), np.zeros((0, 48, 48)), suptitle="exact duplicates")
     assert "none" in fig.axes[0].texts[0].get_text()

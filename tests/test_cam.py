@@ -1,11 +1,13 @@
-"""fer_helpers.cam on tiny Functional models built here (no data, no training)."""
+"""fer_helpers.analysis.cam on tiny Functional models built here (no data, no training)."""
 
 import keras
 import numpy as np
 import pytest
 from keras import layers
 
-from fer_helpers import cam, config, models, regions
+from fer_helpers import config
+from fer_helpers.analysis import cam, regions
+from fer_helpers.modelling import models
 
 N_CLASSES = len(config.CLASSES)
 

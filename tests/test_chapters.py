@@ -4,8 +4,10 @@ import dataclasses
 
 import pytest
 
-from fer_helpers import chapters, comparisons, config, registry
+from fer_helpers import chapters, config
+from fer_helpers.analysis import comparisons
 from fer_helpers.book import provenance
+from fer_helpers.runstore import registry
 
 
 def test_every_arm_trains_a_registry_model_on_a_known_data_variant_in_a_profile_budget():

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from helpers import weights_equal
 
-from fer_helpers import checkpoints
+from fer_helpers.modelling import checkpoints
 
 HISTORY = {"loss": [1.2, 1.0, 0.9], "val_accuracy": [0.3, 0.5, 0.4]}
 

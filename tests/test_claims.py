@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from helpers import claim_runs, labelled
 
-from fer_helpers import chapters, claims, comparisons, config
+from fer_helpers import chapters, config
+from fer_helpers.analysis import claims, comparisons
 
 N = 1000
 LABELS = np.arange(N) % 7

@@ -8,8 +8,9 @@ from helpers import SEEDS
 from helpers import claim_runs as runs
 from scipy import stats
 
-from fer_helpers import chapters, comparisons, config, intervals
-from fer_helpers.comparisons import Claim
+from fer_helpers import chapters, config
+from fer_helpers.analysis import comparisons, intervals
+from fer_helpers.analysis.comparisons import Claim
 
 N = 1000
 
@@ -202,7 +203,7 @@ def test_table_has_one_numeric_row_per_claim():
 
 
 def test_pending_lists_the_claims_without_a_record_in_chapter_order():
-    from fer_helpers import comparisons
+    from fer_helpers.analysis import comparisons
 
     assert comparisons.pending({"outliers": {}}) == [c for c in chapters.claims() if c != "outliers"]
     assert comparisons.pending(dict.fromkeys(chapters.claims())) == []

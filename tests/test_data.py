@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from helpers import FORMS, assert_same
 
-from fer_helpers import config, data, synthetic
-from fer_helpers.sources import DataError, DataNotFound, read
+from fer_helpers import config
+from fer_helpers.dataset import data, synthetic
+from fer_helpers.dataset.sources import DataError, DataNotFound, read
 
 
 def test_cache_makes_second_load_fast_and_identical(forms, isolated):

@@ -4,8 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_helpers import config, denoise, synthetic
-from fer_helpers.data import Split, Subset
+from fer_helpers import config
+from fer_helpers.cleaning import denoise
+from fer_helpers.dataset import synthetic
+from fer_helpers.dataset.data import Split, Subset
 
 
 @pytest.fixture(scope="module")

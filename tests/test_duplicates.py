@@ -3,7 +3,7 @@
 import numpy as np
 from helpers import smooth_images
 
-from fer_helpers import duplicates
+from fer_helpers.dataset import duplicates
 
 
 def test_phash_distance_separates_copies_from_other_images():

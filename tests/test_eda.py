@@ -7,8 +7,10 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from fer_helpers import config, eda, plots
-from fer_helpers.data import Split, Subset
+from fer_helpers import config
+from fer_helpers.analysis import plots
+from fer_helpers.dataset import eda
+from fer_helpers.dataset.data import Split, Subset
 
 
 def subset(images, labels):

@@ -6,7 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from fer_helpers import config, experiments, inference, models, plots, training
+from fer_helpers import config
+from fer_helpers.analysis import plots
+from fer_helpers.modelling import inference, models, training
+from fer_helpers.runstore import experiments
 
 RECIPE = dataclasses.replace(config.STUDY_BASELINE, batch=16, epochs=1)
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from fer_helpers import flops, models
+from fer_helpers.modelling import flops, models
 
 
 def test_convolutions_and_a_dense_head_by_hand():

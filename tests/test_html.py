@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from helpers import toc_pages
 
-from fer_helpers import chapters, config, registry
+from fer_helpers import chapters, config
 from fer_helpers.book import drafts
+from fer_helpers.runstore import registry
 
 SCREENSHOTS = config.ROOT / "_build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"

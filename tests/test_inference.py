@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from helpers import labelled, one_hot_probs
 
-from fer_helpers import inference, metrics, models
+from fer_helpers.modelling import inference, metrics, models
 
 
 class FlipSensitive:

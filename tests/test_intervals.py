@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 
-from fer_helpers import intervals
+from fer_helpers.analysis import intervals
 
 
 def test_scores_that_never_vary_give_a_point():

@@ -6,8 +6,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from fer_helpers import chapters, config, levers
-from fer_helpers.data import Subset
+from fer_helpers import chapters, config
+from fer_helpers.analysis import levers
+from fer_helpers.dataset.data import Subset
 
 LABELS = np.array([0, 1, 2, 3, 4, 5, 6, 0, 1, 2])
 VAL = Subset(np.zeros((len(LABELS), 48, 48), np.uint8), LABELS, np.arange(len(LABELS)), np.array(["Training"] * 10))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import labelled, one_hot_probs
 
-from fer_helpers import metrics
+from fer_helpers.modelling import metrics
 
 
 def test_accuracy_by_part_and_per_class():

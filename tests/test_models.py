@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import fer_helpers  # noqa: F401  (a saved model must load after importing the package alone)
-from fer_helpers import config, models
+from fer_helpers import config
+from fer_helpers.modelling import models
 
 X = np.random.default_rng(0).random((8, 48, 48, 1), dtype=np.float32)
 

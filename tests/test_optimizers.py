@@ -5,7 +5,8 @@ import dataclasses
 import keras
 import pytest
 
-from fer_helpers import config, optimizers
+from fer_helpers import config
+from fer_helpers.modelling import optimizers
 
 
 def test_cosine_schedule_warms_up_then_decays_to_zero():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fer_helpers import outliers
+from fer_helpers.cleaning import outliers
 
 
 def test_outliers_flag_the_top_two_percent_reproducibly(tiny_split, tiny_profile, capsys):
@@ -48,7 +48,7 @@ def test_the_run_knows_its_epochs_best_epoch_and_curves(tiny_split, tiny_profile
     import matplotlib
 
     matplotlib.use("Agg")
-    from fer_helpers import plots
+    from fer_helpers.analysis import plots
 
     run = outliers.fit_autoencoder(tiny_split, tiny_profile)
     run.history = {"loss": [3.0, 2.0, 1.0], "val_loss": [2.5, 1.5, 1.7]}

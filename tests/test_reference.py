@@ -1,6 +1,6 @@
 """The cited reference accuracies: the study and the literature, each with its test images and source."""
 
-from fer_helpers import reference
+from fer_helpers.analysis import reference
 
 
 def test_reference_table_lists_the_study_and_the_literature():

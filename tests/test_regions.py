@@ -1,9 +1,10 @@
-"""fer_helpers.regions: band masks and shares, share tables without NaN, paired differences, class means."""
+"""fer_helpers.analysis.regions: band masks and shares, share tables without NaN, paired differences, class means."""
 
 import numpy as np
 import pytest
 
-from fer_helpers import config, regions
+from fer_helpers import config
+from fer_helpers.analysis import regions
 
 
 def gaussian_blob(row, col=24, sigma=3.0):

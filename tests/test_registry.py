@@ -1,4 +1,4 @@
-"""fer_helpers.registry: the book's classifiers, their builders and layers, saved models, choice on validation."""
+"""fer_helpers.runstore.registry: the book's classifiers, builders and layers, saved models, choice on validation."""
 
 import json
 import shutil
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from keras import layers
 
-from fer_helpers import config, inference, models, registry
+from fer_helpers import config
+from fer_helpers.modelling import inference, models
+from fer_helpers.runstore import registry
 
 X = np.random.default_rng(0).random((4, 48, 48, 1), dtype=np.float32)
 

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 from helpers import make_split, shifted, smooth_images
 
-from fer_helpers import audit, config, reviews
+from fer_helpers import config
+from fer_helpers.analysis import reviews
+from fer_helpers.dataset import audit
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from fer_helpers import chapters, config, plan, runs, store
+from fer_helpers import chapters, config
+from fer_helpers.runstore import plan, runs, store
 
 TINY = dataclasses.replace(config.STUDY_BASELINE, batch=16)
 ARMS = (

@@ -42,7 +42,8 @@ def test_readme_states_what_the_run_store_holds():
 
 
 def test_the_store_table_sums_each_chapters_runs_and_the_store_once(tmp_path, monkeypatch):
-    from fer_helpers import chapters, store
+    from fer_helpers import chapters
+    from fer_helpers.runstore import store
 
     profile = config.Profile("full", None, {}, tmp_path)
     record = {"arm": "study_pipeline", "cost": {"training_flops": 2e15}, "machine": {"train_seconds": 3600.0}}

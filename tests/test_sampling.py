@@ -1,9 +1,10 @@
-"""fer_helpers.sampling.choose: seeded, per class, with preferences."""
+"""fer_helpers.dataset.sampling.choose: seeded, per class, with preferences."""
 
 import numpy as np
 import pytest
 
-from fer_helpers import config, sampling
+from fer_helpers import config
+from fer_helpers.dataset import sampling
 
 N_CLASSES = len(config.CLASSES)
 LABELS = np.repeat(np.arange(N_CLASSES), 10)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from helpers import FORMS, assert_same
 
-from fer_helpers import config, synthetic
-from fer_helpers.sources import DataError, DataNotFound, fingerprint, id_number, locate, read
+from fer_helpers import config
+from fer_helpers.dataset import synthetic
+from fer_helpers.dataset.sources import DataError, DataNotFound, fingerprint, id_number, locate, read
 
 
 def by_key(dataset):

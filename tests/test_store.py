@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from fer_helpers import chapters, config, store
+from fer_helpers import chapters, config
+from fer_helpers.runstore import store
 
 ARM = chapters.Arm("tiny", "tiny arm", "baseline_std_model", config.STUDY_BASELINE, "study")
 PROFILE = config.PROFILES["full"]
@@ -32,7 +33,7 @@ def test_the_key_ignores_names_and_labels_so_identical_arms_share_runs():
 
 
 def test_the_code_digest_ignores_docstrings(monkeypatch):
-    from fer_helpers import training
+    from fer_helpers.modelling import training
 
     before = store.code_digest()
     monkeypatch.setattr(training.train, "__doc__", "changed")  # the digest reads the source, not __doc__

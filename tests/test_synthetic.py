@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from fer_helpers import config, duplicates, synthetic
-from fer_helpers.sources import read
+from fer_helpers import config
+from fer_helpers.dataset import duplicates, synthetic
+from fer_helpers.dataset.sources import read
 
 
 def test_synthetic_dataset_has_fer_shape_and_every_class_in_every_part():

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from helpers import weights_equal
 
-from fer_helpers import checkpoints, config, models, training
+from fer_helpers import config
+from fer_helpers.modelling import checkpoints, models, training
 
 RECIPE = dataclasses.replace(config.PROTOCOL, warmup_epochs=1, batch=16, epochs=3)
 

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from fer_helpers import chapters, variants
+from fer_helpers import chapters
+from fer_helpers.cleaning import variants
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 import numpy as np
 from helpers import claim_runs as runs
 
-from fer_helpers import comparisons
+from fer_helpers.analysis import comparisons
+from fer_helpers.analysis.comparisons import Claim
 from fer_helpers.book import verdicts
 from fer_helpers.book.formats import Missing
-from fer_helpers.comparisons import Claim
 
 N = 1000
 

@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from .. import registry
+from ..runstore import registry
 
 
 def _classifier_nodes():

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .. import config, data, machine
+from .. import config, machine
+from ..dataset import data
 from ..quiet import quiet_tensorflow
 from .formats import Missing, Written, format_value
 

@@ -3,7 +3,7 @@
 A chapter's *keys* name everything its committed outputs depend on: its own code cells, the
 `fer_helpers` modules it imports (transitively, found with `ast`), `requirements.lock` and the data
 checksum. They are stored per component (notebook metadata `fer_run`, and results/runs.json), so
-:func:`stale_reasons` can say what changed: "fer_helpers/training.py changed", "lock changed". A chapter
+:func:`stale_reasons` can say what changed: "fer_helpers/modelling/training.py changed", "lock changed". A chapter
 that reads an earlier chapter's outputs (`READS`) is stale too when that chapter ran after it.
 """
 
@@ -39,7 +39,7 @@ def digest(data: bytes | str) -> str:
 
 def current_data() -> str | None:
     """`sources.fingerprint` of the located data set, or None when there is none."""
-    from ..sources import DataNotFound, fingerprint, locate
+    from ..dataset.sources import DataNotFound, fingerprint, locate
 
     try:
         return fingerprint(locate())
@@ -50,7 +50,7 @@ def current_data() -> str | None:
 def data_record(path: Path) -> dict:
     """Name, form and checksum (`sources.fingerprint`) of the data set at `path`; for a zip or csv
     file, whether a `<path>.sha256` file beside it agrees (the fingerprint is its SHA-256's start)."""
-    from ..sources import fingerprint
+    from ..dataset.sources import fingerprint
 
     path = Path(path)
     form = "folder" if path.is_dir() else path.suffix.lstrip(".").lower()

@@ -10,16 +10,7 @@ import re
 from pathlib import Path
 
 from .. import config
-from .provenance import (
-    DATA_SOURCE,
-    LOCK,
-    chapter_status,
-    current_data,
-    describe,
-    load_runs,
-    locked_packages,
-    runs_path,
-)
+from .provenance import DATA_SOURCE, LOCK, chapter_status, current_data, describe, load_runs, locked_packages, runs_path
 from .runtimes import markdown_table, runs_markdown, store_markdown
 
 DATA_URL = "https://www.kaggle.com/datasets/msambare/fer2013"
@@ -142,7 +133,7 @@ def data_markdown(runs: dict) -> list[str]:
     lines += [
         "",
         "For a zip or csv file the checksum is the start of its SHA-256 (`sha256sum fer2013.zip`); for a "
-        'folder it covers file names, sizes and times. Any copy: `python -c "from fer_helpers.sources import '
+        'folder it covers file names, sizes and times. Any copy: `python -c "from fer_helpers.dataset.sources import '
         'fingerprint, locate; print(fingerprint(locate()))"`.',
     ]
     if len(records) > 1:

@@ -218,7 +218,7 @@ def execute(path: Path, profile: config.Profile, records: dict, context: dict, i
 @functools.cache
 def loaded_split(profile: str):
     """The profile's split, loaded once per invocation (each waiting chapter's runs are looked up on it)."""
-    from .. import data
+    from ..dataset import data
 
     return data.load_split(profile)
 
@@ -234,8 +234,8 @@ def waits_for(stem: str, waiting: dict, profile: config.Profile) -> str:
         return f"reads {', '.join(upstream)}, which wait(s)"
     if not chapter or not chapter.arms:
         return ""
-    from .. import plan, store
     from ..quiet import quiet_tensorflow
+    from ..runstore import plan, store
 
     quiet_tensorflow()  # the plan builds the models to count their FLOPs: no TensorFlow log lines
     split = loaded_split(profile.name)
@@ -249,7 +249,7 @@ def waits_for(stem: str, waiting: dict, profile: config.Profile) -> str:
 def run_context(runs: dict) -> dict:
     """The data checksum and environment of this invocation, stored once in runs.json and
     referred to from each notebook's record."""
-    from ..sources import DataNotFound, locate
+    from ..dataset.sources import DataNotFound, locate
 
     context = {}
     try:

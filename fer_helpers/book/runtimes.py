@@ -61,7 +61,8 @@ def runs_markdown(runs: dict, root: Path = config.ROOT, link: str = "/notebooks/
 
 def store_markdown(profile: config.Profile = config.PROFILES["full"]) -> list[str]:
     """Per chapter and in all: the stored runs of its arms, their size, training PFLOP and the wall hours it took."""
-    from .. import chapters, store
+    from .. import chapters
+    from ..runstore import store
 
     runs = store.stored(profile)
     by_arm = {}

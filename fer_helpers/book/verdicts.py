@@ -1,4 +1,4 @@
-"""The comparison records (fer_helpers.comparisons) written for a page: a table of claims, and the values a
+"""The comparison records (fer_helpers.analysis.comparisons) written for a page: a table of claims, and the values a
 chapter's prose glues about one claim, each number formatted by its kind (fer_helpers.book.formats)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import comparisons
+from ..analysis import comparisons
 from .formats import Missing, Written, format_table, format_value
 
 SMALLEST_P = 1e-6  # a p-value below this is written "< 1e-6", never rounded to 0

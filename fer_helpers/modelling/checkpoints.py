@@ -1,0 +1,94 @@
+"""What a training run leaves on disk: its backup after every epoch (to resume from), its history as CSV,
+and the saved model (weights and architecture, no optimizer state)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from ..results import write_atomic
+
+
+class Backup:
+    """A run's backup in `folder`: epoch-NNN.weights.h5 (weights with optimizer state) of the last and the
+    best epoch, and progress.json (settings, history, epoch times), renamed into place last. With `mirror`,
+    a copy is kept there too (outside the work tree: a new checkout resumes from it); a restore takes
+    whichever of the two holds more epochs."""
+
+    def __init__(self, folder: Path, settings: dict, mirror: Path | None = None):
+        self.folder, self.settings = Path(folder), json.loads(json.dumps(settings))
+        self.mirror = Path(mirror) if mirror else None
+        self.progress = self.folder / "progress.json"
+
+    def path(self, epoch: int) -> Path:
+        return self.folder / f"epoch-{epoch:03d}.weights.h5"
+
+    def _saved_epochs(self, folder: Path) -> int:
+        try:
+            progress = json.loads((folder / "progress.json").read_text())
+        except (OSError, ValueError):
+            return -1
+        return progress["epoch"] if progress.get("settings") == self.settings else -1
+
+    def restore(self, model: keras.Model) -> tuple[dict, list]:
+        """Load the last backed-up epoch into `model`: (history, epoch seconds); empty without a backup."""
+        if self.mirror and self._saved_epochs(self.mirror) > self._saved_epochs(self.folder):
+            shutil.rmtree(self.folder, ignore_errors=True)
+            shutil.copytree(self.mirror, self.folder)
+        if not self.progress.exists():
+            return {}, []
+        progress = json.loads(self.progress.read_text())
+        if progress["settings"] != self.settings:
+            print(f"{self.folder}: a backup of other settings; starting afresh", file=sys.stderr)
+            self.remove()
+            return {}, []
+        self.load_epoch(model, progress["epoch"])
+        return progress["history"], progress["epoch_seconds"]
+
+    def save(self, model: keras.Model, epoch: int, best: int, history: dict, epoch_seconds: list) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.folder / "partial.weights.h5"
+        model.save_weights(partial)
+        partial.replace(self.path(epoch))
+        progress = {"settings": self.settings, "epoch": epoch, "history": history, "epoch_seconds": epoch_seconds}
+        write_atomic(self.progress, json.dumps(progress))
+        for old in set(self.folder.glob("epoch-*.weights.h5")) - {self.path(epoch), self.path(best)}:
+            old.unlink()
+        if self.mirror:
+            copy = self.mirror.with_name(self.mirror.name + ".partial")
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(self.folder, copy)
+            shutil.rmtree(self.mirror, ignore_errors=True)
+            copy.rename(self.mirror)
+
+    def load_epoch(self, model: keras.Model, epoch: int) -> None:
+        if not self.path(epoch).exists():
+            raise FileNotFoundError(f"{self.path(epoch)}: backup of epoch {epoch} missing; delete {self.folder}")
+        model.load_weights(self.path(epoch))
+
+    def remove(self) -> None:
+        for folder in (self.folder, self.mirror):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_history(history: dict, path) -> None:
+    """The per-epoch log as CSV (epoch, then one column per metric)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(history)
+    table.insert(0, "epoch", np.arange(1, len(table) + 1))
+    table.to_csv(path, index=False)
+
+
+def save_model(model: keras.Model, path) -> None:
+    """Save the weights and architecture only (no optimizer state): small, and loads anywhere."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bare = keras.Model.from_config(model.get_config())
+    bare.set_weights(model.get_weights())
+    bare.save(path)

@@ -1,0 +1,217 @@
+"""The plan of the book's runs: every run the chapters declare, its key, its cost in FLOPs, and the hours it takes
+at this machine's rate.
+
+    planned = plan.plan(["06_unet"], split, profile)   # stored or not, in chapter order
+    print(plan.describe(planned, profile, plan.machine_rates(profile)))
+
+Each chapter's arms come in chapter order; the doubled-budget checks of a claim (`chapters.Arm.doubled`) come after
+every chapter's arms, and only for the claims whose word more training could change (`claims.CHANGEABLE`), judged
+from the claim's stored runs; a claim whose runs are not all in yet gets its checks planned once they are.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+from .. import chapters, config
+from ..chapters import Arm
+from . import store
+
+
+@dataclass(frozen=True)
+class Planned:
+    arm: Arm
+    seed: int
+    key: str
+    flops: int  # training FLOPs: steps and validation passes of every epoch
+    model: tuple  # (builder, options as JSON): runs of one model train at one rate
+    also: tuple = ()  # the other arms whose run this is (identical arms share their runs)
+
+    def keeps(self) -> bool:
+        """Whether the run stores its weights: an arm that trains it (or shares it) keeps this seed's."""
+        arms = [self.arm, *(chapters.arm(name) for name in self.also)]
+        return any(self.seed in a.seeds[: a.keep] for a in arms)
+
+    def seconds(self, rates: dict) -> float:
+        """Its training time at this machine's rate for its model (else the machine's overall rate)."""
+        return self.flops / rates.get(self.model, rates[None])
+
+
+def check_stems(stems) -> list[str]:
+    stems = stems or list(chapters.CHAPTERS)
+    unknown = [s for s in stems if s not in chapters.CHAPTERS]
+    if unknown:
+        raise ValueError(f"no chapter {unknown}; the chapters: {', '.join(chapters.CHAPTERS)}")
+    return stems
+
+
+def planned(arms: list[Arm], split, profile: config.Profile) -> list[Planned]:
+    """The runs of `arms` (stored or not), with their keys and costs; a run two arms share is listed once, under the
+    first, with the others in `also`."""
+    from ..cleaning import variants
+    from ..modelling import flops
+    from . import registry
+
+    data_keys, forward, runs = {}, {}, {}
+    for a in arms:
+        if a.data not in data_keys:
+            data_keys[a.data] = variants.key(a.data, split, profile)
+        model = (a.model, a.changes)
+        if model not in forward:
+            forward[model] = flops.forward(registry.entry(a.model).build(split.train.x()[:64], **dict(a.changes)))
+        n_train = len(variants.load(a.data, split, profile)[1]) if a.data != "denoised" else None
+        n_train = n_train or len(split.train.without(_outliers(profile)))
+        cost = flops.training(forward[model], n_train, len(split.val), a.epochs(profile))
+        for seed in a.seeds:
+            run_spec = store.spec(a, seed, profile, data_keys[a.data])
+            identity = (run_spec["builder"], json.dumps(run_spec["options"], sort_keys=True))
+            key = store.key_of(run_spec)
+            found = runs.get(key)
+            runs[key] = replace(found, also=(*found.also, a.name)) if found else Planned(a, seed, key, cost, identity)
+    return list(runs.values())
+
+
+def doubled_needed(stems, base: list[Planned], split, profile: config.Profile) -> tuple[list[Arm], list[str]]:
+    """(the doubled-budget arms the claims of `stems` need, the claims whose check waits for their runs): a claim
+    needs its check when its runs are all stored and its word is one more training could change."""
+    from ..analysis import claims
+    from . import experiments
+
+    by_arm = {}
+    for p in base:
+        for name in (p.arm.name, *p.also):
+            by_arm.setdefault(name, []).append(p)
+    needed, waiting = {}, []
+    for spec in (c for stem in stems for c in chapters.CHAPTERS[stem].claims if c.doubled):
+        found = {name: [store.find(p.key, profile) for p in by_arm.get(name, [])] for name in spec.arms}
+        if not all(found.values()) or not all(all(runs) for runs in found.values()):
+            waiting.append(spec.id)
+            continue
+        record = claims.judge(spec, experiments.from_store(found, split), split.test)
+        if record["verdict"] in claims.CHANGEABLE:
+            needed |= {name: chapters.arm(name).doubled() for name in spec.arms}
+    return list(needed.values()), waiting
+
+
+def plan(stems, split, profile: config.Profile) -> list[Planned]:
+    """Every run of `stems` (default: every chapter), stored or not, in chapter order; the doubled-budget checks
+    the claims need last (module doc)."""
+    stems = check_stems(stems)
+    arms = list({a.name: a for s in stems for a in chapters.CHAPTERS[s].arms}.values())
+    base = planned(arms, split, profile)
+    doubled, _ = doubled_needed(stems, base, split, profile)
+    return base + [p for p in planned(doubled, split, profile) if p.key not in {b.key for b in base}]
+
+
+def _outliers(profile):
+    from ..cleaning import outliers
+
+    return outliers.load_outlier_keys(profile)
+
+
+def machine_rates(profile: config.Profile) -> dict:
+    """FLOP/s this machine's CPU delivered in the store's runs made on it: per model ({(builder, options): rate})
+    and over all of them (key None); empty before the first run made here."""
+    from ..machine import cpu_info
+
+    here = cpu_info()["model"]
+    work, seconds = {}, {}
+    for run in store.stored(profile):
+        record = run.record
+        if record["machine"]["cpu"]["model"] != here:
+            continue
+        model = (record["spec"]["builder"], json.dumps(record["spec"]["options"], sort_keys=True))
+        for key in (model, None):
+            work[key] = work.get(key, 0) + record["cost"]["training_flops"]
+            seconds[key] = seconds.get(key, 0) + record["machine"]["train_seconds"]
+    return {key: work[key] / seconds[key] for key in work if seconds[key]}
+
+
+def measured_rate(split, profile: config.Profile) -> float:
+    """FLOP/s of this machine timed on a few training steps of the small VGG-style CNN (before any run is stored)."""
+    from ..modelling import flops, training
+    from . import registry
+
+    model = registry.entry("vgg_cnn_small").build(split.train.x())
+    per_epoch = training.seconds_per_epoch(model, split, config.PROTOCOL, steps=10)
+    work = flops.training(flops.forward(model), len(split.train), len(split.val), 1)
+    return work / per_epoch["seconds_per_epoch"]
+
+
+def describe(planned: list[Planned], profile: config.Profile, rates: dict, hours: float | None = None) -> str:
+    """The plan as a table: arm, seed, epochs, PFLOP, hours at this machine's `rates`, stored or missing; then one
+    line per chapter (`by_chapter`) and the load average the estimate assumes away."""
+    from ..machine import load_average
+
+    lines = [f"{'arm':28} {'seed':>4} {'epochs':>6} {'PFLOP':>7} {'hours':>6}  run"]
+    missing = [p for p in planned if not store.find(p.key, profile)]
+    for p in planned:
+        state = "missing" if p in missing else "stored"
+        hours_here = p.seconds(rates) / 3600
+        line = f"{p.arm.name:28} {p.seed:>4} {p.arm.epochs(profile):>6} {p.flops / 1e15:7.3f} {hours_here:6.2f}"
+        lines.append(f"{line}  {p.key} {state}")
+    total, estimate = sum(p.flops for p in missing), sum(p.seconds(rates) for p in missing) / 3600
+    lines.append(
+        f"\n{len(missing)} of {len(planned)} runs missing: {total / 1e15:.2f} PFLOP, {estimate:.1f} h on this machine "
+        f"({rates[None] / 1e9:.0f} GFLOP/s over all models; per model where it has trained here)\n"
+    )
+    lines += by_chapter(planned, profile, rates, hours)
+    lines.append(
+        f"\nload average now {load_average()[0]:.2f} (1 min): the estimate is for a machine doing nothing else"
+    )
+    return "\n".join(lines)
+
+
+def chapter_of(arm: Arm) -> str:
+    """The first chapter that declares `arm` (or, for a doubled-budget check, its arm)."""
+    name = arm.name.removesuffix(chapters.DOUBLED)
+    return next(stem for stem, chapter in chapters.CHAPTERS.items() if any(a.name == name for a in chapter.arms))
+
+
+def by_chapter(planned: list[Planned], profile: config.Profile, rates: dict, hours: float | None = None) -> list[str]:
+    """One line per chapter: its stored runs with the hours they took as recorded and the machines they ran on, its
+    missing runs with their PFLOP and the hours estimated here, and, with `hours`, whether they fit "within" what
+    is left of that cap, taking the chapters in plan order, or go "over" it."""
+    from ..machine import duration
+
+    groups: dict[str, list[Planned]] = {}
+    for p in planned:
+        groups.setdefault(chapter_of(p.arm), []).append(p)
+    lines = [f"{'chapter':18} {'stored':>6} {'recorded':>12}  {'machines':28} {'missing':>7} {'PFLOP':>6} {'here':>11}"]
+    left = None if hours is None else hours * 3600
+    for stem, runs in groups.items():
+        stored = {p.key: store.find(p.key, profile) for p in runs}  # one look each
+        found = [run for run in stored.values() if run]
+        todo = [p for p in runs if not stored[p.key]]
+        recorded = sum(run.wall_seconds for run in found)
+        machines = sorted({_machine(run.record) for run in found}) or ["-"]
+        seconds = sum(p.seconds(rates) for p in todo)
+        line = (
+            f"{stem:18} {len(found):>6} {duration(recorded) if found else '-':>12}  {', '.join(machines):28} "
+            f"{len(todo):>7} {sum(p.flops for p in todo) / 1e15:6.2f} {duration(seconds) if todo else '-':>11}"
+        )
+        if left is not None and todo:
+            line += "  within" if seconds <= left else "  over"
+            left = max(left - seconds, 0)
+        lines.append(line)
+    return lines
+
+
+def _machine(record: dict) -> str:
+    from ..machine import vector_units
+
+    cpu = record["machine"]["cpu"]
+    return f"{cpu['model']} {vector_units(cpu['flags'])}"
+
+
+def fitting(missing: list[Planned], rates: dict, hours: float | None) -> list[Planned]:
+    """The missing runs that fit in `hours` at this machine's `rates`, in plan order (a run too long is skipped)."""
+    if hours is None:
+        return missing
+    left, chosen = hours * 3600, []
+    for p in missing:
+        if p.seconds(rates) <= left:
+            chosen.append(p)
+            left -= p.seconds(rates)
+    return chosen

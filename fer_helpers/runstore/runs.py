@@ -1,0 +1,248 @@
+"""`make runs`: train the book's missing runs into the run store (`fer_helpers.runstore.store`), one at a time.
+
+    python -m fer_helpers.runstore.runs --plan [NOTEBOOK ...]     missing runs: PFLOP and hours at this machine's rate
+    python -m fer_helpers.runstore.runs [--hours H] [NOTEBOOK ...]  train the missing runs (those that fit in H hours)
+    python -m fer_helpers.runstore.runs --key KEY                   one run: the command a scheduler's job runs
+    python -m fer_helpers.runstore.runs --verify KEY [--epochs N]   train a stored run again and compare
+
+Runs are planned in chapter order, each chapter's arms first and the doubled-budget checks of its claims
+(`chapters.doubled_arms`) after every chapter's arms. A run that is cut off resumes from its backup (kept in
+runs/.backup/ and, in the full profile, in `store.MIRROR` outside the work tree). `--jobs N` trains N runs at
+once, each a `--key` process with its share of the cores. Chapters read their runs with `chapter_runs`: in the
+full profile a missing run stops the chapter with the command that trains it; the smoke profile trains its
+tiny runs inline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import numpy as np
+
+from .. import config
+from ..quiet import quiet_tensorflow
+
+quiet_tensorflow()  # before anything loads TensorFlow: no C++ log lines in a run's log
+# every import at the start: a module loaded halfway through a long `make runs` would be the edited one
+
+from ..book import runtimes  # noqa: E402
+from ..cleaning import variants  # noqa: E402
+from ..dataset import data, eda  # noqa: E402
+from ..machine import cpu_info, describe, git_commit, load_average, tensorflow_threads  # noqa: E402
+from ..modelling import flops, inference, metrics, training  # noqa: E402
+from . import plan, registry, store  # noqa: E402
+from .plan import Planned  # noqa: E402
+
+VERIFY_TOLERANCE = 0.02  # across instruction sets: each compared epoch's validation accuracy within ±2 points
+
+
+def device() -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return (
+        f"GPU: {tf.config.experimental.get_device_details(gpus[0]).get('device_name', gpus[0].name)}" if gpus else "CPU"
+    )
+
+
+def train(p: Planned, split, profile: config.Profile, stop_after: int | None = None, scratch: bool = False):
+    """Train one planned run; put it into the store (or, with `scratch`, return (record, probabilities))."""
+    arm_split, train_images = variants.load(p.arm.data, split, profile)
+    training.set_seed(p.seed)
+    model = registry.entry(p.arm.model).build(train_images.x(), **dict(p.arm.changes))
+    weights = eda.class_weights(train_images.labels) if p.arm.class_weights else None
+    backup = store.backup_folder(p.key, profile)
+    own = profile.name == "full" and profile.output_root == config.ROOT  # the book's own store, not a test's
+    mirror = store.MIRROR / p.key if own and not scratch else None
+    if scratch:
+        backup = backup.with_name(f"verify-{p.key}")
+    load = load_average()
+    fitted = training.train(
+        model,
+        arm_split,
+        p.key,
+        profile,
+        p.arm.recipe_in(profile),
+        train=train_images,
+        seed=p.seed,
+        save=False,
+        class_weight=weights,
+        backup=backup,
+        mirror=mirror,
+        log=False,
+        stop_after=stop_after,
+    )
+    options = inference.tta_options(fitted.model)  # a model that looks at a window has the window views too
+    probabilities = {
+        part if name == "plain" else f"{part}_{name}": inference.predict(
+            fitted.model, getattr(arm_split, part).x(), *views
+        ).astype(np.float16)
+        for part in ("val", "test")
+        for name, views in options.items()
+    }
+    test = metrics.metrics(probabilities["test"].astype(np.float32), arm_split.test)
+    forward = flops.forward(fitted.model)
+    record = {
+        "arm": p.arm.name,
+        "label": p.arm.label,
+        "seed": p.seed,
+        "profile": profile.name,
+        "spec": store.spec(p.arm, p.seed, profile, variants.key(p.arm.data, split, profile)),
+        "recipe": p.arm.recipe_in(profile).describe(),
+        "code_digest": store.code_digest(),
+        "history": fitted.history,
+        "epochs": fitted.epochs,
+        "kept_epoch": fitted.best_epoch,
+        "metrics": {
+            "val_accuracy": float(np.mean(probabilities["val"].argmax(1) == arm_split.val.labels)),
+            "test_accuracy": test["accuracy"],
+            "PrivateTest": test["parts"].get("PrivateTest", {}).get("accuracy"),
+            "PublicTest": test["parts"].get("PublicTest", {}).get("accuracy"),
+            "leak_free_accuracy": test.get("leak_free", {}).get("accuracy"),
+            "macro_f1": test["macro_f1"],
+        },
+        "cost": {
+            "params": fitted.model.count_params(),
+            "forward_flops": forward,
+            "training_flops": flops.training(forward, len(train_images), len(arm_split.val), fitted.epochs),
+            "train_images": len(train_images),
+        },
+        "machine": {
+            "machine": describe(),
+            "cpu": cpu_info(),
+            "device": device(),
+            "tf_threads": tensorflow_threads(),
+            "load": {"start": load, "end": load_average()},
+            "train_seconds": fitted.wall_seconds,
+            "epoch_seconds": fitted.epoch_seconds,
+            "resumed_at": fitted.resumed_at,
+            "git_commit": git_commit(),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+        "images": {"val": store.images_digest(arm_split.val), "test": store.images_digest(arm_split.test)},
+    }
+    if scratch:
+        return record, probabilities
+    kept = fitted.model if p.keeps() else None  # the first `keep` seeds of an arm keep their weights
+    return store.write(p.key, profile, record, probabilities, kept)
+
+
+def chapter_runs(stem: str, split, profile: config.Profile) -> dict[str, list[store.StoredRun]]:
+    """{arm: its stored runs, one per seed} of chapter `stem`, with the doubled-budget checks its claims need. A
+    missing run stops the full profile with the command that trains it; the smoke profile trains it here."""
+    planned = plan.plan([stem], split, profile)
+    missing = [p for p in planned if not store.find(p.key, profile)]
+    if missing and profile.subset_fraction is None:
+        names = ", ".join(f"{p.arm.name} seed {p.seed} ({p.key})" for p in missing)
+        raise store.MissingRuns(
+            f"{stem} needs {len(missing)} run(s) not in the store: {names}. Train them: make runs NB={stem}"
+        )
+    for p in missing:
+        train(p, split, profile)
+    if missing:  # the claims judged on the new runs may need their doubled-budget checks now
+        return chapter_runs(stem, split, profile)
+    runs = {}
+    for p in planned:
+        for name in (p.arm.name, *p.also):  # a run two arms share counts for both
+            runs.setdefault(name, []).append(store.find(p.key, profile))
+    return runs
+
+
+def verify(key: str, split, profile: config.Profile, epochs: int | None = None) -> list[str]:
+    """Train stored run `key` again (its first `epochs` epochs, default all) and compare: the mismatches, none
+    when it agrees. On the instruction sets it was made with, every compared number must be equal; elsewhere
+    each compared epoch's validation accuracy within `VERIFY_TOLERANCE`."""
+    found = store.find(key, profile)
+    if not found:
+        raise KeyError(f"no run {key} in {store.folder(profile)}")
+    p = next((p for p in plan.plan(None, split, profile) if p.key == key), None)
+    if p is None:
+        raise KeyError(f"run {key} is in the store but no chapter declares it (a replaced run?)")
+    n = min(epochs or found.record["epochs"], found.record["epochs"])
+    record, probabilities = train(p, split, profile, stop_after=n, scratch=True)
+    exact = cpu_info()["flags"] == found.record["machine"]["cpu"]["flags"]
+    mismatches = []
+    for metric, values in found.history.items():
+        for epoch, (old, new) in enumerate(zip(values[:n], record["history"][metric], strict=True), start=1):
+            off = old != new if exact or metric != "val_accuracy" else abs(old - new) > VERIFY_TOLERANCE
+            if off and (exact or metric == "val_accuracy"):
+                mismatches.append(f"epoch {epoch} {metric}: stored {old!r}, now {new!r}")
+    if exact and n == found.record["epochs"]:
+        for part, values in found.probabilities.items():
+            if not np.array_equal(values, probabilities[part].astype(np.float32)):
+                mismatches.append(f"{part} probabilities differ")
+    if not mismatches and exact:
+        verified = sorted({*found.record.get("code_verified", []), store.code_digest()})
+        store.update_record(found, code_verified=verified)
+    return mismatches
+
+
+def run_jobs(keys: list[str], jobs: int) -> int:
+    """Each key as its own `--key` process, `jobs` at once, each with its share of the cores."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    command = [sys.executable, "-m", "fer_helpers.runstore.runs", "--key"]
+    with ThreadPoolExecutor(jobs) as pool:
+        codes = list(pool.map(lambda key: subprocess.call([*command, key], env=env), keys))
+    return max(codes, default=0)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fer_helpers.runstore.runs", description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", help="chapter stems (default: every chapter)")
+    parser.add_argument("--plan", action="store_true", help="list the runs and what the missing ones cost")
+    parser.add_argument("--hours", type=float, help="train only the missing runs that fit in this many hours")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at once (each a process)")
+    parser.add_argument("--key", help="train this one run")
+    parser.add_argument("--verify", metavar="KEY", help="train a stored run again and compare")
+    parser.add_argument("--epochs", type=int, help="with --verify: compare only the first N epochs")
+    parser.add_argument("--profile", default=None, help="full (default) or smoke")
+    args = parser.parse_args(argv)
+    profile = config.get_profile(args.profile)
+    split = data.load_split(profile)
+    if args.verify:
+        mismatches = verify(args.verify, split, profile, args.epochs)
+        print("\n".join(mismatches) or f"run {args.verify}: the same numbers")
+        return 1 if mismatches else 0
+    planned = plan.plan(args.notebooks, split, profile)
+    if args.key:
+        chosen = [p for p in planned if p.key == args.key]
+        if not chosen:
+            parser.error(f"no planned run has the key {args.key}")
+        train(chosen[0], split, profile)
+        return 0
+    rates = plan.machine_rates(profile)
+    rates.setdefault(None, plan.measured_rate(split, profile))
+    if args.plan:
+        print(plan.describe(planned, profile, rates, args.hours))
+        return 0
+    todo = plan.fitting([p for p in planned if not store.find(p.key, profile)], rates, args.hours)
+    print(f"{len(todo)} run(s) to train, {sum(p.flops for p in todo) / 1e15:.2f} PFLOP", flush=True)
+    if args.jobs > 1:
+        return run_jobs([p.key for p in todo], args.jobs)
+    deadline = time.monotonic() + args.hours * 3600 if args.hours else None
+    for number, p in enumerate(todo, start=1):
+        start = time.monotonic()
+        if deadline and start + p.seconds(rates) > deadline:
+            print(f"[{number}/{len(todo)}] {p.arm.name} seed {p.seed}: skipped, no longer fits", flush=True)
+            continue
+        stored = train(p, split, profile)
+        rates = plan.machine_rates(profile) | {None: plan.machine_rates(profile).get(None, rates[None])}
+        if profile.name == "full" and profile.output_root == config.ROOT:
+            runtimes.update_readme(store=True)  # the README's table of what the store holds
+        print(
+            f"[{number}/{len(todo)}] {p.arm.name} seed {p.seed}: {p.key} stored in {time.monotonic() - start:.0f} s, "
+            f"val {stored.record['metrics']['val_accuracy']:.4f}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
