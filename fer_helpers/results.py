@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,12 +74,24 @@ def load_result(name: str, profile: config.Profile, required: bool = True) -> di
     return found
 
 
-def write_atomic(path: Path, text: str) -> Path:
-    """Write `text` to `path` through a scratch file renamed into place: a reader never sees half a file, and an
-    interrupted write leaves the old one."""
+@contextmanager
+def atomic(path: Path) -> Iterator[Path]:
+    """A scratch file beside `path` to write to, renamed over `path` when the block ends: a reader never sees half a
+    file, and an interrupted write leaves the old one. The scratch name keeps the suffix (numpy and Keras add or
+    demand one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
+    partial = path.with_name("partial-" + path.name)
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(path)
-    return path
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write `text` to `path` safely (`atomic`)."""
+    with atomic(path) as partial:
+        partial.write_text(text)
+    return Path(path)

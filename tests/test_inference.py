@@ -143,3 +143,12 @@ def test_a_seed_ensemble_averages_every_view_and_is_used_only_where_validation_p
     assert alone["use_ensemble"] is False  # averaging a model with itself gains nothing
     with pytest.raises(ValueError, match="two members"):
         inference.seed_ensemble({"s42": a}, labelled(labels))
+
+
+def test_as_chosen_follows_the_test_time_augmentation_validation_kept():
+    plain = {"accuracy": 0.60, "tta": {"flip_tta": False, "test": {"accuracy": 0.61}}}
+    flipped = {"accuracy": 0.60, "tta": {"flip_tta": True, "test": {"accuracy": 0.61}}}
+    assert inference.as_chosen(plain) is plain and inference.as_chosen(flipped)["accuracy"] == 0.61
+    assert inference.as_chosen({"accuracy": 0.5}) == {"accuracy": 0.5}
+    windows = {"accuracy": 0.60, "tta": {"flip_tta": False, "shift_tta": True, "test": {"accuracy": 0.62}}}
+    assert inference.as_chosen(windows)["accuracy"] == 0.62

@@ -108,13 +108,6 @@ def test_calibration_error_of_a_calibrated_and_an_overconfident_model():
     assert sum(b["count"] for b in calibrated["bins"]) == 20000
 
 
-def test_as_chosen_follows_the_validation_choice_of_flip_tta():
-    plain = {"accuracy": 0.60, "tta": {"flip_tta": False, "test": {"accuracy": 0.61}}}
-    flipped = {"accuracy": 0.60, "tta": {"flip_tta": True, "test": {"accuracy": 0.61}}}
-    assert metrics.as_chosen(plain) is plain and metrics.as_chosen(flipped)["accuracy"] == 0.61
-    assert metrics.as_chosen({"accuracy": 0.5}) == {"accuracy": 0.5}
-
-
 def test_against_targets_compares_on_the_targets_test_images():
     from fer_helpers import config
 

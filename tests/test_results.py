@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from fer_helpers import config, machine, results
@@ -36,7 +37,7 @@ def test_results_round_trip_with_metadata(tmp_path):
     (profile.results_dir / "broken.json").write_text("{not json")
     with pytest.raises(ValueError, match="broken.json: not readable JSON"):
         results.load_result("broken", profile)
-    assert not list(profile.results_dir.glob("*.partial"))  # the safe write leaves no scratch file
+    assert not list(profile.results_dir.glob("partial-*"))  # the safe write leaves no scratch file
 
 
 def test_write_atomic_replaces_a_file_whole(tmp_path):
@@ -44,3 +45,14 @@ def test_write_atomic_replaces_a_file_whole(tmp_path):
     assert results.write_atomic(path, "old\n") == path
     results.write_atomic(path, "new\n")
     assert path.read_text() == "new\n" and sorted(p.name for p in path.parent.iterdir()) == ["record.json"]
+
+
+def test_an_interrupted_atomic_write_keeps_the_old_file_and_no_scratch(tmp_path):
+    path = tmp_path / "cache.npz"
+    np.savez(path, images=np.zeros(3))
+    with pytest.raises(KeyboardInterrupt), results.atomic(path) as partial:
+        np.savez(partial, images=np.ones(3))  # numpy keeps the name: it ends in .npz
+        raise KeyboardInterrupt
+    with np.load(path) as kept:
+        assert kept["images"].sum() == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.npz"]

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config
+from ..results import atomic, load_result
 
 TEMPLATE = 7  # cv2.fastNlMeansDenoising's default windows, as the study used them
 SEARCH = 21
@@ -219,10 +220,8 @@ def _denoised_array(images: np.ndarray, h, template, search, cache, refresh, thr
     result = nlm(images, h, template, search, threads)
     STATS["computed"] += 1
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".tmp.npz")
-        np.savez(partial, images=result)
-        partial.replace(path)
+        with atomic(path) as partial:
+            np.savez(partial, images=result)
     return result
 
 
@@ -259,8 +258,6 @@ def denoised(
 def pipeline_settings(profile: config.Profile) -> dict:
     """The non-local-means settings chapter 2 chose ({"h", "template", "search"} from results/denoising.json
     of `profile`), else the module defaults: ``denoised(split, **pipeline_settings(profile))``."""
-    from ..results import load_result
-
     settings = {"h": DEFAULT_H, "template": TEMPLATE, "search": PIPELINE_SEARCH}
     try:
         stored = load_result("denoising", profile)["pipeline"]

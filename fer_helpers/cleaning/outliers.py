@@ -32,6 +32,7 @@ from ..modelling.checkpoints import save_model
 from ..modelling.models import conv_autoencoder
 from ..modelling.training import BATCH, set_seed
 from ..quiet import quiet
+from ..results import atomic
 
 PERCENTILE = 98
 
@@ -84,18 +85,16 @@ def save_run(run: OutlierRun, key: str, profile: config.Profile) -> None:
     and so every run key of the run store, then stays the same on any machine."""
     weights, record = stored_paths(profile)
     save_model(run.autoencoder, weights)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    partial = record.with_name("partial-" + record.name)
-    np.savez_compressed(
-        partial,
-        key=key,
-        keys=run.errors.index.to_numpy(str),
-        errors=run.errors.to_numpy(),
-        history=json.dumps(run.history),
-        wall_seconds=run.wall_seconds,
-        machine=run.trained_on,
-    )
-    partial.replace(record)
+    with atomic(record) as partial:
+        np.savez_compressed(
+            partial,
+            key=key,
+            keys=run.errors.index.to_numpy(str),
+            errors=run.errors.to_numpy(),
+            history=json.dumps(run.history),
+            wall_seconds=run.wall_seconds,
+            machine=run.trained_on,
+        )
 
 
 def load_run(key: str, profile: config.Profile, percentile: float = PERCENTILE) -> OutlierRun | None:

@@ -30,6 +30,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .. import config
+from ..results import atomic
 from . import duplicates, synthetic
 from .sources import DataError, DataNotFound, Dataset, content_keys, fingerprint, locate, read
 
@@ -49,17 +50,15 @@ def load_dataset(path: Path | None = None, checksum: str | None = None) -> Datas
                     stored["images"], stored["labels"], stored["ids"], stored["parts"], bool(stored["kaggle_ids"])
                 )
     dataset = read(path)
-    config.CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_suffix(".tmp.npz")
-    np.savez(
-        partial,
-        images=dataset.images,
-        labels=dataset.labels,
-        ids=dataset.ids,
-        parts=dataset.parts,
-        kaggle_ids=dataset.kaggle_ids,
-    )
-    partial.replace(cache)
+    with atomic(cache) as partial:
+        np.savez(
+            partial,
+            images=dataset.images,
+            labels=dataset.labels,
+            ids=dataset.ids,
+            parts=dataset.parts,
+            kaggle_ids=dataset.kaggle_ids,
+        )
     return dataset
 
 

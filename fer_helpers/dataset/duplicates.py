@@ -24,6 +24,7 @@ import pandas as pd
 from PIL import Image
 
 from .. import config
+from ..results import atomic
 
 BLANK_MAX_STD = 5.0  # grey levels (0..255)
 NEAR_MAX_BITS = 4  # of 64 phash bits
@@ -102,10 +103,8 @@ def dataset_pairs(dataset, fingerprint: str | None) -> tuple[np.ndarray, np.ndar
             return stored["exact"], stored["near"]
     exact, near = pairs(measure(dataset.images))
     if fingerprint:
-        config.CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(".tmp.npz")
-        np.savez(partial, exact=exact, near=near)
-        partial.replace(cache)
+        with atomic(cache) as partial:
+            np.savez(partial, exact=exact, near=near)
     return exact, near
 
 

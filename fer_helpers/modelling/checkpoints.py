@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from ..results import write_atomic
+from ..results import atomic, write_atomic
 
 
 class Backup:
@@ -53,9 +53,8 @@ class Backup:
 
     def save(self, model: keras.Model, epoch: int, best: int, history: dict, epoch_seconds: list) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        partial = self.folder / "partial.weights.h5"
-        model.save_weights(partial)
-        partial.replace(self.path(epoch))
+        with atomic(self.path(epoch)) as partial:
+            model.save_weights(partial)
         progress = {"settings": self.settings, "epoch": epoch, "history": history, "epoch_seconds": epoch_seconds}
         write_atomic(self.progress, json.dumps(progress))
         for old in set(self.folder.glob("epoch-*.weights.h5")) - {self.path(epoch), self.path(best)}:

@@ -79,6 +79,12 @@ class TTA:
         return cls(kept, saved.get("best", kept), scores)
 
 
+def as_chosen(saved: dict) -> dict:
+    """A saved model's test metrics as validation chose to run it (`experiments.save_model_result`): with the
+    test-time augmentation it kept (saved["tta"]["test"]), the plain ones where it kept none."""
+    return saved["tta"]["test"] if TTA.from_json(saved.get("tta")).kept != "plain" else saved
+
+
 def tta_options(model) -> dict:
     """The options of `TTA_OPTIONS` that `model` allows: shifted windows only for a model that looks at a window."""
     window = bool(margin(model))

@@ -151,13 +151,6 @@ def rank(results: dict, by: str = "val_accuracy") -> pd.DataFrame:
     return table
 
 
-def as_chosen(saved: dict) -> dict:
-    """A saved model's test metrics as validation chose to run it (`experiments.save_model_result`): those with
-    test-time augmentation (saved["tta"]["test"]) when validation chose it, the plain ones otherwise."""
-    tta = saved.get("tta")
-    return tta["test"] if isinstance(tta, dict) and (tta.get("flip_tta") or tta.get("shift_tta")) else saved
-
-
 def against_targets(result: dict, targets: dict = config.TARGETS) -> pd.DataFrame:
     """Each accuracy target (config.TARGETS) beside `result`'s accuracy on the same test images (merged, or the
     part the target's source reports): the difference and whether the model is above or below it. One number
