@@ -13,98 +13,15 @@ derive from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from . import config
-
-DATA_VARIANTS = {
-    "pipeline": "training split without the autoencoder's outliers",
-    "outliers kept": "training split with the outliers",
-    "leaks kept": "the study's split without the outliers: copies of test images kept",
-    "denoised": "the pipeline's images after NL-means denoising (validation and test too)",
-    "1,000 training images": "1,000 images of the pipeline's training split, drawn at random (an overfit check)",
-}
-CLAIM_KINDS = ("level", "difference", "equivalence")
-DOUBLED = "_x2"  # the name of an arm's doubled-budget check: <arm>_x2
-METRICS = ("accuracy", "macro_f1")
+from .specs import DOUBLED, Arm, Chapter, ClaimSpec
 
 
-@dataclass(frozen=True)
-class Arm:
-    """One way of training a model, over seeds (a run is one arm at one seed)."""
-
-    name: str  # unique in the book
-    label: str  # how pages name it
-    model: str  # a `registry` entry
-    recipe: config.Recipe  # its epochs are set by `budget`
-    budget: str  # the profile's epoch budget
-    data: str = "pipeline"  # a key of DATA_VARIANTS
-    changes: tuple = ()  # (option, value) pairs over the registry entry's builder options
-    class_weights: bool = False  # balanced class weights (`eda.class_weights`)
-    seeds: tuple = config.SEEDS
-    keep: int = 0  # how many of its seeds store their weights (a later chapter, `predict` or GradCAM loads them)
-    factor: int = 1  # the budget times this: 2 for the doubled-budget check of a verdict
-
-    def __post_init__(self):
-        if self.data not in DATA_VARIANTS:
-            raise ValueError(f"arm {self.name!r}: data {self.data!r} is not one of {list(DATA_VARIANTS)}")
-        if not self.seeds or self.factor < 1:
-            raise ValueError(f"arm {self.name!r} needs at least one seed and a budget factor >= 1")
-
-    def epochs(self, profile: config.Profile) -> int:
-        return profile.budget(self.budget) * self.factor
-
-    def recipe_in(self, profile: config.Profile) -> config.Recipe:
-        """The arm's recipe with its epochs in `profile`."""
-        return replace(self.recipe, epochs=self.epochs(profile))
-
-    def doubled(self) -> Arm:
-        """The same arm at twice the budget, first seed only: whether more training would change a verdict."""
-        return replace(
-            self,
-            name=f"{self.name}{DOUBLED}",
-            label=f"{self.label}, twice the epochs",
-            seeds=self.seeds[:1],
-            keep=0,
-            factor=2 * self.factor,
-        )
-
-
-@dataclass(frozen=True)
-class ClaimSpec:
-    """A claim of the study as the book tests it.
-
-    kind "level": arms = (arm,), reaches `level`; "difference": arms = (A, B), B above A by at least `size`;
-    "equivalence": arms = (A, B), within ±`margin` (stated before the runs). `metric` is what is compared.
-    """
-
-    id: str
-    text: str
-    kind: str
-    arms: tuple[str, ...]
-    level: float | None = None
-    size: float = 0.0
-    margin: float | None = None
-    metric: str = "accuracy"
-    doubled: bool = True  # check the verdict at twice the budget (one seed per arm)
-    stand_in: str = ""  # why the arms are not the model the claim is about: its verdict is "not tested"
-
-    def __post_init__(self):
-        shape = {"level": 1, "difference": 2, "equivalence": 2}
-        if self.kind not in CLAIM_KINDS or len(self.arms) != shape[self.kind]:
-            raise ValueError(f"claim {self.id!r}: kind {self.kind!r} with {len(self.arms)} arm(s)")
-        if (self.kind == "level") != (self.level is not None) or (self.kind == "equivalence") != bool(self.margin):
-            raise ValueError(f"claim {self.id!r}: a level claim needs a level, an equivalence claim a margin")
-        if self.metric not in METRICS:
-            raise ValueError(f"claim {self.id!r}: metric {self.metric!r} is not one of {METRICS}")
-
-
-@dataclass(frozen=True)
-class Chapter:
-    stem: str
-    reads: tuple[str, ...] = ()  # chapters whose outputs it reads
-    arms: tuple[Arm, ...] = ()  # what it trains (runs of the store)
-    claims: tuple[ClaimSpec, ...] = ()  # what it judges
+def level(claim_id: str, text: str, arm: str, reached: float, **options) -> ClaimSpec:
+    """A claim that `arm` reaches the level `reached`."""
+    return ClaimSpec(claim_id, text, "level", (arm,), reached, **options)
 
 
 def difference(claim_id: str, text: str, a: str, b: str, **options) -> ClaimSpec:
@@ -202,9 +119,7 @@ CHAPTERS = {
                 protocol_arm("protocol_outliers_kept", "small VGG-style CNN, outliers kept", data="outliers kept"),
             ),
             (
-                ClaimSpec(
-                    "baseline_52", "The baseline CNN reaches 52 % test accuracy", "level", ("study_pipeline",), 0.52
-                ),
+                level("baseline_52", "The baseline CNN reaches 52 % test accuracy", "study_pipeline", 0.52),
                 difference(
                     "outliers",
                     "Removing the autoencoder's outliers raises accuracy by 4 points",
@@ -263,18 +178,12 @@ CHAPTERS = {
             ("03_outliers", "04_baseline"),
             (
                 Arm(
-                    "unet_study",
-                    "attention U-Net",
-                    "attention_unet",
-                    PROTOCOL,
-                    "protocol",
-                    changes=STUDY_UNET,
-                    keep=1,
+                    "unet_study", "attention U-Net", "attention_unet", PROTOCOL, "protocol", changes=STUDY_UNET, keep=1
                 ),
                 Arm("plain_protocol", "baseline CNN, the U-Net's recipe", "baseline_std_model", PROTOCOL, "protocol"),
             ),
             (
-                ClaimSpec("unet_64", "The attention U-Net reaches 64 %", "level", ("unet_study",), 0.64),
+                level("unet_64", "The attention U-Net reaches 64 %", "unet_study", 0.64),
                 difference(
                     "unet_vs_cnn",
                     "The attention U-Net beats the baseline CNN trained the same way",
@@ -312,11 +221,10 @@ CHAPTERS = {
             "11_claims",
             ("04_baseline", "05_augmentation", "06_unet", "09_vit_ensemble"),
             claims=(
-                ClaimSpec(
+                level(
                     "study_goal",
                     "The study-size attention U-Net reaches the study's goal of 75 %",
-                    "level",
-                    ("unet_study",),
+                    "unet_study",
                     0.75,
                     doubled=False,
                 ),

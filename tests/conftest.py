@@ -1,8 +1,12 @@
 """Shared fixtures: synthetic FER-2013 in its three forms; the real data set when it is present; tiny splits and
-profiles to train on; claim records; the book built into a folder of its own."""
+profiles to train on; claim records; the book built into a folder of its own; figures closed after each test."""
 
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")  # no display: figures draw off screen
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from helpers import ALLOW_DRAFTS, ROOT, build, claim_runs, warnings_in
@@ -13,6 +17,13 @@ from fer_helpers.analysis.comparisons import Claim
 from fer_helpers.book import drafts
 from fer_helpers.dataset import data, synthetic
 from fer_helpers.dataset.sources import DataNotFound, locate
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Every test closes the figures it drew."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")

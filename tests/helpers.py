@@ -79,6 +79,11 @@ def one_hot_probs(predicted, confidence=0.9):
     return probs
 
 
+def texts(fig) -> list[str]:
+    """The texts drawn inside a figure's axes."""
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
 def assert_same(a, b):
     """Two data sets hold the same images, labels, ids and parts in the same order."""
     np.testing.assert_array_equal(a.images, b.images)

@@ -185,7 +185,7 @@ def test_plots_say_when_there_is_nothing_to_show():
     import matplotlib
 
     matplotlib.use("Agg")
-    from fer_helpers.analysis import plots
+    from fer_helpers.analysis import grids
 
-    fig = plots.pair_grid(np.zeros((0, 48, 48)), np.zeros((0, 48, 48)), suptitle="exact duplicates")
+    fig = grids.pair_grid(np.zeros((0, 48, 48)), np.zeros((0, 48, 48)), suptitle="exact duplicates")
     assert "none" in fig.axes[0].texts[0].get_text()

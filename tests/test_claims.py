@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import claim_runs, labelled
 
-from fer_helpers import chapters, config
+from fer_helpers import chapters, config, specs
 from fer_helpers.analysis import claims, comparisons
 
 N = 1000
@@ -15,14 +15,14 @@ LABELS = np.arange(N) % 7
 TEST = labelled(LABELS)
 RECIPE = dataclasses.replace(config.STUDY_BASELINE, batch=16)
 ARMS = (
-    chapters.Arm("a", "arm A", "baseline_std_model", RECIPE, "study"),
-    chapters.Arm("b", "arm B", "baseline_std_model", RECIPE, "study", "outliers kept"),
+    specs.Arm("a", "arm A", "baseline_std_model", RECIPE, "study"),
+    specs.Arm("b", "arm B", "baseline_std_model", RECIPE, "study", "outliers kept"),
 )
 
 
 @pytest.fixture(autouse=True)
 def book(monkeypatch):
-    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": chapters.Chapter("04_tiny", (), ARMS)})
+    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": specs.Chapter("04_tiny", (), ARMS)})
 
 
 def trials(accuracies, seed=0, epochs=20, f1=None) -> list:
@@ -50,14 +50,14 @@ def test_equivalence_is_two_one_sided_tests_read_from_the_90_percent_interval():
 
 
 def test_a_level_claim_holds_when_the_interval_over_seeds_and_images_clears_the_level():
-    spec = chapters.ClaimSpec("lvl", "A reaches 52 %", "level", ("a",), 0.52)
+    spec = specs.ClaimSpec("lvl", "A reaches 52 %", "level", ("a",), 0.52)
     record = claims.judge(spec, {"arm A": trials([0.60, 0.61, 0.62])}, TEST)
     assert record["kind"] == "level" and record["verdict"] == "holds" and record["budget"] == 20
     assert "doubled_budget" not in record  # a word more training would not change
 
 
 def test_a_changeable_word_is_checked_at_twice_the_epochs_and_becomes_budget_limited_when_it_moves():
-    spec = chapters.ClaimSpec("gain", "B beats A by 4 points", "difference", ("a", "b"), size=0.04)
+    spec = specs.ClaimSpec("gain", "B beats A by 4 points", "difference", ("a", "b"), size=0.04)
     arms = {"arm A": trials([0.60, 0.60, 0.60]), "arm B": trials([0.60, 0.61, 0.60], seed=1)}
     waiting = claims.judge(spec, arms, TEST)
     assert waiting["verdict"] == "refuted" and waiting["verdict_at_doubled"] == "not trained yet"
@@ -71,26 +71,26 @@ def test_a_changeable_word_is_checked_at_twice_the_epochs_and_becomes_budget_lim
 
 
 def test_a_stand_in_is_not_tested_and_keeps_what_it_measured():
-    spec = chapters.ClaimSpec("si", "B beats A", "difference", ("a", "b"), stand_in="not the study's model")
+    spec = specs.ClaimSpec("si", "B beats A", "difference", ("a", "b"), stand_in="not the study's model")
     record = claims.judge(spec, {"arm A": trials([0.5] * 3), "arm B": trials([0.6] * 3, seed=1)}, TEST)
     assert record["verdict"] == "not tested" and record["verdict_as_measured"] == "holds"
 
 
 def test_macro_f1_and_equivalence_claims_are_judged_seed_by_seed():
-    f1 = chapters.ClaimSpec("f1", "B raises macro-F1", "difference", ("a", "b"), metric="macro_f1")
+    f1 = specs.ClaimSpec("f1", "B raises macro-F1", "difference", ("a", "b"), metric="macro_f1")
     arms = {"arm A": trials([0.5] * 3, f1=[0.40, 0.41, 0.42]), "arm B": trials([0.5] * 3, 1, f1=[0.45, 0.47, 0.46])}
     record = claims.judge(f1, arms, TEST)
     assert record["test"] == "paired t over seeds" and record["verdict"] == "holds"
     assert record["accuracies"]["arm B"] == [0.45, 0.47, 0.46] and record["mean_difference"] == pytest.approx(0.05)
-    same = chapters.ClaimSpec("eq", "B does as well as A", "equivalence", ("a", "b"), margin=0.02)
+    same = specs.ClaimSpec("eq", "B does as well as A", "equivalence", ("a", "b"), margin=0.02)
     near = {"arm A": trials([0.600, 0.610, 0.620]), "arm B": trials([0.601, 0.612, 0.619], seed=1)}
     record = claims.judge(same, near, TEST)
     assert record["test"] == "two one-sided t" and record["verdict"] == "holds" and len(record["ci90"]) == 2
 
 
 def test_a_chapter_judges_and_saves_every_claim_it_declares(tmp_path, monkeypatch):
-    specs = (chapters.ClaimSpec("gain", "B beats A", "difference", ("a", "b")),)
-    chapter = chapters.Chapter("04_tiny", (), ARMS, specs)
+    declared = (specs.ClaimSpec("gain", "B beats A", "difference", ("a", "b")),)
+    chapter = specs.Chapter("04_tiny", (), ARMS, declared)
     profile = config.Profile("smoke", None, {}, tmp_path)
     records = claims.judge_chapter(chapter, {"arm A": trials([0.5] * 3), "arm B": trials([0.6] * 3, 1)}, TEST, profile)
     assert list(records) == ["gain"] and comparisons.load(profile)["gain"]["verdict"] == records["gain"]["verdict"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fer_helpers import config
-from fer_helpers.analysis import plots
+from fer_helpers.analysis import grids
 from fer_helpers.dataset import eda
 from fer_helpers.dataset.data import Split, Subset
 
@@ -106,11 +106,11 @@ def test_mean_faces_and_histograms():
 def test_plots_return_figures(split):
     import matplotlib.pyplot as plt
 
-    fig = plots.samples_per_class(split.test.images, split.test.labels, per_class=3)
+    fig = grids.samples_per_class(split.test.images, split.test.labels, per_class=3)
     assert len(fig.axes) == 7 * 3
-    fig2 = plots.pair_grid(split.test.images[:3], split.test.images[3:6], captions=["a", "b", "c"], ncols=2)
+    fig2 = grids.pair_grid(split.test.images[:3], split.test.images[3:6], captions=["a", "b", "c"], ncols=2)
     assert len(fig2.axes) == 2 * 2 * 2
-    fig3 = plots.image_grid(split.val.images, titles=list(config.CLASSES), ncols=4)
+    fig3 = grids.image_grid(split.val.images, titles=list(config.CLASSES), ncols=4)
     assert len(fig3.axes) == 8
     plt.close("all")
 

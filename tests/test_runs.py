@@ -5,21 +5,21 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from fer_helpers import chapters, config
+from fer_helpers import chapters, config, specs
 from fer_helpers.runstore import plan, runs, store
 
 TINY = dataclasses.replace(config.STUDY_BASELINE, batch=16)
 ARMS = (
-    chapters.Arm("tiny_pipeline", "tiny CNN", "baseline_std_model", TINY, "study", keep=1),
-    chapters.Arm("tiny_outliers_kept", "tiny CNN, outliers kept", "baseline_std_model", TINY, "study", "outliers kept"),
+    specs.Arm("tiny_pipeline", "tiny CNN", "baseline_std_model", TINY, "study", keep=1),
+    specs.Arm("tiny_outliers_kept", "tiny CNN, outliers kept", "baseline_std_model", TINY, "study", "outliers kept"),
 )
-CLAIM = chapters.ClaimSpec("tiny", "Outliers matter", "difference", ("tiny_outliers_kept", "tiny_pipeline"))
+CLAIM = specs.ClaimSpec("tiny", "Outliers matter", "difference", ("tiny_outliers_kept", "tiny_pipeline"))
 
 
 @pytest.fixture
 def book(monkeypatch, tiny_split, tmp_path):
     """A one-chapter book on the tiny split, writing under tmp_path, its outlier list the first training image."""
-    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": chapters.Chapter("04_tiny", (), ARMS, (CLAIM,))})
+    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": specs.Chapter("04_tiny", (), ARMS, (CLAIM,))})
     profile = config.Profile("full", None, {"study": 1}, tmp_path)
     profile.artifacts_dir.mkdir(parents=True)
     pd.DataFrame({"key": tiny_split.train.keys[:1]}).to_csv(profile.artifacts_dir / "outliers.csv", index=False)
@@ -50,7 +50,7 @@ def test_the_plan_sums_up_each_chapter_against_the_hours_given(book, tiny_split)
 def test_identical_arms_share_their_runs_and_each_arm_reads_them(book, tiny_split, monkeypatch):
     first = dataclasses.replace(ARMS[0], keep=0)
     twin = dataclasses.replace(ARMS[0], name="tiny_twin", label="tiny twin", seeds=(42,), keep=1)
-    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": chapters.Chapter("04_tiny", (), (first, twin))})
+    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": specs.Chapter("04_tiny", (), (first, twin))})
     planned = plan.plan(None, tiny_split, book)
     assert [(p.arm.name, p.seed, p.also) for p in planned] == [
         ("tiny_pipeline", 42, ("tiny_twin",)),

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from fer_helpers import chapters, config
+from fer_helpers import config, specs
 from fer_helpers.runstore import store
 
-ARM = chapters.Arm("tiny", "tiny arm", "baseline_std_model", config.STUDY_BASELINE, "study")
+ARM = specs.Arm("tiny", "tiny arm", "baseline_std_model", config.STUDY_BASELINE, "study")
 PROFILE = config.PROFILES["full"]
 
 

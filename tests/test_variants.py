@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from fer_helpers import chapters
+from fer_helpers import specs
 from fer_helpers.cleaning import variants
 
 
@@ -34,7 +34,7 @@ def test_the_overfit_subset_is_a_seeded_draw_of_the_pipelines_images(tiny_split,
 
 def test_every_declared_variant_has_a_key_and_an_unknown_one_is_refused(tiny_split, profile, monkeypatch):
     monkeypatch.setattr(variants, "OVERFIT_IMAGES", 50)  # fewer than the tiny split holds
-    loaded_here = set(chapters.DATA_VARIANTS) - {"denoised", "leaks kept"}  # those two read the data set again
+    loaded_here = set(specs.DATA_VARIANTS) - {"denoised", "leaks kept"}  # those two read the data set again
     keys = {name: variants.key(name, tiny_split, profile) for name in loaded_here}
     assert len(set(keys.values())) == len(keys)
     with pytest.raises(ValueError, match="unknown data variant 'blurred'"):

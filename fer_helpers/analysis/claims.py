@@ -1,4 +1,4 @@
-"""The book's declared claims (`chapters.ClaimSpec`) judged from their arms' runs, with the budget rule.
+"""The book's declared claims (`specs.ClaimSpec`) judged from their arms' runs, with the budget rule.
 
     record = claims.judge(spec, trials, split.test.leak_free)   # trials: {arm label: experiments.Trial}
 
@@ -6,7 +6,7 @@ The verdict word is one of `WORDS`:
 - holds, refuted, inconclusive: read from the claim's 95 % interval (`comparisons.verdict`; for an equivalence
   claim, from the 90 % interval against the margin, `equivalence_verdict`);
 - budget-limited: the word more training could change (refuted, inconclusive) was checked with one seed per arm
-  at twice the epochs (`chapters.Arm.doubled`), and the doubled runs gave another word;
+  at twice the epochs (`specs.Arm.doubled`), and the doubled runs gave another word;
 - not tested: the claim's arms are not the model the claim is about (`ClaimSpec.stand_in` says why).
 The record keeps the budget, and where the rule applied the doubled budget and the word at it.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from .. import chapters
+from .. import chapters, specs
 from . import comparisons, intervals
 
 WORDS = ("holds", "refuted", "inconclusive", "budget-limited", "not tested")
@@ -119,7 +119,7 @@ def judge(spec, trials: dict[str, list], test) -> dict:
     return record
 
 
-def judge_chapter(chapter: chapters.Chapter, trials: dict[str, list], test, profile) -> dict:
+def judge_chapter(chapter: specs.Chapter, trials: dict[str, list], test, profile) -> dict:
     """{claim id: record} of every claim `chapter` declares (`judge`), each saved to results/comparisons.json."""
     records = {spec.id: judge(spec, trials, test) for spec in chapter.claims}
     for record in records.values():

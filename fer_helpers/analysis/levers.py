@@ -18,8 +18,9 @@ from dataclasses import fields
 import numpy as np
 import pandas as pd
 
-from ..chapters import PROTOCOL_PIPELINE, Arm
+from ..chapters import PROTOCOL_PIPELINE
 from ..modelling import inference
+from ..specs import Arm
 from . import intervals
 
 

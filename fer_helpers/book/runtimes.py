@@ -61,13 +61,13 @@ def runs_markdown(runs: dict, root: Path = config.ROOT, link: str = "/notebooks/
 
 def store_markdown(profile: config.Profile = config.PROFILES["full"]) -> list[str]:
     """Per chapter and in all: the stored runs of its arms, their size, training PFLOP and the wall hours it took."""
-    from .. import chapters
+    from .. import chapters, specs
     from ..runstore import store
 
     runs = store.stored(profile)
     by_arm = {}
     for run in runs:
-        by_arm.setdefault(run.record["arm"].removesuffix(chapters.DOUBLED), []).append(run)
+        by_arm.setdefault(run.record["arm"].removesuffix(specs.DOUBLED), []).append(run)
     rows = []
     for stem, chapter in chapters.CHAPTERS.items():
         mine = [run for arm in chapter.arms for run in by_arm.get(arm.name, [])]

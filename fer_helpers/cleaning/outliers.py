@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 from sklearn.ensemble import IsolationForest
 
 from .. import config
-from ..analysis import plots
+from ..analysis import grids
 from ..dataset import audit
 from ..dataset.data import Split
 from ..machine import Stopwatch, cpu_info, describe, vector_units
@@ -219,7 +219,7 @@ def comparison_grid(run: OutlierRun, split: Split, n: int = 8, seed: int = confi
     errors = run.errors.to_numpy()
     titles = [f"outlier\n{errors[i]:.4f}" for i in worst] + [f"kept\n{errors[i]:.4f}" for i in kept]
     images = list(split.train.images[shown]) + list(reconstructed)
-    return plots.image_grid(images, titles + ["reconstruction"] * len(shown), ncols=len(shown), tile=0.9, fontsize=6)
+    return grids.image_grid(images, titles + ["reconstruction"] * len(shown), ncols=len(shown), tile=0.9, fontsize=6)
 
 
 def per_class(table: pd.DataFrame, split: Split) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The data an arm trains on (`chapters.DATA_VARIANTS`), and a key of its content.
+"""The data an arm trains on (`specs.DATA_VARIANTS`), and a key of its content.
 
     split, train = variants.load("pipeline", split, profile)   # validate on split.val, train on `train`
     variants.key("denoised", split, profile)                   # what the run store keys it by
@@ -16,9 +16,9 @@ import json
 import numpy as np
 
 from .. import config
-from ..chapters import DATA_VARIANTS
 from ..dataset import data
 from ..dataset.data import Split, Subset
+from ..specs import DATA_VARIANTS
 from . import denoise, outliers
 
 OVERFIT_IMAGES = 1000  # the "1,000 training images" variant

@@ -193,7 +193,7 @@ class Audit:
         return self._pair_table(found[keep])
 
     def pair_images(self, pairs: pd.DataFrame, caption=None):
-        """Left images, right images and captions of `pairs` (rows of a pair table), for plots.pair_grid."""
+        """Left images, right images and captions of `pairs` (rows of a pair table), for grids.pair_grid."""
         caption = caption or (lambda r: f"{r.split_a}/{r.label_a} | {r.split_b}/{r.label_b}")
         return (
             self.images[pairs["i"].to_numpy()],

@@ -5,7 +5,7 @@
     examples = choose(None, 3, where=correct)                    # 3 among the correct ones, classes ignored
 
 It is its own module because both statistics (the images behind chapter 7's share tables and
-sanity check) and figures (`plots.samples_per_class`) draw with it; neither should own the other.
+sanity check) and figures (`grids.samples_per_class`) draw with it; neither should own the other.
 """
 
 from __future__ import annotations

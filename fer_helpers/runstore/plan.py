@@ -4,7 +4,7 @@ at this machine's rate.
     planned = plan.plan(["06_unet"], split, profile)   # stored or not, in chapter order
     print(plan.describe(planned, profile, plan.machine_rates(profile)))
 
-Each chapter's arms come in chapter order; the doubled-budget checks of a claim (`chapters.Arm.doubled`) come after
+Each chapter's arms come in chapter order; the doubled-budget checks of a claim (`specs.Arm.doubled`) come after
 every chapter's arms, and only for the claims whose word more training could change (`claims.CHANGEABLE`), judged
 from the claim's stored runs; a claim whose runs are not all in yet gets its checks planned once they are.
 """
@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
-from .. import chapters, config
-from ..chapters import Arm
+from .. import chapters, config, specs
+from ..specs import Arm
 from . import store
 
 
@@ -165,7 +165,7 @@ def describe(planned: list[Planned], profile: config.Profile, rates: dict, hours
 
 def chapter_of(arm: Arm) -> str:
     """The first chapter that declares `arm` (or, for a doubled-budget check, its arm)."""
-    name = arm.name.removesuffix(chapters.DOUBLED)
+    name = arm.name.removesuffix(specs.DOUBLED)
     return next(stem for stem, chapter in chapters.CHAPTERS.items() if any(a.name == name for a in chapter.arms))
 
 

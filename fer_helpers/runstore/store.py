@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import config
-from ..chapters import Arm
 from ..dataset.data import Subset
 from ..results import to_jsonable, write_atomic
+from ..specs import Arm
 
 RECORD, PREDICTIONS, MODEL = "record.json", "predictions.npz", "model.keras"
 # outside the work tree: a backup there survives a new checkout on the same machine
