@@ -210,3 +210,14 @@ def test_gpu_workflow():
     steps = " ".join(str(step.get("run", "")) + str(step.get("uses", "")) for step in build_job["steps"])
     assert "make book PROFILE=full FORCE=1" in steps and "upload-pages-artifact" in steps
     assert "deploy-pages" in str(jobs["deploy"]["steps"])
+
+
+def test_the_project_kernel_logs_errors_only():
+    """`make env` installs the kernel so that it prints no start-up warning into a chapter's log."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if not kernel_installed():
+        pytest.skip(f"kernel {runbook.KERNEL!r} not installed (make env installs it)")
+
+    spec = KernelSpecManager().get_kernel_spec(runbook.KERNEL)
+    assert "--IPKernelApp.log_level=ERROR" in spec.argv and spec.env["TF_CPP_MIN_LOG_LEVEL"] == "3"
