@@ -59,13 +59,13 @@ def test_modules_are_found_transitively(project):
         "fer_helpers/book/__init__.py",
         "fer_helpers/book/notebook.py",
         "fer_helpers/config.py",
-        "fer_helpers/modelling/models.py",
+        "fer_helpers/models.py",
         "fer_helpers/predict.py",
         "fer_helpers/results.py",
-        "fer_helpers/modelling/training.py",
+        "fer_helpers/training.py",
     ]
     expected = hashlib.sha256((project / "fer_helpers" / "models.py").read_bytes()).hexdigest()[:16]
-    assert modules["fer_helpers/modelling/models.py"] == expected
+    assert modules["fer_helpers/models.py"] == expected
 
 
 def test_unparsable_module_names_the_file(project):
@@ -87,14 +87,14 @@ def test_stale_reasons_name_what_changed(project):
     reasons = provenance.stale_reasons(stored, provenance.run_keys(path, "b" * 16, project))
     assert reasons == [
         "code cells changed",
-        "fer_helpers/modelling/models.py changed",
+        "fer_helpers/models.py changed",
         "fer_helpers/predict.py newly imported",
         "lock changed",
         "data changed",
     ]
     chapter(project, "from fer_helpers import config")
     reasons = provenance.stale_reasons(stored, provenance.run_keys(path, "a" * 16, project))
-    assert "fer_helpers/modelling/training.py no longer imported" in reasons
+    assert "fer_helpers/training.py no longer imported" in reasons
 
 
 def test_records_without_keys_are_stale(project):
@@ -186,3 +186,11 @@ def test_reads_names_only_earlier_chapters_that_exist():
     stems = [path.stem for path in provenance.chapter_notebooks()]
     for chapter, upstream in provenance.READS.items():
         assert chapter in stems and all(up in stems and up < chapter for up in upstream)
+
+
+def test_describe_puts_code_data_and_lock_first_and_counts_the_rest():
+    modules = [f"fer_helpers/m{i}.py changed" for i in range(6)]
+    line = provenance.describe([*modules, "lock changed"], most=3)
+    assert line == "stale: lock changed; fer_helpers/m0.py changed; fer_helpers/m1.py changed; 4 more"
+    assert provenance.describe(["code cells changed"]) == "stale: code cells changed"
+    assert provenance.describe([]) == "up to date"

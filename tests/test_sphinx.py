@@ -277,7 +277,7 @@ def test_status_table_names_what_changed(tmp_path, monkeypatch):
         if stem == "01_fresh":
             (tmp_path / "fer_helpers" / "training.py").write_text("EPOCHS = 6\n")
     table = "\n".join(reproduce.reproduce_markdown("status", tmp_path))
-    assert "| [01_fresh](/notebooks/01_fresh.ipynb) | stale: `fer_helpers/modelling/training.py` changed |" in table
+    assert "| [01_fresh](/notebooks/01_fresh.ipynb) | stale: `fer_helpers/training.py` changed |" in table
     assert "| [02_trains](/notebooks/02_trains.ipynb) | up to date |" in table
     assert "| [03_draft](/notebooks/03_draft.ipynb) | stale: not run in the full profile |" in table
     assert "No data set was found" not in table

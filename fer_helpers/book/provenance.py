@@ -198,8 +198,14 @@ def notebook_stale_reasons(path: Path, data: str | None, root: Path = config.ROO
     return upstream_reasons(path.stem, finished)
 
 
-def describe(reasons: list[str]) -> str:
-    return "stale: " + "; ".join(reasons) if reasons else "up to date"
+def describe(reasons: list[str], most: int = 4) -> str:
+    """One line: "up to date", or "stale: " and the first `most` reasons (code, data and lock before modules), with
+    how many more: a refactor that touches twenty modules stays one readable line."""
+    if not reasons:
+        return "up to date"
+    ordered = sorted(reasons, key=lambda reason: reason.startswith(f"{PACKAGE}/"))
+    more = f"; {len(ordered) - most} more" if len(ordered) > most else ""
+    return "stale: " + "; ".join(ordered[:most]) + more
 
 
 def chapter_status(root: Path = config.ROOT, data: str | None = None) -> dict[str, list[str]]:
