@@ -92,3 +92,26 @@ def test_the_smoke_profile_trains_inline_with_the_checks_its_claim_needs_and_ver
     trained = first.history["val_accuracy"][0]
     store.update_record(first, history={**first.history, "val_accuracy": [0.0]})
     assert runs.verify(first.key, tiny_split, smoke) == [f"epoch 1 val_accuracy: stored 0.0, now {trained!r}"]
+
+
+def test_jobs_run_each_key_as_its_own_process_with_its_share_of_the_cores(monkeypatch):
+    calls = []
+    monkeypatch.setattr(runs.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(runs.subprocess, "call", lambda command, env: calls.append((command, env)) or 0)
+    assert runs.run_jobs(["k1", "k2", "k3"], jobs=2) == 0
+    assert sorted(command[-1] for command, _ in calls) == ["k1", "k2", "k3"]
+    for command, env in calls:
+        assert command[1:4] == ["-m", "fer_helpers.runstore.runs", "--key"]
+        assert env["TF_NUM_INTRAOP_THREADS"] == env["OMP_NUM_THREADS"] == "4"
+    monkeypatch.setattr(runs.subprocess, "call", lambda command, env: 1 if command[-1] == "k2" else 0)
+    assert runs.run_jobs(["k1", "k2"], jobs=2) == 1  # a failed job fails the whole command
+
+
+def test_a_run_records_the_gpu_it_trained_on(monkeypatch):
+    import tensorflow as tf
+
+    assert runs.device() == "CPU" or runs.device().startswith("GPU: ")
+    gpu = tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [gpu])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda gpu: {"device_name": "NVIDIA H100"})
+    assert runs.device() == "GPU: NVIDIA H100"
