@@ -272,10 +272,3 @@ def chapter_of_claim(claim_id: str) -> str:
 def reads() -> dict[str, tuple[str, ...]]:
     """{chapter: the chapters it reads}, for the chapters that read any."""
     return {stem: chapter.reads for stem, chapter in CHAPTERS.items() if chapter.reads}
-
-
-def doubled_arms(stem: str | None = None) -> list[Arm]:
-    """The doubled-budget arms of the claims of `stem` (default: every chapter) that ask for one."""
-    chosen = [CHAPTERS[stem]] if stem else CHAPTERS.values()
-    names = dict.fromkeys(name for chapter in chosen for c in chapter.claims if c.doubled for name in c.arms)
-    return [arm(name).doubled() for name in names]

@@ -50,13 +50,11 @@ def test_the_study_claims_use_the_study_models():
     assert plain.recipe == unet_arm.recipe and plain.budget == unet_arm.budget  # one recipe for both arms
 
 
-def test_an_arm_shared_by_two_chapters_is_one_arm_and_doubled_arms_take_one_seed_at_twice_the_budget():
+def test_an_arm_shared_by_two_chapters_is_one_arm_and_its_doubled_check_is_found_by_name():
     assert chapters.arms()["study_pipeline"] is chapters.STUDY_PIPELINE
-    doubled = chapters.arm("study_pipeline").doubled()
-    assert doubled.seeds == (config.SEED,) and doubled.factor == 2 and not doubled.keep
+    doubled = chapters.arm("study_pipeline" + specs.DOUBLED)
+    assert doubled == chapters.STUDY_PIPELINE.doubled() and doubled.seeds == (config.SEED,) and not doubled.keep
     assert doubled.epochs(config.PROFILES["full"]) == 2 * config.PROFILES["full"].budget("study")
-    names = [a.name for a in chapters.doubled_arms("04_baseline")]
-    assert names == ["study_pipeline_x2", "study_outliers_kept_x2", "study_class_weights_x2", "study_leaks_kept_x2"]
 
 
 def test_two_different_arms_under_one_name_are_refused(monkeypatch):

@@ -36,6 +36,15 @@ def test_the_plan_lists_each_run_once_with_its_cost_in_chapter_order(book, tiny_
     assert "6 of 6 runs missing" in text and planned[0].key in text
 
 
+def test_a_chapters_doubled_checks_come_before_the_next_chapters_arms(book, tiny_split, monkeypatch):
+    later = specs.Arm("tiny_later", "tiny CNN, weighted", "baseline_std_model", TINY, "study", class_weights=True)
+    monkeypatch.setitem(chapters.CHAPTERS, "05_tiny", specs.Chapter("05_tiny", (), (later,)))
+    checks = {"04_tiny": [ARMS[1].doubled()], "05_tiny": []}
+    monkeypatch.setattr(plan, "doubled_needed", lambda stems, base, split, profile: (checks[stems[0]], []))
+    names = [p.arm.name for p in plan.plan(None, tiny_split, book)]
+    assert names == ["tiny_pipeline"] * 3 + ["tiny_outliers_kept"] * 3 + ["tiny_outliers_kept_x2"] + ["tiny_later"] * 3
+
+
 def test_the_plan_sums_up_each_chapter_against_the_hours_given(book, tiny_split):
     planned = plan.plan(None, tiny_split, book)
     rates = {None: 1e9}

@@ -4,9 +4,10 @@ at this machine's rate.
     planned = plan.plan(["06_unet"], split, profile)   # stored or not, in chapter order
     print(plan.describe(planned, profile, plan.machine_rates(profile)))
 
-Each chapter's arms come in chapter order; the doubled-budget checks of a claim (`specs.Arm.doubled`) come after
-every chapter's arms, and only for the claims whose word more training could change (`claims.CHANGEABLE`), judged
-from the claim's stored runs; a claim whose runs are not all in yet gets its checks planned once they are.
+Chapter by chapter: a chapter's arms, then the doubled-budget checks of its claims (`specs.Arm.doubled`), so that
+one chapter's runs are complete before the next chapter's begin. A check is planned only for a claim whose word more
+training could change (`claims.CHANGEABLE`), judged from the claim's stored runs; a claim whose runs are not all in
+yet gets its checks planned once they are.
 """
 
 from __future__ import annotations
@@ -95,13 +96,18 @@ def doubled_needed(stems, base: list[Planned], split, profile: config.Profile) -
 
 
 def plan(stems, split, profile: config.Profile) -> list[Planned]:
-    """Every run of `stems` (default: every chapter), stored or not, in chapter order; the doubled-budget checks
-    the claims need last (module doc)."""
+    """Every run of `stems` (default: every chapter), stored or not: chapter by chapter, its arms and then the
+    doubled-budget checks its claims need (module doc)."""
     stems = check_stems(stems)
     arms = list({a.name: a for s in stems for a in chapters.CHAPTERS[s].arms}.values())
     base = planned(arms, split, profile)
-    doubled, _ = doubled_needed(stems, base, split, profile)
-    return base + [p for p in planned(doubled, split, profile) if p.key not in {b.key for b in base}]
+    ordered = {}
+    for stem in stems:
+        names = {a.name for a in chapters.CHAPTERS[stem].arms}
+        doubled, _ = doubled_needed([stem], base, split, profile)
+        for p in [p for p in base if names & {p.arm.name, *p.also}] + planned(doubled, split, profile):
+            ordered.setdefault(p.key, p)
+    return list(ordered.values())
 
 
 def _outliers(profile):

@@ -5,12 +5,12 @@
     python -m fer_helpers.runstore.runs --key KEY                   one run: the command a scheduler's job runs
     python -m fer_helpers.runstore.runs --verify KEY [--epochs N]   train a stored run again and compare
 
-Runs are planned in chapter order, each chapter's arms first and the doubled-budget checks of its claims
-(`chapters.doubled_arms`) after every chapter's arms. A run that is cut off resumes from its backup (kept in
-runs/.backup/ and, in the full profile, in `store.MIRROR` outside the work tree). `--jobs N` trains N runs at
-once, each a `--key` process with its share of the cores. Chapters read their runs with `chapter_runs`: in the
-full profile a missing run stops the chapter with the command that trains it; the smoke profile trains its
-tiny runs inline.
+Runs are planned chapter by chapter, each chapter's arms and then the doubled-budget checks its claims need
+(`plan.doubled_needed`), so that a chapter's runs are complete before the next chapter's begin. A run that is cut
+off resumes from its backup (kept in runs/.backup/ and, in the full profile, in `store.MIRROR` outside the work
+tree). `--jobs N` trains N runs at once, each a `--key` process with its share of the cores. Chapters read their
+runs with `chapter_runs`: in the full profile a missing run stops the chapter with the command that trains it; the
+smoke profile trains its tiny runs inline.
 """
 
 from __future__ import annotations
