@@ -32,7 +32,7 @@ def test_committed_notebook_is_clean(path):
     notebook = nbformat.read(path, as_version=4)
     assert not drafts.is_draft(path), (
         f"{path.name}: not run in the full profile; the book shows committed outputs: run "
-        f"`make notebooks` (python -m fer_helpers.runbook notebooks/{path.name}) and commit the result"
+        f"`make notebooks` (python -m fer_helpers.book.runbook notebooks/{path.name}) and commit the result"
     )
     assert notebook.metadata.get("kernelspec", {}).get("name") == runbook.KERNEL, (
         f"{path.name}: kernelspec is not {runbook.KERNEL!r} (run it with `make notebooks` or pick the kernel "
@@ -84,7 +84,7 @@ def test_notebook_cleaning_keeps_one_parameters_cell():
     assert [c.source for c in notebook.cells] == ["profile = None", "print(profile)"]
 
 
-# --- make notebooks (fer_helpers.runbook) ---------------------------------------------------------
+# --- make notebooks (fer_helpers.book.runbook) ----------------------------------------------------
 
 
 def make_notebook(path: Path, *sources: str) -> Path:
