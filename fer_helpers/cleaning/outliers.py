@@ -126,8 +126,7 @@ def fit_autoencoder(
     images and settings is stored, read it back instead (training differs across instruction sets)."""
     key = run_key(split, profile, seed)
     if stored := load_run(key, profile, percentile):
-        print(f"autoencoder: the stored run {key}, trained on {stored.trained_on}, read back")
-        return stored
+        return stored  # the page says where it was trained (`trained_on`)
     set_seed(seed)
     watch = Stopwatch()
     autoencoder = conv_autoencoder()
