@@ -54,16 +54,19 @@ def planned(arms: list[Arm], split, profile: config.Profile) -> list[Planned]:
     from ..modelling import flops
     from . import registry
 
-    data_keys, forward, runs = {}, {}, {}
+    data_keys, n_train, forward, runs = {}, {}, {}, {}
     for a in arms:
         if a.data not in data_keys:
             data_keys[a.data] = variants.key(a.data, split, profile)
+            n_train[a.data] = (
+                len(variants.load(a.data, split, profile)[1])
+                if a.data != "denoised"
+                else len(split.train.without(_outliers(profile)))
+            )
         model = (a.model, a.changes)
         if model not in forward:
             forward[model] = flops.forward(registry.entry(a.model).build(split.train.x()[:64], **dict(a.changes)))
-        n_train = len(variants.load(a.data, split, profile)[1]) if a.data != "denoised" else None
-        n_train = n_train or len(split.train.without(_outliers(profile)))
-        cost = flops.training(forward[model], n_train, len(split.val), a.epochs(profile))
+        cost = flops.training(forward[model], n_train[a.data], len(split.val), a.epochs(profile))
         for seed in a.seeds:
             run_spec = store.spec(a, seed, profile, data_keys[a.data])
             identity = (run_spec["builder"], json.dumps(run_spec["options"], sort_keys=True))
@@ -101,11 +104,15 @@ def plan(stems, split, profile: config.Profile) -> list[Planned]:
     stems = check_stems(stems)
     arms = list({a.name: a for s in stems for a in chapters.CHAPTERS[s].arms}.values())
     base = planned(arms, split, profile)
+    doubled = {stem: doubled_needed([stem], base, split, profile)[0] for stem in stems}
+    checks = planned(list({a.name: a for d in doubled.values() for a in d}.values()), split, profile)
     ordered = {}
     for stem in stems:
         names = {a.name for a in chapters.CHAPTERS[stem].arms}
-        doubled, _ = doubled_needed([stem], base, split, profile)
-        for p in [p for p in base if names & {p.arm.name, *p.also}] + planned(doubled, split, profile):
+        doubled_names = {a.name for a in doubled[stem]}
+        for p in [p for p in base if names & {p.arm.name, *p.also}] + [
+            p for p in checks if doubled_names & {p.arm.name, *p.also}
+        ]:
             ordered.setdefault(p.key, p)
     return list(ordered.values())
 
