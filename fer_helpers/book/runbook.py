@@ -2,12 +2,14 @@
 
     python -m fer_helpers.book.runbook [--profile full] [--force] [NOTEBOOK ...]
     python -m fer_helpers.book.runbook --status
+    python -m fer_helpers.book.runbook --install-kernel
 
 NOTEBOOK is a path or a stem (`04_baseline`). In the full profile a notebook is re-run only when it
 is stale: when its code cells, the `fer_helpers` modules it imports, requirements.lock or the data
 changed since its committed run, or an earlier chapter whose outputs it reads ran after it
 (`provenance.notebook_stale_reasons`; the reasons are printed; `--force`
-re-runs it anyway); `--status` only prints each chapter's state. Each run executes into
+re-runs it anyway); `--status` only prints each chapter's state; `--install-kernel` installs the project's kernel
+into the running environment (`install_kernel`). Each run executes into
 _build/executed/ and replaces notebooks/<name> only on success, so a failure leaves the executed copy
 for inspection; the run's keys, wall time, machine, data checksum and package versions go to
 results/runs.json (read by the "Reproduce this book" page). Progress is printed per cell.
@@ -38,6 +40,25 @@ EXECUTED = config.ROOT / "_build" / "executed"
 KERNEL = "fer2013-book"
 KERNELSPEC = {"name": KERNEL, "display_name": "Python (FER-2013 book)", "language": "python"}
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def install_kernel(prefix: str = sys.prefix) -> Path:
+    """Install the project's kernel under `prefix`: quiet by design, since its log lands in the chapters' logs. It
+    logs errors only (no "running over TCP without encryption" line per chapter: it listens on localhost) and
+    TensorFlow logs nothing."""
+    import tempfile
+
+    from ipykernel.kernelspec import write_kernel_spec
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    with tempfile.TemporaryDirectory() as scratch:
+        staged = write_kernel_spec(
+            Path(scratch) / KERNEL,
+            overrides={"display_name": KERNELSPEC["display_name"], "env": {"TF_CPP_MIN_LOG_LEVEL": "3"}},
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            python_arguments=["-Xfrozen_modules=off"],
+        )
+        return Path(KernelSpecManager().install_kernel_spec(staged, kernel_name=KERNEL, prefix=prefix))
 
 
 def notebook_path(name: Path | str) -> Path:
@@ -279,7 +300,11 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default="full", choices=sorted(config.PROFILES))
     parser.add_argument("--force", action="store_true", help="re-run notebooks that are up to date")
     parser.add_argument("--status", action="store_true", help="print whether each chapter is up to date; run nothing")
+    parser.add_argument("--install-kernel", action="store_true", help="install the project's kernel; run nothing")
     args = parser.parse_args(argv)
+    if args.install_kernel:
+        print(f"kernel {KERNEL!r} installed in {relative(install_kernel())}")
+        return 0
     paths = [notebook_path(n) for n in args.notebooks] or provenance.chapter_notebooks()
     if args.status:
         print_status(paths)
