@@ -63,6 +63,12 @@ LEVERS = (
     lever("strided_stem", "strided first layer", changes=(("strided_stem", True),)),
     lever("bn_no_scale", "batch norm without scale", changes=(("bn_scale", False),)),
     lever("coarse_width", "width moved to the 12×12 and 6×6 stages", changes=(("widths", (16, 24, 72, 144)),)),
+    lever("weight_average", "moving average of the weights 0.998", recipe=replace(PROTOCOL, ema=0.998)),
+    lever(
+        "alternating_flips",
+        "alternating flips",
+        recipe=replace(PROTOCOL, augmentation=replace(PROTOCOL.augmentation, flip="alternating")),
+    ),
     # the protocol's own parts, each taken away: where the protocol came from, in runs
     lever("no_smoothing", "no label smoothing", recipe=replace(PROTOCOL, label_smoothing=0.0)),
     lever(

@@ -4,8 +4,9 @@ accuracy targets and the profiles (how much work a run does)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "data"
@@ -45,19 +46,22 @@ TARGETS = {
 class Augmentation:
     """Random transforms of the training images, drawn afresh every epoch (training only)."""
 
-    flip: bool = False  # horizontal
+    flip: bool | str = False  # horizontal: True at random, or "alternating" (`training.alternating_flips`)
     rotation: float = 0.0  # up to ± this many degrees
     zoom: float = 0.0  # scale in 1 ± zoom
     shift: float = 0.0  # up to ± this share of the side, both axes
     erase: float = 0.0  # probability of erasing a random rectangle
 
     def __post_init__(self):
+        if self.flip not in (False, True, "alternating"):
+            raise ValueError(f"Augmentation.flip = {self.flip!r}: choose False, True or 'alternating'")
         for name in ("rotation", "zoom", "shift", "erase"):
             if not 0 <= getattr(self, name) <= (180 if name == "rotation" else 1):
                 raise ValueError(f"Augmentation.{name} = {getattr(self, name)} is out of range")
 
     def describe(self) -> str:
-        parts = (["flip"] if self.flip else []) + [
+        flips = {True: ["flip"], "alternating": ["alternating flips"]}.get(self.flip, [])
+        parts = flips + [
             text
             for value, text in [
                 (self.rotation, f"rotation ±{self.rotation:g}°"),
@@ -88,6 +92,10 @@ class Recipe:
     augmentation: Augmentation = Augmentation()
     epochs: int = 30
     mixup: float = 0.0  # Beta(mixup, mixup) weight of each batch's blend with a shuffled copy of itself; 0: none
+    ema: float = 0.0  # decay per step of a moving average of the weights, which validation and the kept model use
+
+    # fields added after runs were stored: in `settings` only when set, so that those runs keep their keys
+    ADDED: ClassVar[dict] = {"ema": 0.0}
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -96,6 +104,12 @@ class Recipe:
             raise ValueError(f"Recipe.schedule {self.schedule!r}: choose one of {SCHEDULES}")
         if self.learning_rate <= 0 or self.batch < 1 or self.epochs < 1 or self.warmup_epochs < 0 or self.mixup < 0:
             raise ValueError(f"Recipe needs a positive learning rate, batch and epochs, and mixup >= 0: {self}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"Recipe.ema = {self.ema}: a decay in [0, 1), 0 for none")
+
+    def settings(self) -> dict:
+        """The recipe as a dict for run keys and backups: every field, those of `ADDED` only when set."""
+        return {k: v for k, v in asdict(self).items() if k not in self.ADDED or v != self.ADDED[k]}
 
     def describe(self) -> str:
         """One line for tables and results files."""
@@ -109,6 +123,7 @@ class Recipe:
             [f"wd {self.weight_decay:g}"] * bool(self.weight_decay)
             + [f"label smoothing {self.label_smoothing:g}"] * bool(self.label_smoothing)
             + [f"mixup {self.mixup:g}"] * bool(self.mixup)
+            + [f"weight average {self.ema:g}"] * bool(self.ema)
         )
         return ", ".join(
             [

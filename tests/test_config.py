@@ -59,6 +59,22 @@ def test_a_bad_recipe_is_refused(change, message):
 def test_a_bad_augmentation_is_refused():
     with pytest.raises(ValueError, match="erase"):
         config.Augmentation(erase=1.5)
+    with pytest.raises(ValueError, match="flip"):
+        config.Augmentation(flip="sometimes")
+
+
+def test_alternating_flips_and_a_weight_average_are_described():
+    alternating = config.Augmentation(flip="alternating", rotation=10)
+    assert alternating.describe() == "alternating flips, rotation ±10°"
+    assert "weight average 0.998" in dataclasses.replace(config.PROTOCOL, ema=0.998).describe()
+    with pytest.raises(ValueError, match="ema"):
+        dataclasses.replace(config.PROTOCOL, ema=1.0)
+
+
+def test_a_field_added_later_enters_the_settings_only_when_set():
+    assert "ema" not in config.PROTOCOL.settings()
+    assert set(config.PROTOCOL.settings()) == {f.name for f in dataclasses.fields(config.Recipe)} - {"ema"}
+    assert dataclasses.replace(config.PROTOCOL, ema=0.99).settings()["ema"] == 0.99
 
 
 def test_the_strongest_recipe_is_the_protocol_trained_longer():

@@ -23,8 +23,15 @@ def test_the_key_is_stable_and_changes_with_each_thing_that_decides_the_numbers(
         store.spec(dataclasses.replace(ARM, class_weights=True), 42, PROFILE, "data-a"),
         store.spec(dataclasses.replace(ARM, changes=(("dense", 64),)), 42, PROFILE, "data-a"),
         store.spec(dataclasses.replace(ARM, recipe=config.PROTOCOL), 42, PROFILE, "data-a"),
+        store.spec(dataclasses.replace(ARM, recipe=dataclasses.replace(ARM.recipe, ema=0.99)), 42, PROFILE, "data-a"),
     ]
     assert len({key, *map(store.key_of, others)}) == 1 + len(others)
+
+
+def test_the_key_of_a_recipe_without_the_fields_added_later_is_the_key_from_before_them():
+    """`config.Recipe.ADDED`: the runs stored before a field was added keep their keys."""
+    before = {k: v for k, v in dataclasses.asdict(ARM.recipe_in(PROFILE)).items() if k not in config.Recipe.ADDED}
+    assert store.spec(ARM, 42, PROFILE, "d")["recipe"] == store.to_jsonable(before)
 
 
 def test_the_key_ignores_names_and_labels_so_identical_arms_share_runs():

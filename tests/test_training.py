@@ -67,13 +67,16 @@ class Interrupt(Exception):
     pass
 
 
+class Interrupting(training.Progress):
+    """A progress bar that stops the run as its third epoch begins."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise Interrupt
+
+
 def test_a_resumed_run_equals_the_uninterrupted_run(tiny_split, tiny_profile, monkeypatch):
     whole = training.train(tiny_model(tiny_split), tiny_split, "whole", tiny_profile, RECIPE, save=False)
-
-    class Interrupting(training.Progress):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 2:
-                raise Interrupt
 
     monkeypatch.setattr(training, "Progress", Interrupting)
     with pytest.raises(Interrupt):
@@ -148,3 +151,45 @@ def test_a_mixup_recipe_trains_and_says_so(tiny_split, tiny_profile):
         dataclasses.replace(RECIPE, mixup=-1)
     run = training.train(tiny_model(tiny_split), tiny_split, "mixed", tiny_profile, recipe, save=False)
     assert run.epochs == 1 and np.isfinite(run.history["loss"][0])
+
+
+def test_alternating_flips_mirror_a_random_half_and_then_the_other_half():
+    first, second, third = (training.alternating_flips(3, epoch, 1000) for epoch in range(3))
+    assert 400 < first.sum() < 600
+    np.testing.assert_array_equal(second, ~first)
+    np.testing.assert_array_equal(third, first)
+    assert not np.array_equal(first, training.alternating_flips(4, 0, 1000))  # another seed, another half
+
+
+def test_alternating_flips_are_no_layer_of_the_trainer():
+    model = models.vgg_cnn(np.zeros((2, 48, 48, 1), np.float32), widths=(4, 8, 8, 8), convs=(1, 1, 1, 1))
+    alternating = config.Augmentation(flip="alternating", rotation=10)
+    names = [layer.name for layer in training.trainer(model, alternating).layers]
+    assert "aug_rotate" in names and "aug_flip" not in names
+
+
+def test_a_weight_average_is_validated_kept_and_resumed(tiny_split, tiny_profile, monkeypatch):
+    """Validation scores the average, the kept model is the kept epoch's average, and a resumed run equals an
+    uninterrupted one (the average is in the backup with the optimizer's state)."""
+    alternating = dataclasses.replace(RECIPE.augmentation, flip="alternating")
+    recipe = dataclasses.replace(RECIPE, ema=0.9, augmentation=alternating)
+    whole = training.train(tiny_model(tiny_split), tiny_split, "avg", tiny_profile, recipe, save=False)
+    val_accuracy = (whole.model.predict(tiny_split.val.x(), verbose=0).argmax(1) == tiny_split.val.labels).mean()
+    assert val_accuracy == pytest.approx(whole.history["val_accuracy"][whole.best_epoch - 1])
+
+    monkeypatch.setattr(training, "Progress", Interrupting)
+    with pytest.raises(Interrupt):
+        training.train(tiny_model(tiny_split), tiny_split, "avg_cut", tiny_profile, recipe, save=False)
+    monkeypatch.undo()
+    resumed = training.train(tiny_model(tiny_split), tiny_split, "avg_cut", tiny_profile, recipe, save=False)
+    assert resumed.resumed_at == 2 and resumed.history == whole.history
+    assert weights_equal(resumed.model, whole.model)
+
+
+def test_the_weight_average_is_not_what_training_continues_from(tiny_split, tiny_profile):
+    """Without the average the same run trains the same weights: the average only watches (and is kept)."""
+    plain = training.train(tiny_model(tiny_split), tiny_split, "plain", tiny_profile, RECIPE, save=False)
+    recipe = dataclasses.replace(RECIPE, ema=0.9)
+    averaged = training.train(tiny_model(tiny_split), tiny_split, "averaged", tiny_profile, recipe, save=False)
+    assert averaged.history["loss"] == plain.history["loss"]  # the same training trajectory
+    assert not weights_equal(averaged.model, plain.model)  # a different kept model: the average

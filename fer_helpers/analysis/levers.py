@@ -96,6 +96,7 @@ PHRASES = {
     "augmentation": lambda v: v.describe(),
     "optimizer": lambda v: {"adam": "Adam", "sgd": "SGD"}[v],
     "learning_rate": lambda v: f"a rate of {v:g}",
+    "ema": lambda v: f"a moving average of the weights ({v:g} per step)",
 }
 
 

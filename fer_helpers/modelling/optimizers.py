@@ -67,14 +67,18 @@ SCHEDULE_BUILDERS = {"cosine": cosine_schedule, "linear": linear_schedule}
 
 
 def optimizer(recipe: config.Recipe, steps_per_epoch: int, epochs: int) -> keras.optimizers.Optimizer:
-    """The recipe's optimizer: SGD with Nesterov momentum 0.9, or Adam (AdamW with weight decay)."""
+    """The recipe's optimizer: SGD with Nesterov momentum 0.9, or Adam (AdamW with weight decay); with the recipe's
+    `ema`, it also keeps a moving average of the weights (`training` validates and keeps the average)."""
     rate = (
         SCHEDULE_BUILDERS[recipe.schedule](recipe.learning_rate, steps_per_epoch, epochs, recipe.warmup_epochs)
         if recipe.schedule in SCHEDULE_BUILDERS
         else recipe.learning_rate
     )
+    average = {"use_ema": True, "ema_momentum": recipe.ema} if recipe.ema else {}
     if recipe.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay or None)
+        return keras.optimizers.SGD(
+            rate, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay or None, **average
+        )
     if recipe.weight_decay:
-        return keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay)
-    return keras.optimizers.Adam(rate)
+        return keras.optimizers.AdamW(rate, weight_decay=recipe.weight_decay, **average)
+    return keras.optimizers.Adam(rate, **average)

@@ -12,7 +12,7 @@ the same name and settings resumes from it.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -65,6 +65,14 @@ def mixup(x: np.ndarray, y: np.ndarray, alpha: float, batch: int, rng: np.random
     )
 
 
+def alternating_flips(seed: int, epoch: int, n: int) -> np.ndarray:
+    """Which of `n` training images (in their fixed order) are mirrored in epoch `epoch` (0-based) under alternating
+    flips (Jordan 2024, airbench): a random half in the first epoch, the other half in the next, and so on, so that
+    every two epochs show each image both ways."""
+    first = np.random.default_rng(epoch_seeds(seed, 0, 2)[1]).random(n) < 0.5
+    return first ^ bool(epoch % 2)
+
+
 def reseed(model: keras.Model, seed: int, epoch: int) -> None:
     """Reset every SeedGenerator of `model` (augmentation, dropout) to a state derived from (seed, epoch)."""
     states = [v for v in model.variables if v.name == "seed_generator_state"]
@@ -86,8 +94,9 @@ def augmentation_layers(augmentation: config.Augmentation, seed: int = config.SE
 
 
 def trainer(model: keras.Model, augmentation: config.Augmentation) -> keras.Model:
-    """`model` behind the recipe's augmentation layers: what is fitted (the saved model stays bare)."""
-    augment = augmentation_layers(augmentation)
+    """`model` behind the recipe's augmentation layers: what is fitted (the saved model stays bare). Alternating
+    flips are no layer: `train` mirrors the images of each epoch itself."""
+    augment = augmentation_layers(replace(augmentation, flip=augmentation.flip is True))
     if not augment:
         return model
     inputs = keras.Input(model.input_shape[1:], name="image")
@@ -103,6 +112,24 @@ def augmented_views(
     """`views` random augmentations of the images `x` (N,48,48,1), as training under `augmentation` sees them."""
     pipeline = keras.Sequential(augmentation_layers(augmentation, seed))
     return [keras.ops.convert_to_numpy(pipeline(x, training=True)) for _ in range(views)]
+
+
+class WeightAverage(keras.callbacks.Callback):
+    """For a recipe with a weight average (the optimizer's `use_ema`): validation scores the average, and each epoch
+    trains on from the last one's training weights, which `fit` overwrites with the average as it ends (`restore`
+    after `fit` puts them back). The weights are copied, not swapped: Keras' own `SwapEMAWeights` swaps by
+    addition and subtraction, which rounds them."""
+
+    def on_test_begin(self, logs=None):
+        self.training_weights = [keras.ops.convert_to_numpy(v) for v in self.model.trainable_variables]
+        self.model.optimizer.finalize_variable_values(self.model.trainable_variables)  # the average, in place
+
+    def on_test_end(self, logs=None):
+        self.restore()
+
+    def restore(self) -> None:
+        for variable, value in zip(self.model.trainable_variables, self.training_weights, strict=True):
+            variable.assign(value)
 
 
 def run_summary(run) -> dict:
@@ -203,7 +230,7 @@ def train(
     settings = {
         "seed": seed,
         "epochs": epochs,
-        "recipe": asdict(recipe),
+        "recipe": recipe.settings(),
         "train": len(train),
         "params": model.count_params(),
         "class_weight": class_weight and {str(k): v for k, v in class_weight.items()},
@@ -213,6 +240,7 @@ def train(
     resumed_at = len(epoch_seconds)
     watch = Stopwatch()
     progress = Progress(name, epochs, steps, resumed_at)
+    averaged = [WeightAverage()] if recipe.ema else []
     for epoch in range(resumed_at, min(epochs, stop_after or epochs)):
         reseed(fitted, seed, epoch)
         if recipe.schedule == "plateau":
@@ -221,8 +249,13 @@ def train(
         rng = np.random.default_rng(epoch_seeds(seed, epoch, 1)[0])
         order = rng.permutation(len(x))
         start = time.perf_counter()
+        images = x
+        if recipe.augmentation.flip == "alternating":
+            images = np.where(alternating_flips(seed, epoch, len(x))[:, None, None, None], x[:, :, ::-1], x)
         epoch_data = (
-            mixup(x[order], y[order], recipe.mixup, recipe.batch, rng) if recipe.mixup else (x[order], y[order])
+            mixup(images[order], y[order], recipe.mixup, recipe.batch, rng)
+            if recipe.mixup
+            else (images[order], y[order])
         )
         logs = fitted.fit(
             batches(*epoch_data, recipe.batch),
@@ -232,8 +265,10 @@ def train(
             shuffle=False,
             class_weight=class_weight,
             verbose=0,
-            callbacks=[progress],
+            callbacks=[progress, *averaged],
         ).history
+        if averaged:
+            averaged[0].restore()
         epoch_seconds.append(round(time.perf_counter() - start, 2))
         for key, values in {**logs, "learning_rate": [rate]}.items():
             history.setdefault(key, []).append(float(values[0]))
@@ -241,6 +276,8 @@ def train(
         if log:
             write_history(history, profile.results_dir / "history" / f"{name}.csv")
     backup.load_epoch(fitted, best_epoch(history))
+    if recipe.ema:  # the kept model is the kept epoch's average, the weights its validation scored
+        fitted.optimizer.finalize_variable_values(fitted.trainable_variables)
     backup.remove()
     run = Run(
         model,

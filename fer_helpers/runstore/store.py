@@ -21,7 +21,7 @@ import hashlib
 import inspect
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -59,7 +59,7 @@ def spec(arm: Arm, seed: int, profile: config.Profile, data_key: str) -> dict:
         {
             "builder": entry.builder,
             "options": entry.options | dict(arm.changes),
-            "recipe": asdict(arm.recipe_in(profile)),
+            "recipe": arm.recipe_in(profile).settings(),
             "data": data_key,
             "class_weights": arm.class_weights,
             "seed": seed,
