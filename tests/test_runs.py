@@ -84,8 +84,11 @@ def test_a_chapter_with_missing_runs_stops_with_the_command_that_trains_them(boo
         runs.chapter_runs("04_tiny", tiny_split, book)
 
 
-def test_the_smoke_profile_trains_inline_with_the_checks_its_claim_needs_and_verifies_runs(book, tiny_split):
+def test_the_smoke_profile_trains_inline_with_the_checks_its_claim_needs_and_verifies_runs(
+    book, tiny_split, monkeypatch
+):
     smoke = dataclasses.replace(book, subset_fraction=0.5)
+    monkeypatch.setattr(store, "code_digest", lambda: "edited since")  # a record names the code it trained with
     found = runs.chapter_runs("04_tiny", tiny_split, smoke)
     seeds = {arm: [r.seed for r in stored] for arm, stored in found.items()}
     assert seeds["tiny_pipeline"] == seeds["tiny_outliers_kept"] == [42, 43, 44]
@@ -97,7 +100,8 @@ def test_the_smoke_profile_trains_inline_with_the_checks_its_claim_needs_and_ver
     assert not (found["tiny_pipeline"][1].path / store.MODEL).exists()
     assert not (found["tiny_pipeline_x2"][0].path / store.MODEL).exists()
     assert runs.verify(first.key, tiny_split, smoke) == []
-    assert store.code_digest() in store.find(first.key, smoke).record["code_verified"]
+    assert first.record["code_digest"] == runs.LOADED["code_digest"] != "edited since"
+    assert store.find(first.key, smoke).record["code_verified"] == [runs.LOADED["code_digest"]]
     trained = first.history["val_accuracy"][0]
     store.update_record(first, history={**first.history, "val_accuracy": [0.0]})
     assert runs.verify(first.key, tiny_split, smoke) == [f"epoch 1 val_accuracy: stored 0.0, now {trained!r}"]

@@ -40,6 +40,9 @@ from . import plan, registry, store  # noqa: E402
 from .plan import Planned  # noqa: E402
 
 VERIFY_TOLERANCE = 0.02  # across instruction sets: each compared epoch's validation accuracy within ±2 points
+# the code this process trains with, read as it loads: what a run's record names, even when a file is edited (or a
+# commit made) while a long `make runs` goes on
+LOADED = {"code_digest": store.code_digest(), "git_commit": git_commit()}
 
 
 def device() -> str:
@@ -95,7 +98,7 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
         "profile": profile.name,
         "spec": store.spec(p.arm, p.seed, profile, variants.key(p.arm.data, split, profile)),
         "recipe": p.arm.recipe_in(profile).describe(),
-        "code_digest": store.code_digest(),
+        "code_digest": LOADED["code_digest"],
         "history": fitted.history,
         "epochs": fitted.epochs,
         "kept_epoch": fitted.best_epoch,
@@ -122,7 +125,7 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
             "train_seconds": fitted.wall_seconds,
             "epoch_seconds": fitted.epoch_seconds,
             "resumed_at": fitted.resumed_at,
-            "git_commit": git_commit(),
+            "git_commit": LOADED["git_commit"],
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         "images": {"val": store.images_digest(arm_split.val), "test": store.images_digest(arm_split.test)},
@@ -178,7 +181,7 @@ def verify(key: str, split, profile: config.Profile, epochs: int | None = None) 
             if not np.array_equal(values, probabilities[part].astype(np.float32)):
                 mismatches.append(f"{part} probabilities differ")
     if not mismatches and exact:
-        verified = sorted({*found.record.get("code_verified", []), store.code_digest()})
+        verified = sorted({*found.record.get("code_verified", []), LOADED["code_digest"]})
         store.update_record(found, code_verified=verified)
     return mismatches
 
