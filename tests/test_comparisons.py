@@ -217,6 +217,7 @@ def test_every_committed_verdict_is_glued_in_the_report():
     import nbformat
 
     from fer_helpers import config
+    from fer_helpers.book import drafts
     from fer_helpers.book.verify import glued_values
 
     path = config.PROFILES["full"].results_dir / "comparisons.json"
@@ -226,8 +227,9 @@ def test_every_committed_verdict_is_glued_in_the_report():
     report = (config.ROOT / "book" / "report.md").read_text()
     missing = [c for c in records if f"/notebooks/11_claims.ipynb::verdict_{c}" not in report]
     assert not missing, f"book/report.md does not glue the verdicts of {missing}"
-    glued = glued_values(nbformat.read(config.ROOT / "notebooks" / "11_claims.ipynb", as_version=4))
-    if glued:
+    chapter_11 = config.ROOT / "notebooks" / "11_claims.ipynb"
+    glued = glued_values(nbformat.read(chapter_11, as_version=4))
+    if glued and not drafts.is_draft(chapter_11):  # a draft is left out of the build, its glue with it
         wrong = {
             c: (glued.get(f"verdict_{c}"), r["verdict"])
             for c, r in records.items()

@@ -102,7 +102,7 @@ def budget_table(records) -> pd.DataFrame:
         for r in (records.values() if isinstance(records, dict) else records)
     }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
-    no_check = "not needed: more training would not change the word"
+    no_check = "not needed"
     return format_table(
         table.astype({"epochs": int}),
         {"epochs, doubled": "count"},
