@@ -78,7 +78,6 @@ class ClaimSpec:
     size: float = 0.0
     margin: float | None = None
     metric: str = "accuracy"
-    doubled: bool = True  # check the verdict at twice the budget (one seed per arm)
     stand_in: str = ""  # why the arms are not the model the claim is about: its verdict is "not tested"
 
     def __post_init__(self):

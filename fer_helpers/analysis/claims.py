@@ -111,7 +111,7 @@ def judge(spec, trials: dict[str, list], test) -> dict:
     word = record["verdict"]
     if spec.stand_in:
         record |= {"verdict": "not tested", "verdict_as_measured": word, "stand_in": spec.stand_in}
-    elif spec.doubled and word in CHANGEABLE:
+    elif word in CHANGEABLE:
         doubled = at_doubled_budget(spec, trials, test.labels)
         record |= {"doubled_budget": 2 * budget, "verdict_at_doubled": doubled or "not trained yet"}
         if doubled and doubled != word:

@@ -87,7 +87,7 @@ def doubled_needed(stems, base: list[Planned], split, profile: config.Profile) -
         for name in (p.arm.name, *p.also):
             by_arm.setdefault(name, []).append(p)
     needed, waiting = {}, []
-    for spec in (c for stem in stems for c in chapters.CHAPTERS[stem].claims if c.doubled):
+    for spec in (c for stem in stems for c in chapters.CHAPTERS[stem].claims):
         found = {name: [store.find(p.key, profile) for p in by_arm.get(name, [])] for name in spec.arms}
         if not all(found.values()) or not all(all(runs) for runs in found.values()):
             waiting.append(spec.id)
