@@ -2,6 +2,7 @@
 built without them."""
 
 import nbformat
+import pytest
 
 from fer_helpers import config
 from fer_helpers.book import drafts
@@ -48,7 +49,11 @@ def test_committed_chapters_are_not_drafts_until_their_code_changes(tmp_path):
 def test_main_prints_the_folder_to_build(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(drafts, "drafts", lambda: [])
     assert drafts.main([str(tmp_path / "copy")]) == 0 and capsys.readouterr().out == ".\n"
-    assert drafts.main([]) == 2 and "usage" in capsys.readouterr().err
+    for argv, code in (([], 2), (["--help"], 0)):  # --help is never taken for a folder to write
+        with pytest.raises(SystemExit) as done:
+            drafts.main(argv)
+        assert done.value.code == code and "usage:" in "".join(capsys.readouterr())
+    assert not (config.ROOT / "--help").exists()
 
 
 def test_a_chapter_that_glues_from_a_draft_waits_with_it(tmp_path, monkeypatch):
@@ -58,3 +63,19 @@ def test_a_chapter_that_glues_from_a_draft_waits_with_it(tmp_path, monkeypatch):
         nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "notebooks" / f"{stem}.ipynb")
     monkeypatch.setattr(drafts, "is_draft", lambda path: path.stem == "01_a")
     assert [path.name for path in drafts.drafts(tmp_path)] == ["01_a.ipynb", "02_b.ipynb"]
+
+
+def test_the_copy_never_replaces_a_folder_that_is_not_an_earlier_copy(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="notes"):
+        drafts.copy_without(tmp_path, tmp_path / "notes", [])
+    assert (tmp_path / "notes" / "mine.txt").read_text() == "keep me"
+    for folder in ("book", "notebooks"):
+        (tmp_path / folder).mkdir()
+    for name in ("_config.yml", "requirements.lock", "_toc.yml"):
+        (tmp_path / name).write_text("")
+    drafts.copy_without(tmp_path, tmp_path / "copy", [])
+    (tmp_path / "copy" / "left over").write_text("")
+    drafts.copy_without(tmp_path, tmp_path / "copy", [])  # an earlier copy is replaced whole
+    assert not (tmp_path / "copy" / "left over").exists() and (tmp_path / "copy" / "_toc.yml").exists()

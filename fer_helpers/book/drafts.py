@@ -8,6 +8,7 @@ page that glues from one keeps its place, each glued value of a draft replaced b
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 import sys
@@ -86,13 +87,20 @@ def without_drafts(text: str, left_out: list[Path]) -> str:
     return text
 
 
+MARK = ".book-without-drafts"  # in each copy: a folder without it, outside _build/, is never removed
+
+
 def copy_without(root: Path, target: Path, left_out: list[Path]) -> list[str]:
     """The book under `root` copied to `target` without the notebooks `left_out` (a placeholder page in each one's
     place), the prose pages' values glued from them replaced by notes (`without_drafts`); returns the names of
     the notebooks left out and of the pages that wait for them."""
     root, target = Path(root), Path(target)
+    replaceable = (target / MARK).exists() or target.resolve().is_relative_to((root / "_build").resolve())
+    if target.is_dir() and any(target.iterdir()) and not replaceable:
+        raise FileExistsError(f"{target}: not an earlier copy of the book without drafts; not replaced")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
+    (target / MARK).touch()
     for name in ("_config.yml", "requirements.lock", "_toc.yml"):
         shutil.copy(root / name, target / name)
     shutil.copytree(root / "book", target / "book", ignore=shutil.ignore_patterns("_generated"))
@@ -109,19 +117,21 @@ def copy_without(root: Path, target: Path, left_out: list[Path]) -> list[str]:
 
 
 def main(argv=None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m fer_helpers.book.drafts SOURCE", file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(description="Print the folder to build the book from: '.' without drafts.")
+    parser.add_argument("source", type=Path, help="where to copy the book without its drafts (e.g. _build/source)")
+    args = parser.parse_args(argv)
     found = drafts()
     if not found:
         print(".")
         return 0
-    left_out = copy_without(config.ROOT, Path(args[0]), found)
+    try:
+        left_out = copy_without(config.ROOT, args.source, found)
+    except FileExistsError as error:
+        parser.error(str(error))
     print(f"drafts, left out of this build until they run: {', '.join(left_out)}", file=sys.stderr)
-    print(args[0])
+    print(args.source)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())
