@@ -231,7 +231,8 @@ PROFILES = {
     ),
 }
 # `full` once more, into a scratch folder: `make verify` (fer_helpers.book.verify) compares it with the committed
-# outputs; FER_VERIFY_ROOT moves the folder (the kernels that run the chapters inherit it)
+# outputs; FER_VERIFY_ROOT moves the folder (the kernels that run the chapters inherit it): a new one, or one the
+# project made (`results.fresh_folder`)
 PROFILES["verify"] = replace(
     PROFILES["full"], name="verify", output_root=Path(os.environ.get(VERIFY_ROOT_ENV) or ROOT / "_build" / "verify")
 )

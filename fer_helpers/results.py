@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -95,3 +96,19 @@ def write_atomic(path: Path, text: str) -> Path:
     with atomic(path) as partial:
         partial.write_text(text)
     return Path(path)
+
+
+OURS = ".made-by-fer-helpers"  # in every folder the project replaces whole: one without it holds someone's files
+
+
+def fresh_folder(path: Path) -> Path:
+    """`path` as a new, empty folder. An earlier one is removed only if the project made it (it holds `OURS`, or it
+    lies under the project's _build/); any other folder with files in it is never touched."""
+    path = Path(path)
+    ours = (path / OURS).exists() or path.resolve().is_relative_to((config.ROOT / "_build").resolve())
+    if path.is_dir() and any(path.iterdir()) and not ours:
+        raise FileExistsError(f"{path}: a folder with files this project did not put there; it is not replaced")
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    (path / OURS).touch()
+    return path

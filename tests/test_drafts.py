@@ -68,7 +68,7 @@ def test_a_chapter_that_glues_from_a_draft_waits_with_it(tmp_path, monkeypatch):
 def test_the_copy_never_replaces_a_folder_that_is_not_an_earlier_copy(tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "mine.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="notes"):
+    with pytest.raises(FileExistsError, match="notes: a folder with files this project did not put there"):
         drafts.copy_without(tmp_path, tmp_path / "notes", [])
     assert (tmp_path / "notes" / "mine.txt").read_text() == "keep me"
     for folder in ("book", "notebooks"):

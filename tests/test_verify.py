@@ -303,3 +303,16 @@ def test_verify_reruns_into_scratch_and_leaves_committed_files(tmp_path, monkeyp
     assert verify.main([str(path)]) == 1  # without -v: the mismatches and the summary only
     out = capsys.readouterr().out
     assert set(rows(out)) == {"name", "tiny.json n"} and "1 differ: tiny.json n" in out
+
+
+def test_scratch_never_replaces_a_folder_the_project_did_not_make(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "mine.txt").write_text("keep me")
+    committed = config.Profile("full", None, {}, tmp_path / "committed")
+    with pytest.raises(FileExistsError, match="elsewhere"):
+        verify.seed_scratch(committed, config.Profile("verify", None, {}, tmp_path / "elsewhere"))
+    assert (tmp_path / "elsewhere" / "mine.txt").read_text() == "keep me"
+    verify.seed_scratch(committed, config.Profile("verify", None, {}, tmp_path / "scratch"))
+    (tmp_path / "scratch" / "left over").write_text("")
+    verify.seed_scratch(committed, config.Profile("verify", None, {}, tmp_path / "scratch"))  # its own: replaced
+    assert not (tmp_path / "scratch" / "left over").exists()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from .. import config
+from .. import config, results
 from . import provenance
 
 
@@ -87,20 +87,11 @@ def without_drafts(text: str, left_out: list[Path]) -> str:
     return text
 
 
-MARK = ".book-without-drafts"  # in each copy: a folder without it, outside _build/, is never removed
-
-
 def copy_without(root: Path, target: Path, left_out: list[Path]) -> list[str]:
     """The book under `root` copied to `target` without the notebooks `left_out` (a placeholder page in each one's
     place), the prose pages' values glued from them replaced by notes (`without_drafts`); returns the names of
     the notebooks left out and of the pages that wait for them."""
-    root, target = Path(root), Path(target)
-    replaceable = (target / MARK).exists() or target.resolve().is_relative_to((root / "_build").resolve())
-    if target.is_dir() and any(target.iterdir()) and not replaceable:
-        raise FileExistsError(f"{target}: not an earlier copy of the book without drafts; not replaced")
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    (target / MARK).touch()
+    root, target = Path(root), results.fresh_folder(target)
     for name in ("_config.yml", "requirements.lock", "_toc.yml"):
         shutil.copy(root / name, target / name)
     shutil.copytree(root / "book", target / "book", ignore=shutil.ignore_patterns("_generated"))

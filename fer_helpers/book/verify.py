@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from .. import config
+from .. import config, results
 from ..machine import cpu_info
 from . import provenance, runbook
 
@@ -256,12 +256,11 @@ def seed_scratch(committed: config.Profile, scratch: config.Profile) -> None:
             f"the verify profile writes to {root}, which holds the committed outputs; "
             f"point {config.VERIFY_ROOT_ENV} at a scratch folder"
         )
-    shutil.rmtree(root, ignore_errors=True)
+    results.fresh_folder(root)
     for name in ("results_dir", "models_dir", "artifacts_dir"):
         source = getattr(committed, name)
         if source.is_dir():
             shutil.copytree(source, getattr(scratch, name), ignore=shutil.ignore_patterns("runs.json"))
-    scratch.output_root.mkdir(parents=True, exist_ok=True)
 
 
 def verify(path: Path, tolerance: float = ACCURACY_TOLERANCE) -> list[Check]:
