@@ -192,7 +192,7 @@ def test_table_lines_up_name_committed_rerun_ok():
 def test_scratch_must_not_hold_the_committed_outputs(tmp_path):
     committed = config.Profile("full", None, {}, tmp_path)
     for scratch_root in (tmp_path, tmp_path.parent):
-        with pytest.raises(ValueError, match="holds the committed outputs"):
+        with pytest.raises(FileExistsError, match="holds the committed outputs"):
             verify.seed_scratch(committed, config.Profile("verify", None, {}, scratch_root))
 
 
@@ -316,3 +316,16 @@ def test_scratch_never_replaces_a_folder_the_project_did_not_make(tmp_path):
     (tmp_path / "scratch" / "left over").write_text("")
     verify.seed_scratch(committed, config.Profile("verify", None, {}, tmp_path / "scratch"))  # its own: replaced
     assert not (tmp_path / "scratch" / "left over").exists()
+
+
+def test_a_refused_scratch_folder_is_a_usage_error_not_a_traceback(tmp_path, monkeypatch, capsys):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "mine.txt").write_text("keep me")
+    monkeypatch.setitem(config.PROFILES, "verify", config.Profile("verify", None, {}, tmp_path / "elsewhere"))
+    monkeypatch.setattr(provenance, "current_data", lambda: "d" * 16)
+    with pytest.raises(SystemExit) as exit_:
+        verify.main([str(runbook.notebook_path("01_data_overview"))])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert "elsewhere" in error and config.VERIFY_ROOT_ENV in error and "Traceback" not in error
+    assert (tmp_path / "elsewhere" / "mine.txt").read_text() == "keep me"

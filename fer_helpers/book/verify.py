@@ -249,13 +249,11 @@ def instruction_sets(stem: str, root: Path = config.ROOT) -> str | None:
 
 
 def seed_scratch(committed: config.Profile, scratch: config.Profile) -> None:
-    """An empty scratch output root holding a copy of the committed results, models and artifacts."""
+    """An empty scratch output root holding a copy of the committed results, models and artifacts. A root that holds
+    the committed outputs, or a folder the project did not make, is refused with FileExistsError."""
     root = scratch.output_root.resolve()
     if root in (committed.output_root.resolve(), *committed.output_root.resolve().parents):
-        raise ValueError(
-            f"the verify profile writes to {root}, which holds the committed outputs; "
-            f"point {config.VERIFY_ROOT_ENV} at a scratch folder"
-        )
+        raise FileExistsError(f"the verify profile writes to {root}, which holds the committed outputs")
     results.fresh_folder(root)
     for name in ("results_dir", "models_dir", "artifacts_dir"):
         source = getattr(committed, name)
@@ -321,7 +319,10 @@ def main(argv=None) -> int:
     for path in paths:
         if note := instruction_sets(path.stem):
             print(note)
-        checks = verify(path, args.tolerance)
+        try:
+            checks = verify(path, args.tolerance)
+        except FileExistsError as refused:  # the scratch folder: nothing was written
+            parser.error(f"{refused} (set {config.VERIFY_ROOT_ENV} to a scratch folder of its own)")
         listed = checks if args.verbose else [c for c in checks if c.ok is False]
         print(f"\n{runbook.relative(path)}:" + (f"\n{table(listed)}" if listed else ""))
         mismatches = [c.name for c in checks if c.ok is False]
