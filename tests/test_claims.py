@@ -65,7 +65,11 @@ def test_a_changeable_word_is_checked_at_twice_the_epochs_and_becomes_budget_lim
     more = arms | {"arm A, twice the epochs": doubled(0.55), "arm B, twice the epochs": doubled(0.65, seed=6)}
     moved = claims.judge(spec, more, TEST)
     assert moved["verdict"] == "budget-limited" and moved["verdict_at_budget"] == "refuted"
-    assert moved["verdict_at_doubled"] == "holds"
+    assert moved["verdict_at_doubled"] == "holds" == moved["at_doubled"]["verdict"]
+    a, b = (more[label][0].correct.mean() for label in ("arm A, twice the epochs", "arm B, twice the epochs"))
+    assert moved["at_doubled"]["mean"] == {"arm A": a, "arm B": b}  # the doubled runs, under the claim's arm labels
+    low, high = moved["at_doubled"]["ci95"]
+    assert moved["at_doubled"]["mean_difference"] == pytest.approx(b - a) and low < b - a < high and low > 0
     same = arms | {"arm A, twice the epochs": doubled(0.62), "arm B, twice the epochs": doubled(0.58, seed=6)}
     assert claims.judge(spec, same, TEST)["verdict"] == "refuted"  # the doubled runs agree: the word stands
 

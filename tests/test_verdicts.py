@@ -35,7 +35,28 @@ def test_the_budget_table_names_claims_by_their_text(claim_records):
     judged = {claim_id: record | {"budget": 20} for claim_id, record in claim_records.items()}  # claims.judge adds it
     table = verdicts.budget_table(judged)
     assert list(table.index) == [record["claim"] for record in claim_records.values()]
-    assert set(table["epochs"]) == {"20"} and "unet_64" not in table.to_string()
+    assert all(cell.startswith("20 epochs: ") for cell in table["at the budget"]) and "unet_64" not in table.to_string()
+    assert set(table["at twice the epochs, one seed per arm"]) == {"— (not needed)"}
+
+
+def test_the_budget_table_shows_the_numbers_at_both_budgets(claim_records):
+    pair = claim_records["unet_vs_cnn"]
+    doubled = {"mean": {"cnn": 0.60, "unet": 0.65}, "mean_difference": 0.05, "ci95": [0.03, 0.07], "verdict": "holds"}
+    moved = pair | {
+        "budget": 20,
+        "doubled_budget": 40,
+        "verdict_at_budget": "inconclusive",
+        "verdict": "budget-limited",
+    }
+    moved |= {"verdict_at_doubled": "holds", "at_doubled": doubled}
+    waiting = pair | {"budget": 20, "doubled_budget": 40, "verdict_at_doubled": "not trained yet"}
+    table = verdicts.budget_table([moved])
+    row = table.loc[pair["claim"]]
+    assert row["at the budget"] == f"20 epochs: {verdicts.measured(pair)}, inconclusive"
+    assert row["at twice the epochs, one seed per arm"] == "40 epochs: +5.0 points (+3.0 to +7.0), holds"
+    assert row["verdict"] == "budget-limited"
+    waits = verdicts.budget_table([waiting]).loc[pair["claim"], "at twice the epochs, one seed per arm"]
+    assert waits == "40 epochs: not trained yet"
 
 
 def test_prose_values_name_every_number_a_chapter_glues():

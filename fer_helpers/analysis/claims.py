@@ -8,7 +8,8 @@ The verdict word is one of `WORDS`:
 - budget-limited: the word more training could change (refuted, inconclusive) was checked with one seed per arm
   at twice the epochs (`specs.Arm.doubled`), and the doubled runs gave another word;
 - not tested: the claim's arms are not the model the claim is about (`ClaimSpec.stand_in` says why).
-The record keeps the budget, and where the rule applied the doubled budget and the word at it.
+The record keeps the budget, and where the rule applied the doubled budget, the word at it and what the doubled
+runs measured ("at_doubled").
 """
 
 from __future__ import annotations
@@ -73,24 +74,32 @@ def by_seed_metric(spec, trials: dict[str, list], labels: tuple[str, ...]) -> di
     }
 
 
-def at_doubled_budget(spec, trials: dict[str, list], labels: np.ndarray) -> str | None:
-    """The word the doubled-budget runs (one seed per arm) give, or None where they are not among `trials`. With
-    one seed per arm, the interval is the test images' sampling noise of that pair (`labels`: the test labels)."""
+def at_doubled_budget(spec, trials: dict[str, list], labels: np.ndarray) -> dict | None:
+    """What the doubled-budget runs (one seed per arm) measure, or None where they are not among `trials`: the
+    arms' test metric ("mean", keyed by the claim's arm labels), "mean_difference" and "ci95" (B − A, or accuracy −
+    level, as in the claim's record) and the "verdict". With one seed per arm, the interval is the test images'
+    sampling noise of that pair (`labels`: the test labels), by a paired bootstrap for macro-F1."""
     doubled = [chapters.arm(name).doubled().label for name in spec.arms]
     if not all(label in trials for label in doubled):
         return None
     runs = [trials[label][0] for label in doubled]
+    mean = {chapters.arm(name).label: float(r.result[spec.metric]) for name, r in zip(spec.arms, runs, strict=True)}
     if spec.kind == "level":
-        ci = intervals.two_level_t(runs[0].correct[None, :].astype(float) - spec.level)
-        return comparisons.verdict(ci, comparisons.Claim(level=spec.level))
+        scores = runs[0].correct[None, :].astype(float) - spec.level
+        ci = intervals.two_level_t(scores)
+        word = comparisons.verdict(ci, comparisons.Claim(level=spec.level))
+        return {"mean": mean, "mean_difference": float(scores.mean()), "ci95": list(ci), "verdict": word}
     if spec.metric == "macro_f1":
         ci = intervals.macro_f1_difference(labels, runs[0].predicted, runs[1].predicted)
     else:
         paired = (runs[1].correct.astype(float) - runs[0].correct)[None, :]
         ci = intervals.two_level_t(paired, level=0.90 if spec.kind == "equivalence" else 0.95)
     if spec.kind == "equivalence":
-        return equivalence_verdict(ci, spec.margin)
-    return comparisons.verdict(ci, comparisons.Claim(size=spec.size))
+        word = equivalence_verdict(ci, spec.margin)
+    else:
+        word = comparisons.verdict(ci, comparisons.Claim(size=spec.size))
+    a, b = mean.values()
+    return {"mean": mean, "mean_difference": b - a, "ci95": list(ci), "verdict": word}
 
 
 def judge(spec, trials: dict[str, list], test) -> dict:
@@ -113,9 +122,13 @@ def judge(spec, trials: dict[str, list], test) -> dict:
         record |= {"verdict": "not tested", "verdict_as_measured": word, "stand_in": spec.stand_in}
     elif word in CHANGEABLE:
         doubled = at_doubled_budget(spec, trials, test.labels)
-        record |= {"doubled_budget": 2 * budget, "verdict_at_doubled": doubled or "not trained yet"}
-        if doubled and doubled != word:
-            record |= {"verdict": "budget-limited", "verdict_at_budget": word}
+        record["doubled_budget"] = 2 * budget
+        if doubled is None:
+            record["verdict_at_doubled"] = "not trained yet"
+        else:
+            record |= {"verdict_at_doubled": doubled["verdict"], "at_doubled": doubled}
+            if doubled["verdict"] != word:
+                record |= {"verdict": "budget-limited", "verdict_at_budget": word}
     return record
 
 

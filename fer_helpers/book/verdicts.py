@@ -89,25 +89,24 @@ def detail_table(records) -> pd.DataFrame:
 
 
 def budget_table(records) -> pd.DataFrame:
-    """Per claim ({claim_id: record} or a list): its epoch budget and the word at it, and, where the word was one
-    more training could change, the word at twice the epochs (one seed per arm) and the verdict that follows."""
-    rows = {
-        r["claim"]: {
-            "epochs": r["budget"],
-            "word at the budget": r.get("verdict_at_budget", r.get("verdict_as_measured", r["verdict"])),
-            "epochs, doubled": r.get("doubled_budget"),
-            "word at twice the epochs": r.get("verdict_at_doubled"),
+    """Per claim ({claim_id: record} or a list): what it measured at its epoch budget with the word there, and, where
+    that word was one more training could change, what one seed per arm measured at twice the epochs with its word;
+    then the verdict that follows."""
+    rows = {}
+    for r in records.values() if isinstance(records, dict) else records:
+        at_budget = r.get("verdict_at_budget", r.get("verdict_as_measured", r["verdict"]))
+        doubled = r.get("doubled_budget")
+        if "at_doubled" in r:  # the record as its doubled runs measured it
+            twice = f"{doubled} epochs: {measured(r | r['at_doubled'])}, {r['verdict_at_doubled']}"
+        else:
+            twice = f"{doubled} epochs: {r['verdict_at_doubled']}" if doubled else None
+        rows[r["claim"]] = {
+            "at the budget": f"{r['budget']} epochs: {measured(r)}, {at_budget}",
+            "at twice the epochs, one seed per arm": twice,
             "verdict": r["verdict"],
         }
-        for r in (records.values() if isinstance(records, dict) else records)
-    }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("claim")
-    no_check = "not needed"
-    return format_table(
-        table.astype({"epochs": int}),
-        {"epochs, doubled": "count"},
-        missing={"epochs, doubled": no_check, "word at twice the epochs": no_check},
-    )
+    return format_table(table, {}, missing={"at twice the epochs, one seed per arm": "not needed"})
 
 
 def prose_values(record: dict, prefix: str) -> dict:
