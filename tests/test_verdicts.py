@@ -57,6 +57,8 @@ def test_the_budget_table_shows_the_numbers_at_both_budgets(claim_records):
     assert row["verdict"] == "budget-limited"
     waits = verdicts.budget_table([waiting]).loc[pair["claim"], "at twice the epochs, one seed per arm"]
     assert waits == "40 epochs: not trained yet"
+    said = {k: verdicts.written(v) for k, v in verdicts.prose_values(moved, "x").items() if "doubled" in k}
+    assert said == {"x_doubled_difference": "+5.0", "x_doubled_ci": "+3.0 to +7.0", "x_doubled_verdict": "holds"}
 
 
 def test_prose_values_name_every_number_a_chapter_glues():

@@ -117,7 +117,8 @@ def prose_values(record: dict, prefix: str) -> dict:
     direction is claimed); <prefix>_mean_a and _mean_b (each arm's mean accuracy; _mean for a level claim);
     _difference and _ci (B − A, or accuracy − level, in points); _p; for a level claim also _accuracy_ci (the
     interval of the accuracy itself, in percent). The same on the leak-free test images as <prefix>_lf_..., and on
-    the test images with a copy in training as <prefix>_copied_..., where the record has them.
+    the test images with a copy in training as <prefix>_copied_..., where the record has them. Where the doubled-budget
+    runs were judged: <prefix>_doubled_difference, _doubled_ci and _doubled_verdict.
     """
     claimed = record["claimed"]
     values = {f"{prefix}_verdict": record["verdict"]}
@@ -150,6 +151,10 @@ def prose_values(record: dict, prefix: str) -> dict:
         part(record["leak_free"], f"{prefix}_lf")
     if "copied" in record:
         part(record["copied"], f"{prefix}_copied")
+    if doubled := record.get("at_doubled"):
+        values[f"{prefix}_doubled_difference"] = Written(doubled["mean_difference"], "points")
+        values[f"{prefix}_doubled_ci"] = Written(tuple(doubled["ci95"]), "points")
+        values[f"{prefix}_doubled_verdict"] = doubled["verdict"]
     return values
 
 
