@@ -91,3 +91,15 @@ def test_update_record_adds_fields_safely(tiny_split, tiny_profile):
     store.update_record(run, code_verified=["x"])
     assert run.record["code_verified"] == ["x"]
     assert json.loads((run.path / store.RECORD).read_text())["code_verified"] == ["x"]
+
+
+def test_a_published_model_is_the_stored_file_byte_for_byte(tiny_split, tiny_profile):
+    record, probabilities = run_files(tiny_split)
+    run = store.write("abc", tiny_profile, record, probabilities)
+    target = tiny_profile.models_dir / "tiny.keras"
+    with pytest.raises(FileNotFoundError, match="kept no weights to publish as .*tiny.keras"):
+        run.publish_model(target)
+    (run.path / store.MODEL).write_bytes(b"weights")
+    run.publish_model(target)
+    run.publish_model(target)  # a chapter executed again writes the same bytes
+    assert target.read_bytes() == b"weights" and [p.name for p in target.parent.iterdir()] == ["tiny.keras"]

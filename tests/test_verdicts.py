@@ -58,7 +58,13 @@ def test_the_budget_table_shows_the_numbers_at_both_budgets(claim_records):
     waits = verdicts.budget_table([waiting]).loc[pair["claim"], "at twice the epochs, one seed per arm"]
     assert waits == "40 epochs: not trained yet"
     said = {k: verdicts.written(v) for k, v in verdicts.prose_values(moved, "x").items() if "doubled" in k}
-    assert said == {"x_doubled_difference": "+5.0", "x_doubled_ci": "+3.0 to +7.0", "x_doubled_verdict": "holds"}
+    assert said == {
+        "x_doubled_mean_a": "60.0%",
+        "x_doubled_mean_b": "65.0%",
+        "x_doubled_difference": "+5.0",
+        "x_doubled_ci": "+3.0 to +7.0",
+        "x_doubled_verdict": "holds",
+    }  # no p-value: one seed per arm
 
 
 def test_prose_values_name_every_number_a_chapter_glues():

@@ -70,12 +70,11 @@ def is_written(value) -> bool:
     )
 
 
-def glue_values(values: dict, kind: str | None = None) -> dict:
+def glue_values(values: dict, kind: str | None = None) -> None:
     """Glue every value under its key, written as text by formats.format_value: a `Written(value, kind)` by its
     kind, any other by `kind` (one kind for all) or, for integers and text, by its type. Figures and tables are
-    glued as they are. Returns what was glued. Pages show the text as it is: {glue:text}`key` here,
+    glued as they are. Pages show the text as it is: {glue:text}`key` here,
     {glue:text}`/notebooks/NN_x.ipynb::key:s` from another page."""
-    glued = {}
     for key, value in values.items():
         value, written_as = (value.value, value.kind) if isinstance(value, Written) else (value, kind)
         if is_written(value):
@@ -84,5 +83,3 @@ def glue_values(values: dict, kind: str | None = None) -> dict:
             except ValueError as error:
                 raise ValueError(f"glue_values: {key!r}: {error}") from None
         glue(key, value)
-        glued[key] = value
-    return glued

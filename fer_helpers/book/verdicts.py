@@ -10,7 +10,6 @@ from ..analysis import comparisons
 from .formats import Missing, Written, format_table, format_value
 
 SMALLEST_P = 1e-6  # a p-value below this is written "< 1e-6", never rounded to 0
-NOT_COMPUTED = "— (not computed for this claim)"
 
 
 def p_text(p) -> str | Missing:
@@ -97,7 +96,7 @@ def budget_table(records) -> pd.DataFrame:
         at_budget = r.get("verdict_at_budget", r.get("verdict_as_measured", r["verdict"]))
         doubled = r.get("doubled_budget")
         if "at_doubled" in r:  # the record as its doubled runs measured it
-            twice = f"{doubled} epochs: {measured(r | r['at_doubled'])}, {r['verdict_at_doubled']}"
+            twice = f"{doubled} epochs: {measured(r, 'doubled')}, {r['verdict_at_doubled']}"
         else:
             twice = f"{doubled} epochs: {r['verdict_at_doubled']}" if doubled else None
         rows[r["claim"]] = {
@@ -117,8 +116,8 @@ def prose_values(record: dict, prefix: str) -> dict:
     direction is claimed); <prefix>_mean_a and _mean_b (each arm's mean accuracy; _mean for a level claim);
     _difference and _ci (B − A, or accuracy − level, in points); _p; for a level claim also _accuracy_ci (the
     interval of the accuracy itself, in percent). The same on the leak-free test images as <prefix>_lf_..., and on
-    the test images with a copy in training as <prefix>_copied_..., where the record has them. Where the doubled-budget
-    runs were judged: <prefix>_doubled_difference, _doubled_ci and _doubled_verdict.
+    the test images with a copy in training as <prefix>_copied_..., and what the doubled-budget runs measured as
+    <prefix>_doubled_... (without _p: one seed per arm), where the record has them.
     """
     claimed = record["claimed"]
     values = {f"{prefix}_verdict": record["verdict"]}
@@ -140,9 +139,10 @@ def prose_values(record: dict, prefix: str) -> dict:
                 f"{key}_verdict": stats["verdict"],
                 f"{key}_difference": Written(stats["mean_difference"], "points"),
                 f"{key}_ci": Written(tuple(stats["ci95"]), "points"),
-                f"{key}_p": p_text(stats["p_value"]),
             }
         )
+        if "p_value" in stats:  # the doubled runs' interval is the test images' noise alone: no test over seeds
+            values[f"{key}_p"] = p_text(stats["p_value"])
         if claimed["level"] is not None:
             values[f"{key}_accuracy_ci"] = Written(tuple(np.asarray(stats["ci95"]) + claimed["level"]), "percent")
 
@@ -151,10 +151,8 @@ def prose_values(record: dict, prefix: str) -> dict:
         part(record["leak_free"], f"{prefix}_lf")
     if "copied" in record:
         part(record["copied"], f"{prefix}_copied")
-    if doubled := record.get("at_doubled"):
-        values[f"{prefix}_doubled_difference"] = Written(doubled["mean_difference"], "points")
-        values[f"{prefix}_doubled_ci"] = Written(tuple(doubled["ci95"]), "points")
-        values[f"{prefix}_doubled_verdict"] = doubled["verdict"]
+    if "at_doubled" in record:
+        part(record["at_doubled"], f"{prefix}_doubled")
     return values
 
 
@@ -170,17 +168,13 @@ def written(value) -> str:
     return format_value(value.value, value.kind) if isinstance(value, Written) else format_value(value)
 
 
-def measured(record: dict, free: bool = False) -> str:
+def measured(record: dict, part: str = "") -> str:
     """What a record measured, as one phrase: "54.9% (54.4%–55.4%) against 52.0%" for a level claim, or
-    "+3.2 points (+2.4 to +4.1)" (the second arm minus the first) for a claim between two arms; with `free`,
-    the same on the leak-free test images followed by their verdict."""
-    if free and "leak_free" not in record:
-        return NOT_COMPUTED
+    "+3.2 points (+2.4 to +4.1)" (the second arm minus the first) for a claim between two arms; with `part`
+    "doubled", what its doubled-budget runs measured (`prose_values`)."""
     values = prose_values(record, "x")
-    key = "x_lf" if free else "x"
+    key = f"x_{part}" if part else "x"
     if record["claimed"]["level"] is not None:
         phrase = f"{written(values[key + '_mean'])} ({written(values[key + '_accuracy_ci'])})"
-        phrase += f" against {written(values['x_claimed'])}"
-    else:
-        phrase = f"{written(values[key + '_difference'])} points ({written(values[key + '_ci'])})"
-    return f"{phrase}, {values[f'{key}_verdict']}" if free else phrase
+        return phrase + f" against {written(values['x_claimed'])}"
+    return f"{written(values[key + '_difference'])} points ({written(values[key + '_ci'])})"

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import config
 from ..dataset.data import Subset
-from ..results import to_jsonable, write_atomic
+from ..results import atomic, to_jsonable, write_atomic
 from ..specs import Arm
 
 RECORD, PREDICTIONS, MODEL = "record.json", "predictions.npz", "model.keras"
@@ -194,6 +194,14 @@ class StoredRun:
                 f"{self.path}: this run kept no weights (its arm keeps the weights of its first `keep` seeds only)"
             )
         return registry.load_file(self.path / MODEL)
+
+    def publish_model(self, path: Path) -> None:
+        """Copy the kept epoch's weights to `path` (models/<name>.keras) byte for byte: a chapter executed again
+        leaves the file as it was, and git keeps one copy of the two."""
+        if not (self.path / MODEL).is_file():
+            raise FileNotFoundError(f"{self.path}: this run kept no weights to publish as {path}")
+        with atomic(path) as partial:
+            shutil.copyfile(self.path / MODEL, partial)
 
 
 def find(key: str, profile: config.Profile) -> StoredRun | None:
