@@ -1,6 +1,6 @@
 """The book's declared claims (`specs.ClaimSpec`) judged from their arms' runs, with the budget rule.
 
-    record = claims.judge(spec, trials, split.test.leak_free)   # trials: {arm label: experiments.Trial}
+    record = claims.judge(spec, trials, split.test)   # trials: {arm label: experiments.Trial}
 
 The verdict word is one of `WORDS`:
 - holds, refuted, inconclusive: read from the claim's 95 % interval (`comparisons.verdict`; for an equivalence
@@ -8,8 +8,8 @@ The verdict word is one of `WORDS`:
 - budget-limited: the word more training could change (refuted, inconclusive) was checked with one seed per arm
   at twice the epochs (`specs.Arm.doubled`), and the doubled runs gave another word;
 - not tested: the claim's arms are not the model the claim is about (`ClaimSpec.stand_in` says why).
-The record keeps the budget, and where the rule applied the doubled budget, the word at it and what the doubled
-runs measured ("at_doubled").
+The record keeps each arm's parameter count ("params"), the budget, and where the rule applied the doubled budget,
+the word at it and what the doubled runs measured ("at_doubled").
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def judge(spec, trials: dict[str, list], test) -> dict:
     else:
         record = by_seed_metric(spec, trials, labels)
     budget = trials[labels[0]][0].run.epochs
-    record = {"kind": spec.kind, "metric": spec.metric, **record, "budget": budget}
+    params = {label: int(trials[label][0].run.params) for label in labels}
+    record = {"kind": spec.kind, "metric": spec.metric, **record, "params": params, "budget": budget}
     word = record["verdict"]
     if spec.stand_in:
         record |= {"verdict": "not tested", "verdict_as_measured": word, "stand_in": spec.stand_in}
