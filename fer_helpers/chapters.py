@@ -105,7 +105,9 @@ VIT_CANDIDATES = tuple(
         ("depth_6", "six blocks", config.VIT_RECIPE, (("depth", 6),)),
     )
 )
-VIT = vit_arm("vit", "vision transformer", keep=1)  # trains as the candidate validation keeps (levers.check_same)
+VIT = vit_arm(  # trains as the candidate validation keeps (levers.check_same)
+    "vit", "vision transformer", keep=1, chosen_by=tuple(a.name for a in VIT_CANDIDATES)
+)
 
 CHAPTERS = {
     chapter.stem: chapter
@@ -204,7 +206,16 @@ CHAPTERS = {
             (
                 PROTOCOL_PIPELINE,
                 *LEVERS,
-                Arm("strongest", "VGG-style CNN", "vgg_cnn", PROTOCOL, "strongest", changes=(("window", 44),), keep=3),
+                Arm(  # its settings are the levers validation keeps (levers.check_declared)
+                    "strongest",
+                    "VGG-style CNN",
+                    "vgg_cnn",
+                    PROTOCOL,
+                    "strongest",
+                    changes=(("window", 44),),
+                    keep=3,
+                    chosen_by=(PROTOCOL_PIPELINE.name, *(a.name for a in LEVERS)),
+                ),
             ),
         ),
         Chapter(

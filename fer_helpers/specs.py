@@ -36,6 +36,7 @@ class Arm:
     seeds: tuple = config.SEEDS
     keep: int = 0  # how many of its seeds store their weights (a later chapter, `predict` or GradCAM loads them)
     factor: int = 1  # the budget times this: 2 for the doubled-budget check of a verdict
+    chosen_by: tuple = ()  # the arms among whose runs validation chose this arm's settings: its runs wait for theirs
 
     def __post_init__(self):
         if self.data not in DATA_VARIANTS:

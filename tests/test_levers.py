@@ -118,3 +118,26 @@ def test_the_protocols_own_parts_are_levers_taken_away_from_the_control():
     erasing = levers.settings(chapters.arm("lever_no_erasing"))["augmentation"]
     assert erasing.erase == 0 and erasing.flip and "erasing" not in levers.describe({"augmentation": erasing})
     assert levers.describe(levers.settings(chapters.arm("lever_adamw"))) == "Adam and a rate of 0.001"
+
+
+def test_an_arm_validation_chooses_is_checked_against_the_runs_it_is_chosen_from():
+    final = dataclasses.replace(
+        chapters.arm("strongest"), chosen_by=("protocol_pipeline", "lever_window_44", "lever_window_40", "lever_mixup")
+    )
+    label = {name: chapters.arm(name).label for name in final.chosen_by}
+    found = {
+        label["protocol_pipeline"]: [trial(s, 6) for s in (42, 43, 44)],
+        label["lever_window_44"]: [trial(s, 7) for s in (42, 43, 44)],
+        label["lever_window_40"]: [trial(s, 6) for s in (42, 43, 44)],
+        label["lever_mixup"]: [trial(s, 5) for s in (42, 43, 44)],
+    }
+    levers.check_choice(final, found, VAL)  # validation keeps the 44-pixel window, as declared
+    found[label["lever_window_40"]] = [trial(s, 8) for s in (42, 43, 44)]
+    with pytest.raises(ValueError, match="validation keeps .*'window': 40"):
+        levers.check_choice(final, found, VAL)
+    vit = chapters.VIT
+    candidates = {chapters.arm(name).label: [trial(42, 7 if name == "vit_adamw" else 6)] for name in vit.chosen_by}
+    levers.check_choice(vit, candidates, VAL)  # the claim's transformer trains as the kept candidate
+    candidates[chapters.arm("vit_sgd").label] = [trial(42, 9)]
+    with pytest.raises(ValueError, match="does not train as 'vit_sgd'"):
+        levers.check_choice(vit, candidates, VAL)

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from fer_helpers import chapters, config, specs
-from fer_helpers.runstore import plan, runs, store
+from fer_helpers.analysis import levers
+from fer_helpers.runstore import experiments, plan, runs, store
 
 TINY = dataclasses.replace(config.STUDY_BASELINE, batch=16)
 ARMS = (
@@ -70,6 +71,35 @@ def test_identical_arms_share_their_runs_and_each_arm_reads_them(book, tiny_spli
     monkeypatch.setattr(runs.store, "find", lambda key, profile: key)  # every run stored
     found = runs.chapter_runs("04_tiny", tiny_split, book)
     assert found == {"tiny_pipeline": [p.key for p in planned], "tiny_twin": [planned[0].key]}
+
+
+def test_an_arm_validation_chooses_waits_for_the_runs_it_is_chosen_from(book, tiny_split, monkeypatch, capsys):
+    candidate = dataclasses.replace(ARMS[0], seeds=(42,), keep=0)  # one seed, as a lever or a candidate is
+    chosen = dataclasses.replace(ARMS[0], name="tiny_chosen", label="tiny chosen", chosen_by=(candidate.name,))
+    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": specs.Chapter("04_tiny", (), (candidate, chosen))})
+    planned = plan.plan(None, tiny_split, book)
+    assert [(p.arm.name, p.seed, p.also) for p in planned] == [
+        ("tiny_pipeline", 42, ("tiny_chosen",)),
+        ("tiny_chosen", 43, ()),
+        ("tiny_chosen", 44, ()),
+    ]
+    # the candidate's own seed is needed whatever validation chooses; the chosen arm's other seeds wait for it
+    assert plan.waiting(planned, book) == {planned[1].key: ["tiny_pipeline"], planned[2].key: ["tiny_pipeline"]}
+    assert f"{planned[1].key} waits for its choice" in plan.describe(planned, book, {None: 1e9})
+    monkeypatch.setattr(plan.store, "find", lambda key, profile: key == planned[0].key)  # the candidate is in
+    assert plan.waiting(planned, book) == {}
+    # its choice all in, the arm is checked against it first, and held back when validation chose otherwise
+    monkeypatch.setattr(experiments, "from_store", lambda found, split: found)
+    monkeypatch.setattr(levers, "check_choice", lambda arm, trials, val: None)
+    assert runs.refused_choices(planned, {}, tiny_split, book) == {}
+
+    def chose_otherwise(arm, trials, val):
+        raise ValueError("validation keeps another")
+
+    monkeypatch.setattr(levers, "check_choice", chose_otherwise)
+    held = runs.refused_choices(planned, {}, tiny_split, book)
+    assert held == {planned[1].key: ["tiny_pipeline"], planned[2].key: ["tiny_pipeline"]}
+    assert "tiny_chosen: not trained: validation keeps another" in capsys.readouterr().out
 
 
 def test_fitting_takes_the_runs_that_fit_in_plan_order(book, tiny_split):

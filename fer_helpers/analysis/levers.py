@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..chapters import PROTOCOL_PIPELINE
+from ..chapters import arm as declared_arm
 from ..modelling import inference
 from ..specs import Arm
 from . import intervals
@@ -136,3 +137,16 @@ def check_same(declared: Arm, candidate: Arm) -> None:
             f"the arm {declared.name!r} does not train as {candidate.name!r}, the candidate validation keeps: "
             "declare it so in fer_helpers/chapters.py, then `make runs NB=09_vit_ensemble`"
         )
+
+
+def check_choice(arm: Arm, trials: dict[str, list], val) -> None:
+    """Raise unless `arm` is declared as validation chooses it from the trials of its `chosen_by` arms ({label:
+    trials}): the settings the levers keep against the control (`chosen`; the control comes first), or else the
+    candidate with the best validation accuracy (`candidates`). `make runs` checks it before it trains the arm."""
+    arms = {declared_arm(name).label: declared_arm(name) for name in arm.chosen_by}
+    found = {label: trials[label] for label in arms}
+    if PROTOCOL_PIPELINE.name in arm.chosen_by:
+        check_declared(arm, chosen(table(found, val), arms))
+    else:
+        ranked = candidates(found, val)
+        check_same(arm, arms[ranked.index[ranked["kept"] == "yes"][0]])

@@ -117,6 +117,20 @@ def plan(stems, split, profile: config.Profile) -> list[Planned]:
     return list(ordered.values())
 
 
+def waiting(planned: list[Planned], profile: config.Profile) -> dict[str, list[str]]:
+    """{key: the arms it waits for} of each missing run whose settings validation chooses among other arms' runs
+    (`specs.Arm.chosen_by`) while some of those are missing: trained before them, it could be trained in vain. A
+    run that one of the choosing arms shares (a candidate's own seed) does not wait."""
+    missing = [p for p in planned if not store.find(p.key, profile)]
+    unfinished = {name for p in missing for name in (p.arm.name, *p.also)}
+    waits = {}
+    for p in missing:
+        arms = [p.arm, *map(chapters.arm, p.also)]
+        if all(a.chosen_by for a in arms) and (deciding := sorted({d for a in arms for d in a.chosen_by} & unfinished)):
+            waits[p.key] = deciding
+    return waits
+
+
 def _outliers(profile):
     from ..cleaning import outliers
 
@@ -158,9 +172,9 @@ def describe(planned: list[Planned], profile: config.Profile, rates: dict, hours
     from ..machine import load_average
 
     lines = [f"{'arm':28} {'seed':>4} {'epochs':>6} {'PFLOP':>7} {'hours':>6}  run"]
-    missing = [p for p in planned if not store.find(p.key, profile)]
+    missing, waits = [p for p in planned if not store.find(p.key, profile)], waiting(planned, profile)
     for p in planned:
-        state = "missing" if p in missing else "stored"
+        state = ("waits for its choice" if p.key in waits else "missing") if p in missing else "stored"
         hours_here = p.seconds(rates) / 3600
         line = f"{p.arm.name:28} {p.seed:>4} {p.arm.epochs(profile):>6} {p.flops / 1e15:7.3f} {hours_here:6.2f}"
         lines.append(f"{line}  {p.key} {state}")

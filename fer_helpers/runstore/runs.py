@@ -186,6 +186,25 @@ def verify(key: str, split, profile: config.Profile, epochs: int | None = None) 
     return mismatches
 
 
+def refused_choices(planned: list, waits: dict, split, profile: config.Profile) -> dict[str, list[str]]:
+    """{key: the arms that chose otherwise} of the missing runs of each arm validation chooses, its choice all in
+    (`plan.waiting`), whose declaration is not what validation chose (`levers.check_choice`): trained, they would be
+    in vain. Each is printed with the edit to make."""
+    from ..analysis import levers
+    from . import experiments
+
+    missing = [p for p in planned if p.key not in waits and not store.find(p.key, profile)]
+    held = {}
+    for arm in {p.arm.name: p.arm for p in missing if p.arm.chosen_by}.values():
+        found = {n: [store.find(p.key, profile) for p in planned if n in (p.arm.name, *p.also)] for n in arm.chosen_by}
+        try:
+            levers.check_choice(arm, experiments.from_store(found, split), split.val)
+        except ValueError as error:
+            print(f"{arm.name}: not trained: {error}", flush=True)
+            held |= {p.key: list(arm.chosen_by) for p in missing if p.arm.name == arm.name}
+    return held
+
+
 def run_jobs(keys: list[str], jobs: int) -> int:
     """Each key as its own `--key` process, `jobs` at once, each with its share of the cores."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -225,7 +244,15 @@ def main(argv=None) -> int:
     if args.plan:
         print(plan.describe(planned, profile, rates, args.hours))
         return 0
-    todo = plan.fitting([p for p in planned if not store.find(p.key, profile)], rates, args.hours)
+    waits = plan.waiting(planned, profile)
+    for name in dict.fromkeys(p.arm.name for p in planned if p.key in waits):
+        deciding = next(waits[p.key] for p in planned if p.arm.name == name and p.key in waits)
+        print(f"{name}: waits until validation has chosen its settings ({', '.join(deciding)} not all in)", flush=True)
+    if profile.subset_fraction is None:  # the smoke profile's tiny runs choose at random
+        waits |= refused_choices(planned, waits, split, profile)
+    todo = plan.fitting(
+        [p for p in planned if not store.find(p.key, profile) and p.key not in waits], rates, args.hours
+    )
     print(f"{len(todo)} run(s) to train, {sum(p.flops for p in todo) / 1e15:.2f} PFLOP", flush=True)
     if args.jobs > 1:
         return run_jobs([p.key for p in todo], args.jobs)
