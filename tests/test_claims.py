@@ -33,7 +33,7 @@ def trials(accuracies, seed=0, epochs=20, f1=None) -> list:
         result = {"accuracy": correct.mean(), "macro_f1": f1[k] if f1 else correct.mean()}
         found.append(
             SimpleNamespace(
-                run=SimpleNamespace(seed=s, epochs=epochs, params=1234),
+                run=SimpleNamespace(seed=s, epochs=epochs, params=1234, key=f"run-{seed}-{s}"),
                 result=result,
                 correct=correct,
                 predicted=predicted,
@@ -57,6 +57,7 @@ def test_a_level_claim_holds_when_the_interval_over_seeds_and_images_clears_the_
     record = claims.judge(spec, {"arm A": trials([0.60, 0.61, 0.62])}, TEST)
     assert record["kind"] == "level" and record["verdict"] == "holds" and record["budget"] == 20
     assert record["params"] == {"arm A": 1234}  # each arm's parameter count, as its runs recorded it
+    assert record["runs"] == {"arm A": ["run-0-42", "run-0-43", "run-0-44"]}  # the runs it was judged from
     assert "doubled_budget" not in record  # a word more training would not change
 
 

@@ -43,3 +43,7 @@ def test_the_intro_counts_what_holds_what_is_refuted_and_what_stays_open(claim_r
     assert said["intro_n_claims"] == 3 and said["intro_n_holds"] == 1 and said["intro_n_open"] == 1
     assert said["intro_holds"] == f"“{records['a']['claim']}”" and said["intro_n_refuted"] == 1
     assert glance.tally({"a": records["c"]})["intro_holds"] == "none"
+    assert said["intro_n_waiting"] == 0 and said["intro_waiting"] == "none"
+    waits = glance.tally(records, ("The U-Net reaches 64 %",))  # a claim whose runs are not all in
+    assert waits["intro_n_claims"] == 4 and waits["intro_n_open"] == 1
+    assert waits["intro_n_waiting"] == 1 and waits["intro_waiting"] == "“The U-Net reaches 64 %”"

@@ -158,3 +158,15 @@ def test_a_run_records_the_gpu_it_trained_on(monkeypatch):
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [gpu])
     monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda gpu: {"device_name": "NVIDIA H100"})
     assert runs.device() == "GPU: NVIDIA H100"
+
+
+def test_a_claims_record_counts_only_when_judged_from_the_runs_declared_now_all_stored(book, tiny_split, monkeypatch):
+    planned = plan.plan(None, tiny_split, book)
+    keys = {arm.label: [p.key for p in planned if p.arm.name == arm.name] for arm in ARMS}
+    judged = {"tiny": {"claim_id": "tiny", "runs": keys}}
+    assert plan.current_records(judged, tiny_split, book) == {}  # its runs are not stored
+    monkeypatch.setattr(plan.store, "find", lambda key, profile: True)
+    assert plan.current_records(judged, tiny_split, book) == judged
+    replaced = {**keys, ARMS[0].label: ["an earlier run", *keys[ARMS[0].label][1:]]}
+    assert plan.current_records({"tiny": {"claim_id": "tiny", "runs": replaced}}, tiny_split, book) == {}
+    assert plan.current_records({"tiny": {"claim_id": "tiny"}}, tiny_split, book) == {}  # names no runs

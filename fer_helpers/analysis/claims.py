@@ -8,8 +8,9 @@ The verdict word is one of `WORDS`:
 - budget-limited: the word more training could change (refuted, inconclusive) was checked with one seed per arm
   at twice the epochs (`specs.Arm.doubled`), and the doubled runs gave another word;
 - not tested: the claim's arms are not the model the claim is about (`ClaimSpec.stand_in` says why).
-The record keeps each arm's parameter count ("params"), the budget, and where the rule applied the doubled budget,
-the word at it and what the doubled runs measured ("at_doubled").
+The record keeps each arm's parameter count ("params") and the keys of the runs it was judged from ("runs"), the
+budget, and where the rule applied the doubled budget, the word at it and what the doubled runs measured
+("at_doubled").
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ def judge(spec, trials: dict[str, list], test) -> dict:
         record = by_seed_metric(spec, trials, labels)
     budget = trials[labels[0]][0].run.epochs
     params = {label: int(trials[label][0].run.params) for label in labels}
-    record = {"kind": spec.kind, "metric": spec.metric, **record, "params": params, "budget": budget}
+    judged_from = {label: [t.run.key for t in trials[label]] for label in labels}
+    record = {"kind": spec.kind, "metric": spec.metric, **record, "params": params, "runs": judged_from}
+    record["budget"] = budget
     word = record["verdict"]
     if spec.stand_in:
         record |= {"verdict": "not tested", "verdict_as_measured": word, "stand_in": spec.stand_in}

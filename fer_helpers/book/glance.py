@@ -69,17 +69,20 @@ def figure(records: dict):
     return fig
 
 
-def tally(records: dict) -> dict:
-    """What the intro says of the claims ({claim id: record}): how many there are, which hold and which are refuted
-    (their texts, quoted, or "none"), and how many stay open (inconclusive, budget-limited or not tested)."""
+def tally(records: dict, waiting: tuple[str, ...] = ()) -> dict:
+    """What the intro says of the claims ({claim id: record} of the judged ones; `waiting`: the texts of those whose
+    runs are not all in): how many there are, which hold and which are refuted (their texts, quoted, or "none"),
+    how many stay open (inconclusive, budget-limited or not tested), and which wait for their runs."""
     said = {
         word: [f"“{r['claim']}”" for r in records.values() if r["verdict"] == word] for word in ("holds", "refuted")
     }
     return {
-        "intro_n_claims": len(records),
+        "intro_n_claims": len(records) + len(waiting),
         "intro_n_holds": len(said["holds"]),
         "intro_holds": "; ".join(said["holds"]) or "none",
         "intro_n_refuted": len(said["refuted"]),
         "intro_refuted": "; ".join(said["refuted"]) or "none",
         "intro_n_open": len(records) - len(said["holds"]) - len(said["refuted"]),
+        "intro_n_waiting": len(waiting),
+        "intro_waiting": "; ".join(f"“{text}”" for text in waiting) or "none",
     }

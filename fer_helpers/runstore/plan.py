@@ -117,6 +117,23 @@ def plan(stems, split, profile: config.Profile) -> list[Planned]:
     return list(ordered.values())
 
 
+def current_records(records: dict, split, profile: config.Profile) -> dict:
+    """The records ({claim id: record}) judged from the runs the book declares now for their claims' arms, all of
+    them stored. A record from runs since replaced, or from before records named their runs, is left out: its
+    claim waits for its chapter to run again."""
+    current = {}
+    for claim_id, record in records.items():
+        declared = {}
+        for p in planned([chapters.arm(name) for name in chapters.claim(claim_id).arms], split, profile):
+            for name in (p.arm.name, *p.also):
+                declared.setdefault(chapters.arm(name).label, []).append(p.key)
+        judged = {label: sorted(keys) for label, keys in record.get("runs", {}).items()}
+        stored = all(store.find(key, profile) for keys in declared.values() for key in keys)
+        if stored and judged == {label: sorted(keys) for label, keys in declared.items()}:
+            current[claim_id] = record
+    return current
+
+
 def waiting(planned: list[Planned], profile: config.Profile) -> dict[str, list[str]]:
     """{key: the arms it waits for} of each missing run whose settings validation chooses among other arms' runs
     (`specs.Arm.chosen_by`) while some of those are missing: trained before them, it could be trained in vain. A
