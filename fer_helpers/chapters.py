@@ -236,6 +236,7 @@ CHAPTERS = {
         Chapter(
             "11_claims",
             ("04_baseline", "05_augmentation", "06_unet", "09_vit_ensemble"),
+            partial=True,  # it collects the claims judged so far and names those that wait
             claims=(
                 level(
                     "study_goal",

@@ -97,3 +97,4 @@ class Chapter:
     reads: tuple[str, ...] = ()  # chapters whose outputs it reads
     arms: tuple[Arm, ...] = ()  # what it trains (runs of the store)
     claims: tuple[ClaimSpec, ...] = ()  # what it judges
+    partial: bool = False  # it runs while chapters it reads wait for their runs, and says what waits

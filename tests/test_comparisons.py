@@ -217,7 +217,7 @@ def test_every_committed_verdict_is_glued_in_the_report():
     import nbformat
 
     from fer_helpers import config
-    from fer_helpers.book import drafts
+    from fer_helpers.book import drafts, glance
     from fer_helpers.book.verify import glued_values
 
     path = config.PROFILES["full"].results_dir / "comparisons.json"
@@ -230,9 +230,10 @@ def test_every_committed_verdict_is_glued_in_the_report():
     chapter_11 = config.ROOT / "notebooks" / "11_claims.ipynb"
     glued = glued_values(nbformat.read(chapter_11, as_version=4))
     if glued and not drafts.is_draft(chapter_11):  # a draft is left out of the build, its glue with it
+        # a record that names no runs is from before the run store: its claim waits for its chapter to run again
         wrong = {
             c: (glued.get(f"verdict_{c}"), r["verdict"])
             for c, r in records.items()
-            if glued.get(f"verdict_{c}") != r["verdict"]
+            if glued.get(f"verdict_{c}") not in (r["verdict"] if "runs" in r else None, glance.WAITS)
         }
         assert not wrong, f"chapter 11's glued verdicts differ from results/comparisons.json (re-run it): {wrong}"

@@ -158,6 +158,23 @@ def test_notebook_named_by_stem_or_path():
         runbook.notebook_path("99_missing")
 
 
+def test_a_chapter_waits_for_the_chapters_it_reads_unless_it_runs_on_what_is_there(monkeypatch):
+    from fer_helpers import chapters, specs
+
+    monkeypatch.setattr(
+        chapters,
+        "CHAPTERS",
+        {
+            "06_x": specs.Chapter("06_x"),
+            "07_reader": specs.Chapter("07_reader", ("06_x",)),
+            "11_collector": specs.Chapter("11_collector", ("06_x",), partial=True),
+        },
+    )
+    waiting = {"06_x": "3 run(s) not in the store (3.04 PFLOP): make runs NB=06_x"}
+    assert runbook.waits_for("07_reader", waiting, config.PROFILES["full"]) == "reads 06_x, which wait(s)"
+    assert runbook.waits_for("11_collector", waiting, config.PROFILES["full"]) == ""  # it says what waits
+
+
 @pytest.fixture
 def full_area(run_area, monkeypatch):
     """runbook in the full profile with its outputs (results/runs.json) under tmp_path/full."""

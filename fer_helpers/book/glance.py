@@ -28,6 +28,8 @@ def table(records: dict, chapters: dict[str, str]):
     return pd.DataFrame(rows).style.hide(axis="index")
 
 
+WAITS = "waits for its runs"  # what a page says of a claim whose runs are not all in, in place of a verdict
+
 VERDICT_COLOURS = {
     "holds": "#1b7837",
     "refuted": "#b2182b",

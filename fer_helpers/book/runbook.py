@@ -245,12 +245,13 @@ def loaded_split(profile: str):
 
 
 def waits_for(stem: str, waiting: dict, profile: config.Profile) -> str:
-    """Why chapter `stem` cannot run yet ("" when it can): a chapter it reads waits, or runs it reads are not
-    in the run store (`make runs NB=<stem>` trains them)."""
+    """Why chapter `stem` cannot run yet ("" when it can): a chapter it reads waits (unless it runs on what is
+    there, `specs.Chapter.partial`), or runs it reads are not in the run store (`make runs NB=<stem>` trains
+    them)."""
     from .. import chapters
 
     chapter = chapters.CHAPTERS.get(stem)  # a notebook no declaration names reads and trains nothing
-    upstream = [up for up in chapter.reads if waiting.get(up)] if chapter else []
+    upstream = [up for up in chapter.reads if waiting.get(up)] if chapter and not chapter.partial else []
     if upstream:
         return f"reads {', '.join(upstream)}, which wait(s)"
     if not chapter or not chapter.arms:
