@@ -47,3 +47,19 @@ def test_the_intro_counts_what_holds_what_is_refuted_and_what_stays_open(claim_r
     waits = glance.tally(records, ("The U-Net reaches 64 %",))  # a claim whose runs are not all in
     assert waits["intro_n_claims"] == 4 and waits["intro_n_open"] == 1
     assert waits["intro_n_waiting"] == 1 and waits["intro_waiting"] == "“The U-Net reaches 64 %”"
+
+
+def test_a_claim_whose_runs_are_not_all_in_keeps_its_row_in_the_studys_order(claim_records):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    judged = {"unet_vs_cnn": claim_records["unet_vs_cnn"]}
+    waiting = {"unet_64": "The attention U-Net reaches 64 %"}  # before unet_vs_cnn in the study's order
+    page = glance.table(judged, dict.fromkeys(claim_records, "06_unet"), waiting).data
+    assert list(page["claim"]) == ["The attention U-Net reaches 64 %", judged["unet_vs_cnn"]["claim"]]
+    assert page["measured here (95 % interval)"][0] == "— (its runs are not all in)"
+    assert page["verdict"][0] == f'<b style="color: {glance.VERDICT_COLOURS[glance.WAITS]}">{glance.WAITS}</b>'
+    fig = glance.figure(judged, waiting)
+    levels, sizes = fig.axes
+    assert [t.get_text() for t in levels.get_yticklabels()] == list(page["claim"])
+    assert [t.get_text() for t in sizes.texts] == [glance.WAITS, judged["unet_vs_cnn"]["verdict"]]

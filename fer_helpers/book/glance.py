@@ -1,30 +1,42 @@
 """The report's claims at a glance: one short row per record of results/comparisons.json (claim, what was
-measured with its 95 % interval, the verdict, a link to the chapter), written
-from the values a chapter's prose glues (:func:`fer_helpers.book.verdicts.prose_values`), and the same claims
-as one figure (`figure`)."""
+measured with its 95 % interval, the verdict, a link to the chapter), written from the values a chapter's prose
+glues (:func:`fer_helpers.book.verdicts.prose_values`), and the same claims as one figure (`figure`); a claim whose
+runs are not all in keeps its row and says that it waits."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from ..chapters import claims
 from .verdicts import measured
 
 
-def table(records: dict, chapters: dict[str, str]):
-    """The report's compact verdict table, one row per claim ({claim_id: record}): the claim's whole text, what was
-    measured, the verdict in bold in its colour, and a link to the chapter (`chapters`: claim_id -> notebook stem)
-    that measured it; no index of code ids. A pandas Styler, every cell text (the leak-free measures are in the
-    chapters' own tables)."""
-    rows = [
-        {
-            "claim": record["claim"],
-            "measured here (95 % interval)": measured(record),
-            "verdict": f'<b style="color: {VERDICT_COLOURS[record["verdict"]]}">{record["verdict"]}</b>',
-            "chapter": f'<a href="../notebooks/{chapters[claim_id]}.html">chapter {int(chapters[claim_id][:2])}</a>',
-        }
-        for claim_id, record in records.items()
-    ]
+def in_study_order(records: dict, waiting: dict | None = None) -> list[tuple[str, dict | None]]:
+    """(claim id, record) of the judged claims ({claim id: record}) and (claim id, None) of the `waiting` ones
+    ({claim id: claim text}), in the study's order (`fer_helpers.chapters.claims`)."""
+    found = {**dict.fromkeys(waiting or {}), **records}
+    book = [claim_id for claim_id in claims() if claim_id in found]
+    return [(claim_id, found[claim_id]) for claim_id in book + [c for c in found if c not in book]]
+
+
+def table(records: dict, chapters: dict[str, str], waiting: dict | None = None):
+    """The report's compact verdict table, one row per claim ({claim_id: record}; `waiting`: {claim_id: text} of
+    the claims whose runs are not all in), in the study's order: the claim's whole text, what was measured, the
+    verdict in bold in its colour, and a link to the chapter (`chapters`: claim_id -> notebook stem) that measures
+    it; no index of code ids. A pandas Styler, every cell text (the leak-free measures are in the chapters' own
+    tables)."""
+    rows = []
+    for claim_id, record in in_study_order(records, waiting):
+        word, stem = record["verdict"] if record else WAITS, chapters[claim_id]
+        rows.append(
+            {
+                "claim": record["claim"] if record else waiting[claim_id],
+                "measured here (95 % interval)": measured(record) if record else "— (its runs are not all in)",
+                "verdict": f'<b style="color: {VERDICT_COLOURS[word]}">{word}</b>',
+                "chapter": f'<a href="../notebooks/{stem}.html">chapter {int(stem[:2])}</a>',
+            }
+        )
     return pd.DataFrame(rows).style.hide(axis="index")
 
 
@@ -36,20 +48,27 @@ VERDICT_COLOURS = {
     "inconclusive": "#7f7f7f",
     "budget-limited": "#e08214",
     "not tested": "#bdbdbd",
+    WAITS: "#969696",
 }
 
 
-def figure(records: dict):
-    """The claims as one figure, one row per claim in the order given: what was measured with its 95 % interval,
-    the claimed level or size marked (a diamond), and the verdict as a colour and a word. Level claims ("reaches
-    64 %") are drawn in accuracy on the left, claims between two arms in points (B − A) on the right."""
+def figure(records: dict, waiting: dict | None = None):
+    """The claims as one figure, one row per claim in the study's order (`table`'s arguments): what was measured
+    with its 95 % interval, the claimed level or size marked (a diamond), and the verdict as a colour and a word; a
+    claim whose runs are not all in has its row and says so. Level claims ("reaches 64 %") are drawn in accuracy
+    on the left, claims between two arms in points (B − A) on the right."""
     import matplotlib.pyplot as plt
 
-    rows = list(records.values())
+    rows = in_study_order(records, waiting)
     fig, (levels, sizes) = plt.subplots(
         1, 2, figsize=(9, 0.45 * len(rows) + 1.2), sharey=True, gridspec_kw={"width_ratios": [1, 1.3]}
     )
-    for y, record in enumerate(rows):
+    for y, (_, record) in enumerate(rows):
+        if record is None:
+            sizes.annotate(
+                WAITS, (1.01, y), xycoords=("axes fraction", "data"), color=VERDICT_COLOURS[WAITS], va="center"
+            )
+            continue
         level = record["claimed"]["level"]
         ax, scale, shift = (levels, 100, level) if level is not None else (sizes, 100, 0.0)
         colour = VERDICT_COLOURS.get(record["verdict"], "black")
@@ -60,7 +79,8 @@ def figure(records: dict):
         ax.plot(claimed * scale, y, "D", mfc="none", mec="black", ms=7)
         sizes.annotate(record["verdict"], (1.01, y), xycoords=("axes fraction", "data"), color=colour, va="center")
     sizes.axvline(0, color="black", lw=0.6)
-    levels.set(yticks=range(len(rows)), yticklabels=[r["claim"] for r in rows], xlabel="test accuracy (%)")
+    texts = [record["claim"] if record else waiting[claim_id] for claim_id, record in rows]
+    levels.set(yticks=range(len(rows)), yticklabels=texts, xlabel="test accuracy (%)")
     sizes.set(xlabel="difference, B − A (points)")
     levels.invert_yaxis()
     for ax in (levels, sizes):
