@@ -61,8 +61,9 @@ def placeholder(path: Path) -> str:
     first = next((c.source for c in notebook.cells if c.cell_type == "markdown"), "")
     title = next((line for line in first.splitlines() if line.startswith("# ")), f"# {path.stem}")
     return (
-        f"{title}\n\nThis chapter's code has changed since its last run in the full profile, so its results are "
-        f"not shown until it runs again: `make notebooks NB={path.stem}` (see the Reproduce page).\n"
+        f"{title}\n\nThis chapter has not run in the full profile with its current code, so its results are not "
+        f"shown yet. Most often it waits for runs the run store lacks: `make runs NB={path.stem}` trains them, then "
+        f"`make notebooks NB={path.stem}` runs it (see the Reproduce page).\n"
     )
 
 
