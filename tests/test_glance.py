@@ -25,7 +25,9 @@ def test_figure_draws_each_claim_on_its_scale_with_the_claim_marked_and_the_verd
     records = claim_records
     fig = glance.figure(records)
     levels, sizes = fig.axes
-    assert [t.get_text() for t in levels.get_yticklabels()] == [r["claim"] for r in records.values()]
+    labels = [t.get_text() for t in levels.get_yticklabels()]
+    assert [label.replace("\n", " ") for label in labels] == [r["claim"] for r in records.values()]  # wrapped
+    assert max(len(line) for label in labels for line in label.splitlines()) <= glance.LABEL_WIDTH
     level_line = levels.lines[0].get_xdata()  # the level claim's interval, in accuracy (%)
     assert level_line[0] < 66.0 < level_line[1] and levels.lines[2].get_xdata()[0] == 64.0  # the claimed level
     words = [text.get_text() for text in sizes.texts]
@@ -61,5 +63,5 @@ def test_a_claim_whose_runs_are_not_all_in_keeps_its_row_in_the_studys_order(cla
     assert page["verdict"][0] == f'<b style="color: {glance.VERDICT_COLOURS[glance.WAITS]}">{glance.WAITS}</b>'
     fig = glance.figure(judged, waiting)
     levels, sizes = fig.axes
-    assert [t.get_text() for t in levels.get_yticklabels()] == list(page["claim"])
+    assert [t.get_text().replace("\n", " ") for t in levels.get_yticklabels()] == list(page["claim"])
     assert [t.get_text() for t in sizes.texts] == [glance.WAITS, judged["unet_vs_cnn"]["verdict"]]

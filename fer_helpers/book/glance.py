@@ -5,6 +5,8 @@ runs are not all in keeps its row and says that it waits."""
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 
@@ -52,6 +54,9 @@ VERDICT_COLOURS = {
 }
 
 
+LABEL_WIDTH = 32  # characters per line of a claim's label in the figure, so that its axes keep their width
+
+
 def figure(records: dict, waiting: dict | None = None):
     """The claims as one figure, one row per claim in the study's order (`table`'s arguments): what was measured
     with its 95 % interval, the claimed level or size marked (a diamond), and the verdict as a colour and a word; a
@@ -61,7 +66,7 @@ def figure(records: dict, waiting: dict | None = None):
 
     rows = in_study_order(records, waiting)
     fig, (levels, sizes) = plt.subplots(
-        1, 2, figsize=(9, 0.45 * len(rows) + 1.2), sharey=True, gridspec_kw={"width_ratios": [1, 1.3]}
+        1, 2, figsize=(7.2, 0.6 * len(rows) + 1.2), sharey=True, gridspec_kw={"width_ratios": [1, 1.3]}
     )
     for y, (_, record) in enumerate(rows):
         if record is None:
@@ -79,7 +84,7 @@ def figure(records: dict, waiting: dict | None = None):
         ax.plot(claimed * scale, y, "D", mfc="none", mec="black", ms=7)
         sizes.annotate(record["verdict"], (1.01, y), xycoords=("axes fraction", "data"), color=colour, va="center")
     sizes.axvline(0, color="black", lw=0.6)
-    texts = [record["claim"] if record else waiting[claim_id] for claim_id, record in rows]
+    texts = [textwrap.fill(record["claim"] if record else waiting[claim_id], LABEL_WIDTH) for claim_id, record in rows]
     levels.set(yticks=range(len(rows)), yticklabels=texts, xlabel="test accuracy (%)")
     sizes.set(xlabel="difference, B − A (points)")
     levels.invert_yaxis()
