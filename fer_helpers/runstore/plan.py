@@ -121,15 +121,18 @@ def current_records(records: dict, split, profile: config.Profile) -> dict:
     """The records ({claim id: record}) judged from the runs the book declares now for their claims' arms, all of
     them stored. A record from runs since replaced, or from before records named their runs, is left out: its
     claim waits for its chapter to run again."""
+    arms = {name: chapters.arm(name) for claim_id in records for name in chapters.claim(claim_id).arms}
+    keys = {}  # {arm label: its runs' keys}, the arms planned once for all the records
+    for p in planned(list(arms.values()), split, profile):
+        for name in (p.arm.name, *p.also):
+            keys.setdefault(arms[name].label, []).append(p.key)
+    stored = {key for found in keys.values() for key in found if store.find(key, profile)}
     current = {}
     for claim_id, record in records.items():
-        declared = {}
-        for p in planned([chapters.arm(name) for name in chapters.claim(claim_id).arms], split, profile):
-            for name in (p.arm.name, *p.also):
-                declared.setdefault(chapters.arm(name).label, []).append(p.key)
-        judged = {label: sorted(keys) for label, keys in record.get("runs", {}).items()}
-        stored = all(store.find(key, profile) for keys in declared.values() for key in keys)
-        if stored and judged == {label: sorted(keys) for label, keys in declared.items()}:
+        labels = [arms[name].label for name in chapters.claim(claim_id).arms]
+        declared = {label: sorted(keys[label]) for label in labels}
+        judged = {label: sorted(found) for label, found in record.get("runs", {}).items()}
+        if judged == declared and all(key in stored for found in declared.values() for key in found):
             current[claim_id] = record
     return current
 
