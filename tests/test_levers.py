@@ -131,12 +131,16 @@ def test_an_arm_validation_chooses_is_checked_against_the_runs_it_is_chosen_from
         label["lever_window_40"]: [trial(s, 6) for s in (42, 43, 44)],
         label["lever_mixup"]: [trial(s, 5) for s in (42, 43, 44)],
     }
+    shown, kept = levers.choose(final, found, VAL)
+    assert list(shown.index) == list(found) and kept == {"window": 44, "mixup": 0.0}
     levers.check_choice(final, found, VAL)  # validation keeps the 44-pixel window, as declared
     found[label["lever_window_40"]] = [trial(s, 8) for s in (42, 43, 44)]
     with pytest.raises(ValueError, match="validation keeps .*'window': 40"):
         levers.check_choice(final, found, VAL)
     vit = chapters.VIT
     candidates = {chapters.arm(name).label: [trial(42, 7 if name == "vit_adamw" else 6)] for name in vit.chosen_by}
+    shown, kept = levers.choose(vit, candidates, VAL)
+    assert list(shown.index) == list(candidates) and kept == chapters.arm("vit_adamw")
     levers.check_choice(vit, candidates, VAL)  # the claim's transformer trains as the kept candidate
     candidates[chapters.arm("vit_sgd").label] = [trial(42, 9)]
     with pytest.raises(ValueError, match="does not train as 'vit_sgd'"):

@@ -4,6 +4,8 @@ candidates, one chosen on validation.
     table = levers.table({"control": trials, "window 44": trials, ...}, split.val)   # the control first
     levers.chosen(table, arms)   # {"window": 44, "mixup": 0.0}: what validation keeps for the final model
     levers.candidates({"AdamW 1e-3": trials, ...}, split.val)  # recipe candidates; "kept": the best on validation
+    shown, kept = levers.choose(arm, trials, split.val)  # either of the two, for an arm chosen on validation
+    levers.check(arm, kept)  # raise unless the arm is declared as validation keeps it
 
 A lever's runs are its arm's seeds (`experiments.from_store`); each run's test-time augmentation is chosen on
 validation from its stored views (`store.StoredRun.views`), and the lever's gain is its validation accuracy with
@@ -139,14 +141,25 @@ def check_same(declared: Arm, candidate: Arm) -> None:
         )
 
 
-def check_choice(arm: Arm, trials: dict[str, list], val) -> None:
-    """Raise unless `arm` is declared as validation chooses it from the trials of its `chosen_by` arms ({label:
-    trials}): the settings the levers keep against the control (`chosen`; the control comes first), or else the
-    candidate with the best validation accuracy (`candidates`). `make runs` checks it before it trains the arm."""
+def choose(arm: Arm, trials: dict[str, list], val) -> tuple[pd.DataFrame, dict | Arm]:
+    """What validation chooses `arm` from, and what it keeps, from the trials of its `chosen_by` arms ({label:
+    trials}): the lever table and the settings the levers keep against the control (`table`, `chosen`; the control
+    comes first), or else the candidate table and the candidate with the best validation accuracy (`candidates`)."""
     arms = {declared_arm(name).label: declared_arm(name) for name in arm.chosen_by}
     found = {label: trials[label] for label in arms}
     if PROTOCOL_PIPELINE.name in arm.chosen_by:
-        check_declared(arm, chosen(table(found, val), arms))
-    else:
-        ranked = candidates(found, val)
-        check_same(arm, arms[ranked.index[ranked["kept"] == "yes"][0]])
+        lever_table = table(found, val)
+        return lever_table, chosen(lever_table, arms)
+    ranked = candidates(found, val)
+    return ranked, arms[ranked.index[ranked["kept"] == "yes"][0]]
+
+
+def check(arm: Arm, kept: dict | Arm) -> None:
+    """Raise unless `arm` is declared as validation keeps it (`choose`): with the kept levers' settings
+    (`check_declared`) or training as the kept candidate (`check_same`)."""
+    check_declared(arm, kept) if isinstance(kept, dict) else check_same(arm, kept)
+
+
+def check_choice(arm: Arm, trials: dict[str, list], val) -> None:
+    """`check` on what `choose` keeps: `make runs` calls it before it trains an arm chosen on validation."""
+    check(arm, choose(arm, trials, val)[1])
