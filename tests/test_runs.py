@@ -17,10 +17,15 @@ ARMS = (
 CLAIM = specs.ClaimSpec("tiny", "Outliers matter", "difference", ("tiny_outliers_kept", "tiny_pipeline"))
 
 
+def declare(monkeypatch, *arms, claims=()):
+    """Make the book one chapter, 04_tiny, of these arms and claims."""
+    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": specs.Chapter("04_tiny", (), arms, claims)})
+
+
 @pytest.fixture
 def book(monkeypatch, tiny_split, tmp_path):
     """A one-chapter book on the tiny split, writing under tmp_path, its outlier list the first training image."""
-    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": specs.Chapter("04_tiny", (), ARMS, (CLAIM,))})
+    declare(monkeypatch, *ARMS, claims=(CLAIM,))
     profile = config.Profile("full", None, {"study": 1}, tmp_path)
     profile.artifacts_dir.mkdir(parents=True)
     pd.DataFrame({"key": tiny_split.train.keys[:1]}).to_csv(profile.artifacts_dir / "outliers.csv", index=False)
@@ -60,7 +65,7 @@ def test_the_plan_sums_up_each_chapter_against_the_hours_given(book, tiny_split)
 def test_identical_arms_share_their_runs_and_each_arm_reads_them(book, tiny_split, monkeypatch):
     first = dataclasses.replace(ARMS[0], keep=0)
     twin = dataclasses.replace(ARMS[0], name="tiny_twin", label="tiny twin", seeds=(42,), keep=1)
-    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": specs.Chapter("04_tiny", (), (first, twin))})
+    declare(monkeypatch, first, twin)
     planned = plan.plan(None, tiny_split, book)
     assert [(p.arm.name, p.seed, p.also) for p in planned] == [
         ("tiny_pipeline", 42, ("tiny_twin",)),
@@ -76,7 +81,7 @@ def test_identical_arms_share_their_runs_and_each_arm_reads_them(book, tiny_spli
 def test_an_arm_validation_chooses_waits_for_the_runs_it_is_chosen_from(book, tiny_split, monkeypatch, capsys):
     candidate = dataclasses.replace(ARMS[0], seeds=(42,), keep=0)  # one seed, as a lever or a candidate is
     chosen = dataclasses.replace(ARMS[0], name="tiny_chosen", label="tiny chosen", chosen_by=(candidate.name,))
-    monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": specs.Chapter("04_tiny", (), (candidate, chosen))})
+    declare(monkeypatch, candidate, chosen)
     planned = plan.plan(None, tiny_split, book)
     assert [(p.arm.name, p.seed, p.also) for p in planned] == [
         ("tiny_pipeline", 42, ("tiny_chosen",)),

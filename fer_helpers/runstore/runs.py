@@ -245,10 +245,9 @@ def main(argv=None) -> int:
         print(plan.describe(planned, profile, rates, args.hours))
         return 0
     waits = plan.waiting(planned, profile)
-    for name in dict.fromkeys(p.arm.name for p in planned if p.key in waits):
-        deciding = next(waits[p.key] for p in planned if p.arm.name == name and p.key in waits)
+    for name, deciding in {p.arm.name: waits[p.key] for p in planned if p.key in waits}.items():
         print(f"{name}: waits until validation has chosen its settings ({', '.join(deciding)} not all in)", flush=True)
-    if profile.subset_fraction is None:  # the smoke profile's tiny runs choose at random
+    if profile.name == "full":  # the smoke profile's tiny runs choose at random
         waits |= refused_choices(planned, waits, split, profile)
     todo = plan.fitting(
         [p for p in planned if not store.find(p.key, profile) and p.key not in waits], rates, args.hours
