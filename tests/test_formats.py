@@ -59,6 +59,10 @@ def test_count(n, text):
     assert formats.count(n) == text
 
 
+def test_a_counted_phrase_agrees_with_its_count():
+    assert [formats.counted(n, "holds", "hold") for n in (0, 1, 1200)] == ["0 hold", "1 holds", "1,200 hold"]
+
+
 def test_duration_is_the_books_duration():
     assert formats.format_value(805, "duration") == "13 min 25 s"
     assert formats.format_value(5310, "duration") == "1 h 28 min"

@@ -42,13 +42,15 @@ def test_the_intro_counts_what_holds_what_is_refuted_and_what_stays_open(claim_r
         "c": claim_records["unet_vs_cnn"] | {"verdict": "budget-limited"},
     }
     said = glance.tally(records)
-    assert said["intro_n_claims"] == 3 and said["intro_n_holds"] == 1 and said["intro_n_open"] == 1
-    assert said["intro_holds"] == f"“{records['a']['claim']}”" and said["intro_n_refuted"] == 1
+    assert said["intro_n_claims"] == "3" and said["intro_n_holds"] == "1 holds" and said["intro_n_open"] == "1 more is"
+    assert said["intro_holds"] == f"“{records['a']['claim']}”" and said["intro_n_refuted"] == "1 is refuted"
     assert glance.tally({"a": records["c"]})["intro_holds"] == "none"
-    assert said["intro_n_waiting"] == 0 and said["intro_waiting"] == "none"
-    waits = glance.tally(records, ("The U-Net reaches 64 %",))  # a claim whose runs are not all in
-    assert waits["intro_n_claims"] == 4 and waits["intro_n_open"] == 1
-    assert waits["intro_n_waiting"] == 1 and waits["intro_waiting"] == "“The U-Net reaches 64 %”"
+    assert said["intro_waiting"] == "every claim has its runs"
+    waits = glance.tally(records, {"unet_64": "The U-Net reaches 64 %"})  # a claim whose runs are not all in
+    assert waits["intro_n_claims"] == "4" and waits["intro_n_open"] == "1 more is"
+    assert waits["intro_waiting"] == "1 waits for its runs (“The U-Net reaches 64 %”)"
+    two = glance.tally({}, {"vit_vs_cnn": "B", "unet_64": "A"})
+    assert two["intro_waiting"] == "2 wait for their runs (“A”; “B”)" and two["intro_n_holds"] == "0 hold"  # in order
 
 
 def test_a_claim_whose_runs_are_not_all_in_keeps_its_row_in_the_studys_order(claim_records):

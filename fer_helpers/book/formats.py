@@ -71,6 +71,11 @@ def count(n: float) -> str:
     return number(round(float(n)), ",d")
 
 
+def counted(n: int, one: str, many: str) -> str:
+    """A count and the words that agree with it: (1, "holds", "hold") -> "1 holds", (5, ...) -> "5 hold"."""
+    return f"{count(n)} {one if n == 1 else many}"
+
+
 def interval(low: float, high: float, kind: str = "percent") -> str:
     """Both ends written as `kind` and joined by an en dash, or by "to" when an end carries a sign."""
     ends = [format_value(low, kind), format_value(high, kind)]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..chapters import claims
+from .formats import count, counted
 from .verdicts import measured
 
 
@@ -96,20 +97,23 @@ def figure(records: dict, waiting: dict | None = None):
     return fig
 
 
-def tally(records: dict, waiting: tuple[str, ...] = ()) -> dict:
-    """What the intro says of the claims ({claim id: record} of the judged ones; `waiting`: the texts of those whose
-    runs are not all in): how many there are, which hold and which are refuted (their texts, quoted, or "none"),
-    how many stay open (inconclusive, budget-limited or not tested), and which wait for their runs."""
+def tally(records: dict, waiting: dict | None = None) -> dict:
+    """What the intro says of the claims ({claim id: record} of the judged ones; `waiting`: {claim id: text} of those
+    whose runs are not all in), as counted phrases that agree with their counts: how many claims there are, how
+    many hold and are refuted and which (their texts, quoted, or "none"), how many stay open (inconclusive,
+    budget-limited or not tested), and which wait for their runs, in the study's order."""
+    waits = [f"“{waiting[claim_id]}”" for claim_id, _ in in_study_order({}, waiting)]
     said = {
         word: [f"“{r['claim']}”" for r in records.values() if r["verdict"] == word] for word in ("holds", "refuted")
     }
+    n_open = len(records) - len(said["holds"]) - len(said["refuted"])
+    waiting_clause = counted(len(waits), "waits for its runs", "wait for their runs") + f" ({'; '.join(waits)})"
     return {
-        "intro_n_claims": len(records) + len(waiting),
-        "intro_n_holds": len(said["holds"]),
+        "intro_n_claims": count(len(records) + len(waits)),
+        "intro_n_holds": counted(len(said["holds"]), "holds", "hold"),
         "intro_holds": "; ".join(said["holds"]) or "none",
-        "intro_n_refuted": len(said["refuted"]),
+        "intro_n_refuted": counted(len(said["refuted"]), "is refuted", "are refuted"),
         "intro_refuted": "; ".join(said["refuted"]) or "none",
-        "intro_n_open": len(records) - len(said["holds"]) - len(said["refuted"]),
-        "intro_n_waiting": len(waiting),
-        "intro_waiting": "; ".join(f"“{text}”" for text in waiting) or "none",
+        "intro_n_open": counted(n_open, "more is", "more are"),
+        "intro_waiting": waiting_clause if waits else "every claim has its runs",
     }
