@@ -119,8 +119,14 @@ def judge(spec, trials: dict[str, list], test) -> dict:
     budget = trials[labels[0]][0].run.epochs
     params = {label: int(trials[label][0].run.params) for label in labels}
     judged_from = {label: [t.run.key for t in trials[label]] for label in labels}
-    record = {"kind": spec.kind, "metric": spec.metric, **record, "params": params, "runs": judged_from}
-    record["budget"] = budget
+    record = {
+        "kind": spec.kind,
+        "metric": spec.metric,
+        **record,
+        "params": params,
+        "runs": judged_from,
+        "budget": budget,
+    }
     word = record["verdict"]
     if spec.stand_in:
         record |= {"verdict": "not tested", "verdict_as_measured": word, "stand_in": spec.stand_in}
