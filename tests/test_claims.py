@@ -6,9 +6,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from helpers import claim_runs, labelled
+from sklearn.metrics import f1_score
 
 from fer_helpers import chapters, config, specs
-from fer_helpers.analysis import claims, comparisons
+from fer_helpers.analysis import claims, comparisons, intervals
 
 N = 1000
 LABELS = np.arange(N) % 7
@@ -25,12 +26,12 @@ def book(monkeypatch):
     monkeypatch.setattr(chapters, "CHAPTERS", {"04_tiny": specs.Chapter("04_tiny", (), ARMS)})
 
 
-def trials(accuracies, seed=0, epochs=20, f1=None) -> list:
-    """Trials of one arm with exactly these test accuracies per seed (42, 43, 44), and macro-F1 `f1` per seed."""
+def trials(accuracies, seed=0, epochs=20) -> list:
+    """Trials of one arm with exactly these test accuracies per seed (42, 43, 44), and the macro-F1 they give."""
     found = []
-    for k, (s, correct) in enumerate(claim_runs(accuracies, N, seed).items()):
+    for s, correct in claim_runs(accuracies, N, seed).items():
         predicted = np.where(correct, LABELS, (LABELS + 1) % 7)
-        result = {"accuracy": correct.mean(), "macro_f1": f1[k] if f1 else correct.mean()}
+        result = {"accuracy": correct.mean(), "macro_f1": f1_score(LABELS, predicted, average="macro")}
         found.append(
             SimpleNamespace(
                 run=SimpleNamespace(seed=s, epochs=epochs, params=1234, key=f"run-{seed}-{s}"),
@@ -47,9 +48,12 @@ def doubled(accuracy, seed=5) -> list:
 
 
 def test_equivalence_is_two_one_sided_tests_read_from_the_90_percent_interval():
-    assert claims.equivalence_verdict((-0.01, 0.015), 0.02) == "holds"
-    assert claims.equivalence_verdict((0.025, 0.05), 0.02) == "refuted"
-    assert claims.equivalence_verdict((-0.01, 0.03), 0.02) == "inconclusive"
+    within = comparisons.Claim(margin=0.02)
+    assert comparisons.verdict((-0.01, 0.015), within) == "holds"
+    assert comparisons.verdict((0.025, 0.05), within) == "refuted"
+    assert comparisons.verdict((-0.01, 0.03), within) == "inconclusive"
+    with pytest.raises(ValueError, match="margin in"):
+        comparisons.Claim(margin=0.02, size=0.01)
 
 
 def test_a_level_claim_holds_when_the_interval_over_seeds_and_images_clears_the_level():
@@ -85,16 +89,22 @@ def test_a_stand_in_is_not_tested_and_keeps_what_it_measured():
     assert record["verdict"] == "not tested" and record["verdict_as_measured"] == "holds"
 
 
-def test_macro_f1_and_equivalence_claims_are_judged_seed_by_seed():
+def test_macro_f1_and_equivalence_claims_carry_the_seeds_and_the_test_images():
     f1 = specs.ClaimSpec("f1", "B raises macro-F1", "difference", ("a", "b"), metric="macro_f1")
-    arms = {"arm A": trials([0.5] * 3, f1=[0.40, 0.41, 0.42]), "arm B": trials([0.5] * 3, 1, f1=[0.45, 0.47, 0.46])}
+    arms = {"arm A": trials([0.50, 0.51, 0.52]), "arm B": trials([0.60, 0.62, 0.61], 1)}
     record = claims.judge(f1, arms, TEST)
-    assert record["test"] == "paired t over seeds" and record["verdict"] == "holds"
-    assert record["accuracies"]["arm B"] == [0.45, 0.47, 0.46] and record["mean_difference"] == pytest.approx(0.05)
+    assert record["test"] == "two-level t" and record["verdict"] == "holds" and record["p_value"] < 0.05
+    gains = np.subtract(record["accuracies"]["arm B"], record["accuracies"]["arm A"])  # macro-F1, seed by seed
+    low, high = record["ci95"]
+    assert record["mean_difference"] == pytest.approx(gains.mean()) and 0 < low < gains.mean() < high
+    assert record["ci95_seeds"] == pytest.approx(intervals.t_interval(gains))  # the seeds alone, beside it
     same = specs.ClaimSpec("eq", "B does as well as A", "equivalence", ("a", "b"), margin=0.02)
-    near = {"arm A": trials([0.600, 0.610, 0.620]), "arm B": trials([0.601, 0.612, 0.619], seed=1)}
+    near = {"arm A": trials([0.600, 0.610, 0.620]), "arm B": trials([0.601, 0.612, 0.619])}  # nearly the same images
     record = claims.judge(same, near, TEST)
-    assert record["test"] == "two one-sided t" and record["verdict"] == "holds" and len(record["ci90"]) == 2
+    assert record["test"] == "two one-sided t, two-level" and record["verdict"] == "holds" and record["p_value"] < 0.05
+    assert record["ci90"][0] > record["ci95"][0] and record["interval_method"] == intervals.TWO_LEVEL
+    apart = {"arm A": near["arm A"], "arm B": trials([0.601, 0.612, 0.619], seed=1)}  # other images right
+    assert claims.judge(same, apart, TEST)["verdict"] == "inconclusive"  # 1,000 images cannot show ±2 points
 
 
 def test_a_chapter_judges_and_saves_every_claim_it_declares(tmp_path, monkeypatch):

@@ -75,7 +75,7 @@ def test_a_small_gain_refutes_a_claimed_four_points_once_the_images_count_too():
     assert record["seeds"] == list(SEEDS) and record["n"] == N
     assert record["accuracies"]["clean"] == pytest.approx([0.501, 0.536, 0.493])
     assert record["mean"]["all"] == pytest.approx(0.51) and record["sd"]["all"] == pytest.approx(0.01)
-    assert record["claimed"] == {"direction": 1, "size": 0.04, "level": None}
+    assert record["claimed"] == {"direction": 1, "size": 0.04, "level": None, "margin": None}
     assert comparisons.verdict(record["ci95"], Claim(**record["claimed"])) == record["verdict"]
     json.dumps(record)  # JSON-able as it is
 

@@ -81,3 +81,36 @@ def test_bootstrap_ci_brackets_the_accuracy_and_narrows_with_n():
     lo2, hi2 = intervals.bootstrap_ci(large)
     assert hi2 - lo2 < (hi - lo) / 5
     assert intervals.bootstrap_ci(small) == [lo, hi]  # seeded
+
+
+def test_a_spread_reads_its_interval_and_its_tests_from_one_t():
+    rng = np.random.default_rng(4)
+    scores = (rng.random((3, 2000)) < [[0.50], [0.52], [0.51]]).astype(float) - 0.5
+    spread = intervals.two_level_spread(scores)
+    assert spread.interval() == intervals.two_level_t(scores) and spread.mean == pytest.approx(scores.mean())
+    lo, hi = spread.interval(1 - spread.p_value())  # the interval at 1 − p just touches zero
+    assert min(abs(lo), abs(hi)) == pytest.approx(0, abs=1e-9)
+    lo90, hi90 = spread.interval(0.90)
+    edge = max(abs(lo90), abs(hi90))  # two one-sided tests at 5 %: the 90 % interval inside ±margin
+    assert spread.equivalence_p(edge * 1.01) < 0.05 < spread.equivalence_p(edge * 0.99)
+
+
+def test_macro_f1_spread_adds_the_seeds_spread_to_the_images_bootstrapped_noise():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 7, 1500)
+    a = np.where(rng.random((3, 1500)) < 0.6, labels, rng.integers(0, 7, (3, 1500)))
+    b = np.where(rng.random((3, 1500)) < [[0.62], [0.66], [0.70]], labels, rng.integers(0, 7, (3, 1500)))
+    f1 = [f1_score(labels, p, average="macro", zero_division=0) for p in (*a, *b)]
+    differences = np.array(f1[3:]) - np.array(f1[:3])
+    spread = intervals.macro_f1_spread(labels, a, b)
+    assert spread.mean == pytest.approx(differences.mean()) and spread.seeds == pytest.approx(
+        differences.var(ddof=1) / 3
+    )
+    draws = [rng.integers(0, 1500, 1500) for _ in range(300)]  # the images' part, by sklearn on resampled images
+    one = [f1_score(labels[d], b[0][d], average="macro") - f1_score(labels[d], a[0][d], average="macro") for d in draws]
+    assert intervals.macro_f1_spread(labels, a[:1], b[:1]).images == pytest.approx(np.var(one), rel=0.25)
+    assert intervals.macro_f1_spread(labels, a, a).interval() == [0.0, 0.0]  # the same predictions: no difference
+    with pytest.raises(ValueError, match="seeds x images"):
+        intervals.macro_f1_spread(labels, a, b[:, :10])

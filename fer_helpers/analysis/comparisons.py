@@ -15,8 +15,9 @@ seeds and images resampled) and the Student-t interval over the seeds alone (`ci
 a difference is an exact McNemar test per seed (`p_values`; `p_value` is the largest of them: every seed's test is
 at least that significant); the seeds' predictions on the same images are never pooled into one test. A level
 claim ("reaches 64 %") bootstraps the arm's accuracy against the level and tests its seed accuracies with a
-one-sample t-test. Macro-F1 and equivalence claims, whose score is not a mean over images, use the t-interval over
-seeds (`judge`).
+one-sample t-test. An equivalence claim ("B does as well as A", within ±margin) reads the 90 % interval of the same
+two-level kind (`ci90`) and is tested by two one-sided t-tests. Macro-F1, which is not a mean over images, gets the
+same two parts in `claims.judge` (`intervals.macro_f1_spread`).
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ class Claim:
 
     direction: +1 when arm B is claimed above arm A (or the arm above `level`), −1 when below;
     size: the claimed difference, at least this much (0.04 = "+4 points"); 0 when only the direction is claimed;
-    level: for a claim about one arm's accuracy ("the U-Net reaches 64 %": level=0.64, size 0).
+    level: for a claim about one arm's accuracy ("the U-Net reaches 64 %": level=0.64, size 0);
+    margin: for a claim of equivalence ("B does as well as A": B − A within ±margin, stated before the runs).
     """
 
     direction: int = 1
     size: float = 0.0
     level: float | None = None
+    margin: float | None = None
 
     def __post_init__(self):
         if self.direction not in (1, -1):
@@ -59,6 +62,8 @@ class Claim:
             raise ValueError(
                 f"a level claim takes a level in (0, 1) and no size, not level={self.level!r}, size={self.size!r}"
             )
+        if self.margin is not None and (not 0 < self.margin < 1 or self.size or self.level is not None):
+            raise ValueError(f"an equivalence claim takes a margin in (0, 1) and no size or level, not {self!r}")
 
 
 def verdict(ci, claimed: Claim) -> str:
@@ -74,7 +79,14 @@ def verdict(ci, claimed: Claim) -> str:
       smaller than δ" the upper bound is below δ (a real gain smaller than claimed is refuted too); for "B is
       better than A", hi < 0 (B is worse); for "reaches 64 %", the whole interval lies below 64 %;
     - inconclusive otherwise: the interval holds 0 (or the level) and values of the claimed size.
+    An equivalence claim (`margin`) reads its 90 % interval (two one-sided tests at 5 % each): it holds inside
+    ±margin, is refuted wholly outside, and is inconclusive otherwise.
     """
+    if claimed.margin is not None:
+        lo, hi = ci
+        if -claimed.margin < lo and hi < claimed.margin:
+            return "holds"
+        return "refuted" if hi <= -claimed.margin or lo >= claimed.margin else "inconclusive"
     lo, hi = sorted(claimed.direction * np.asarray(ci, dtype=float))
     if hi < claimed.size:
         return "refuted"
@@ -87,13 +99,19 @@ def statistics(arms: tuple[str, ...], correct: dict[str, np.ndarray], claimed: C
     if claimed.level is None:
         differences = accuracies[arms[1]] - accuracies[arms[0]]
         per_image = correct[arms[1]].astype(float) - correct[arms[0]]
-        p_values = intervals.mcnemar_per_seed(correct[arms[0]], correct[arms[1]])
-        p_value, test = max(p_values), "McNemar per seed (largest p)"
     else:
         differences = accuracies[arms[0]] - claimed.level
-        per_image, p_values = correct[arms[0]] - claimed.level, None
+        per_image = correct[arms[0]] - claimed.level
+    spread = intervals.two_level_spread(per_image)
+    ci, extra, p_values = spread.interval(), {}, None
+    if claimed.level is not None:
         p_value, test = float(stats.ttest_1samp(accuracies[arms[0]], claimed.level).pvalue), "one-sample t"
-    ci = intervals.two_level_t(per_image)
+    elif claimed.margin is not None:  # equivalence: the 90 % interval against the margin, two one-sided tests
+        extra = {"ci90": spread.interval(0.90)}
+        p_value, test = spread.equivalence_p(claimed.margin), "two one-sided t, two-level"
+    else:
+        p_values = intervals.mcnemar_per_seed(correct[arms[0]], correct[arms[1]])
+        p_value, test = max(p_values), "McNemar per seed (largest p)"
     return {
         "n": int(next(iter(correct.values())).shape[1]),
         "accuracies": {arm: acc.tolist() for arm, acc in accuracies.items()},
@@ -102,13 +120,14 @@ def statistics(arms: tuple[str, ...], correct: dict[str, np.ndarray], claimed: C
         "differences": differences.tolist(),
         "mean_difference": float(differences.mean()),
         "ci95": ci,
+        **extra,
         "interval_method": intervals.TWO_LEVEL,
         "ci95_bootstrap": intervals.two_level(per_image),
         "ci95_seeds": intervals.t_interval(differences),
         "p_value": p_value,
         "p_values": p_values,
         "test": test,
-        "verdict": verdict(ci, claimed),
+        "verdict": verdict(extra.get("ci90", ci), claimed),
     }
 
 

@@ -1,7 +1,9 @@
 """Intervals and tests for claims about trained models, where both the training seeds and the test images vary.
 
     intervals.two_level_t(scores)          # 95 % interval of the mean score: seeds and test images (the verdicts')
-    intervals.two_level(scores)            # the same by a two-level bootstrap, reported beside it
+    intervals.two_level_spread(scores)     # the same as a `Spread`: its interval at any level, a TOST p-value
+    intervals.macro_f1_spread(labels, a, b)  # the same for a macro-F1 difference, the images' part bootstrapped
+    intervals.two_level(scores)            # the two-level bootstrap, reported beside the t interval
     intervals.t_interval(per_seed_values)  # 95 % Student-t interval over seeds alone
     intervals.mcnemar_per_seed(a, b)       # one exact McNemar p-value per seed
     intervals.bootstrap_ci(values)         # one model: 95 % percentile bootstrap over the test images alone
@@ -15,6 +17,8 @@ freedom.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -51,45 +55,95 @@ def two_level(scores: np.ndarray, draws: int = DRAWS, seed: int = config.SEED, l
     return [float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))]
 
 
-def macro_f1_difference(
-    labels: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray, draws: int = DRAWS, seed: int = config.SEED
-) -> list[float]:
-    """95 % percentile interval of macro-F1(B) − macro-F1(A) of one run of each arm, the test images resampled
-    with replacement (the same images for both: paired). A class absent from a draw scores F1 = 0, as in
-    scikit-learn with zero_division=0."""
-    classes = np.arange(max(labels.max(), predicted_a.max(), predicted_b.max()) + 1)
-    truth = (labels[:, None] == classes).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(len(labels), np.full(len(labels), 1 / len(labels)), size=draws).astype(np.float64)
+@dataclass(frozen=True)
+class Spread:
+    """A mean over seeds and test images with its variance in two parts: `seeds`, the variance of the seeds' means
+    over their number, and `images`, the test images' sampling noise of the seed-averaged score. It is read with
+    Student's t on the Welch–Satterthwaite degrees of freedom of their sum (seeds − 1 when the seeds dominate,
+    images − 1 when the images do)."""
 
-    def macro_f1(predicted):
-        guess = (predicted[:, None] == classes).astype(np.float64)
-        hits, guessed, actual = counts @ (truth * guess), counts @ guess, counts @ truth
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f1 = np.where(guessed + actual > 0, 2 * hits / (guessed + actual), 0.0)
-        return f1.mean(axis=1)
+    mean: float
+    seeds: float
+    images: float
+    n_seeds: int
+    n_images: int
 
-    differences = macro_f1(predicted_b) - macro_f1(predicted_a)
-    return [float(np.percentile(differences, 2.5)), float(np.percentile(differences, 97.5))]
+    @property
+    def freedom(self) -> float:
+        parts = self.seeds**2 / (self.n_seeds - 1) if self.n_seeds > 1 else 0.0
+        return (self.seeds + self.images) ** 2 / (parts + self.images**2 / (self.n_images - 1))
+
+    def interval(self, level: float = 0.95) -> list[float]:
+        """The `level` interval of the mean; a point where nothing varies."""
+        if self.seeds + self.images == 0:
+            return [self.mean] * 2
+        half = stats.t.ppf(0.5 + level / 2, self.freedom) * np.sqrt(self.seeds + self.images)
+        return [float(self.mean - half), float(self.mean + half)]
+
+    def p_value(self) -> float | None:
+        """The two-sided t-test's p-value of a true mean of zero; None where nothing varies."""
+        error = np.sqrt(self.seeds + self.images)
+        return float(2 * stats.t.sf(abs(self.mean) / error, self.freedom)) if error else None
+
+    def equivalence_p(self, margin: float) -> float:
+        """The p-value of two one-sided t-tests that the true mean lies within ±`margin` (the larger of the two): below
+        0.05 exactly when the 90 % interval lies inside the margin."""
+        error = np.sqrt(self.seeds + self.images)
+        if error == 0:
+            return 0.0 if abs(self.mean) < margin else 1.0
+        below, above = (self.mean + margin) / error, (self.mean - margin) / error
+        return float(max(stats.t.sf(below, self.freedom), stats.t.cdf(above, self.freedom)))
 
 
-def two_level_t(scores: np.ndarray, level: float = 0.95) -> list[float]:
-    """Interval of the mean of `scores` (seeds × images) from two variance components: the spread of the seeds'
-    means (s²_seeds / seeds) and the spread over test images of the seed-averaged scores (s²_images / images),
-    with Student's t quantile on the Welch–Satterthwaite degrees of freedom of their sum (seeds − 1 when the seeds
-    dominate, images − 1 when the images do)."""
+def two_level_spread(scores: np.ndarray) -> Spread:
+    """The `Spread` of the mean of `scores` (seeds × images): the variance of the seeds' means over the seeds, and the
+    variance over test images of the seed-averaged scores over the images."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 2 or not scores.size:
         raise ValueError(f"scores must be a (seeds x images) array, got shape {scores.shape}")
     n_seeds, n_images = scores.shape
     seeds = scores.mean(axis=1).var(ddof=1) / n_seeds if n_seeds > 1 else 0.0
     images = scores.mean(axis=0).var(ddof=1) / n_images
-    if seeds + images == 0:
-        return [float(scores.mean())] * 2
-    parts = seeds**2 / (n_seeds - 1) if n_seeds > 1 else 0.0
-    freedom = (seeds + images) ** 2 / (parts + images**2 / (n_images - 1))
-    half = stats.t.ppf(0.5 + level / 2, freedom) * np.sqrt(seeds + images)
-    return [float(scores.mean() - half), float(scores.mean() + half)]
+    return Spread(float(scores.mean()), float(seeds), float(images), n_seeds, n_images)
+
+
+def two_level_t(scores: np.ndarray, level: float = 0.95) -> list[float]:
+    """Interval of the mean of `scores` (seeds × images) from its two variance components (`two_level_spread`)."""
+    return two_level_spread(scores).interval(level)
+
+
+def macro_f1_spread(
+    labels: np.ndarray, predicted_a: np.ndarray, predicted_b: np.ndarray, draws: int = DRAWS, seed: int = config.SEED
+) -> Spread:
+    """The `Spread` of macro-F1(B) − macro-F1(A), paired by seed (rows of `predicted_a` and `predicted_b`, seeds ×
+    images): the mean of the seeds' differences, their variance over the seeds, and the test images' part as the
+    variance of the seed-averaged difference over draws that resample the images with replacement (the same images
+    for every run: paired). Macro-F1 is not a mean over images, so that part is bootstrapped. A class absent from a
+    draw scores F1 = 0, as in scikit-learn with zero_division=0."""
+    predicted_a, predicted_b = np.atleast_2d(predicted_a), np.atleast_2d(predicted_b)
+    if predicted_a.shape != predicted_b.shape or predicted_a.shape[1] != len(labels):
+        raise ValueError(
+            f"predictions must be (seeds x images) arrays of one shape over the {len(labels)} test images, "
+            f"got {predicted_a.shape} and {predicted_b.shape}"
+        )
+    classes = np.arange(max(labels.max(), predicted_a.max(), predicted_b.max()) + 1)
+    truth = (labels[:, None] == classes).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    every = np.ones((1, len(labels)))
+    counts = np.vstack([every, rng.multinomial(len(labels), every[0] / len(labels), size=draws)])
+
+    def macro_f1(predicted):  # the first row: on the test images as they are; then one row per draw
+        guess = (predicted[:, None] == classes).astype(np.float64)
+        hits, guessed, actual = counts @ (truth * guess), counts @ guess, counts @ truth
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = np.where(guessed + actual > 0, 2 * hits / (guessed + actual), 0.0)
+        return f1.mean(axis=1)
+
+    differences = np.stack([macro_f1(b) - macro_f1(a) for a, b in zip(predicted_a, predicted_b, strict=True)])
+    n_seeds = len(differences)
+    seeds = differences[:, 0].var(ddof=1) / n_seeds if n_seeds > 1 else 0.0
+    images = differences[:, 1:].mean(axis=0).var(ddof=1)
+    return Spread(float(differences[:, 0].mean()), float(seeds), float(images), n_seeds, len(labels))
 
 
 def t_interval(values, level: float = 0.95) -> list[float]:
