@@ -296,9 +296,9 @@ def chapter_notebooks(root: Path = config.ROOT) -> list[Path]:
     return sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def runs_path(root: Path = config.ROOT) -> Path:
-    """results/runs.json of the full profile (the book's numbers) under `root` (where the profile writes
-    outside the project, as in tests: there)."""
-    results = config.PROFILES["full"].results_dir
+def runs_path(root: Path = config.ROOT, profile: config.Profile | None = None) -> Path:
+    """results/runs.json of `profile` (by default the full one: the book's numbers) under `root` (where the profile
+    writes outside the project, as in tests: there)."""
+    results = (profile or config.PROFILES["full"]).results_dir
     inside = results.is_relative_to(config.ROOT)
     return (Path(root) / results.relative_to(config.ROOT) if inside else results) / "runs.json"

@@ -73,10 +73,6 @@ def notebook_path(name: Path | str) -> Path:
     )
 
 
-def run_record(profile: config.Profile) -> Path:
-    return profile.results_dir / "runs.json"
-
-
 def relative(path: Path | str) -> str:
     """`path` relative to the project root when it lies inside it."""
     try:
@@ -312,7 +308,7 @@ def main(argv=None) -> int:
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernels inherit it: no TensorFlow log lines in pages
     profile = config.PROFILES[args.profile]
-    record_path = run_record(profile)
+    record_path = provenance.runs_path(profile=profile)
     mine = {"notebooks": {}, "environments": {}, "data": {}}  # this invocation's records
     context = None
     timings, waiting = [], {}
@@ -337,10 +333,9 @@ def main(argv=None) -> int:
             runtimes.update_readme()  # the README's table of chapter times
     if timings:
         print(f"\nRan {len(timings)} notebook(s) in profile {profile.name}:")
-        for path, seconds in timings:
-            print(f"  {duration(seconds):>14}  {relative(path)}")
-        total = duration(sum(s for _, s in timings))
-        print(f"  {total:>14}  total; recorded in {relative(record_path)}")
+        lines = [(relative(path), seconds) for path, seconds in timings]
+        lines.append((f"total; recorded in {relative(record_path)}", sum(seconds for _, seconds in timings)))
+        print("\n".join(f"  {duration(seconds):>14}  {what}" for what, seconds in lines))
     waits = [stem for stem, why in waiting.items() if why]
     if waits:
         print(f"{len(waits)} chapter(s) wait for their runs (make runs PLAN=1 lists them): {', '.join(waits)}")
