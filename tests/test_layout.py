@@ -45,3 +45,10 @@ def test_a_stage_imports_only_from_the_stages_before_it():
             allowed = set(STAGES)
         backward += [f"{relative.as_posix()} imports {stage}" for stage in stage_imports(path) - allowed]
     assert not backward, backward
+
+
+def test_no_module_is_over_350_lines():
+    long = {
+        str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 350
+    }
+    assert not long, f"split these modules by concern: {long}"
