@@ -116,8 +116,8 @@ def augmented_views(
 
 class WeightAverage(keras.callbacks.Callback):
     """For a recipe with a weight average (the optimizer's `use_ema`): validation scores the average, and each epoch
-    trains on from the last one's training weights, which `fit` overwrites with the average as it ends (`restore`
-    after `fit` puts them back). The weights are copied, not swapped: Keras' own `SwapEMAWeights` swaps by
+    trains on from the last one's training weights, which `fit` overwrites with the average as it ends, before
+    `on_train_end` puts them back. The weights are copied, not swapped: Keras' own `SwapEMAWeights` swaps by
     addition and subtraction, which rounds them."""
 
     def on_test_begin(self, logs=None):
@@ -125,6 +125,9 @@ class WeightAverage(keras.callbacks.Callback):
         self.model.optimizer.finalize_variable_values(self.model.trainable_variables)  # the average, in place
 
     def on_test_end(self, logs=None):
+        self.restore()
+
+    def on_train_end(self, logs=None):
         self.restore()
 
     def restore(self) -> None:
@@ -267,8 +270,6 @@ def train(
             verbose=0,
             callbacks=[progress, *averaged],
         ).history
-        if averaged:
-            averaged[0].restore()
         epoch_seconds.append(round(time.perf_counter() - start, 2))
         for key, values in {**logs, "learning_rate": [rate]}.items():
             history.setdefault(key, []).append(float(values[0]))
