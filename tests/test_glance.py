@@ -1,5 +1,8 @@
 """The report's claims at a glance: one short row per claim, every cell written."""
 
+from helpers import claim_runs
+
+from fer_helpers.analysis import comparisons
 from fer_helpers.book import glance
 
 
@@ -67,3 +70,19 @@ def test_a_claim_whose_runs_are_not_all_in_keeps_its_row_in_the_studys_order(cla
     levels, sizes = fig.axes
     assert [t.get_text().replace("\n", " ") for t in levels.get_yticklabels()] == list(page["claim"])
     assert [t.get_text() for t in sizes.texts] == [glance.WAITS, judged["unet_vs_cnn"]["verdict"]]
+
+
+def test_a_claim_of_equivalence_shows_the_90_percent_interval_its_verdict_reads_against_its_margin():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    correct = {"cnn": claim_runs([0.600, 0.610, 0.620]), "vit": claim_runs([0.601, 0.612, 0.619])}
+    record = comparisons.assess(
+        "vit_vs_cnn", "B does as well as A", ("cnn", "vit"), correct, comparisons.Claim(margin=0.02)
+    )
+    page = glance.table({"vit_vs_cnn": record}, {"vit_vs_cnn": "09_vit_ensemble"}).data
+    assert page["measured here (95 % interval)"][0].endswith("within ±2.0") and "(90 %: " in page.iloc[0, 1]
+    sizes = glance.figure({"vit_vs_cnn": record}).axes[1]
+    interval, _, bars = sizes.lines[:3]
+    assert list(interval.get_xdata()) == [100 * end for end in record["ci90"]]  # the interval the verdict reads
+    assert list(bars.get_xdata()) == [-2.0, 2.0] and bars.get_marker() == "|"  # the margin, not a diamond

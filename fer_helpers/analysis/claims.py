@@ -67,23 +67,22 @@ def macro_f1_record(spec, trials: dict[str, list], labels: tuple[str, ...], test
 def at_doubled_budget(spec, trials: dict[str, list], labels: np.ndarray) -> dict | None:
     """What the doubled-budget runs (one seed per arm) measure, or None where they are not among `trials`: the
     arms' test metric ("mean", keyed by the claim's arm labels), "mean_difference" and "ci95" (B − A, or accuracy −
-    level, as in the claim's record; for an equivalence claim its 90 % interval) and the "verdict". With one seed
+    level, as in the claim's record; for an equivalence claim "ci90" too) and the "verdict". With one seed
     per arm, the interval is the test images' sampling noise of that pair (`labels`: the test labels)."""
     doubled = [chapters.arm(name).doubled().label for name in spec.arms]
     if not all(label in trials for label in doubled):
         return None
     runs = [trials[label][0] for label in doubled]
     mean = {chapters.arm(name).label: float(r.result[spec.metric]) for name, r in zip(spec.arms, runs, strict=True)}
-    level = 0.90 if spec.kind == "equivalence" else 0.95
     if spec.kind == "level":
         spread = intervals.two_level_spread(runs[0].correct[None, :].astype(float) - spec.level)
     elif spec.metric == "macro_f1":
         spread = intervals.macro_f1_spread(labels, runs[0].predicted, runs[1].predicted)
     else:
         spread = intervals.two_level_spread((runs[1].correct.astype(float) - runs[0].correct)[None, :])
-    ci = spread.interval(level)
-    word = comparisons.verdict(ci, claimed(spec))
-    return {"mean": mean, "mean_difference": spread.mean, "ci95": ci, "verdict": word}
+    intervals_of = {"ci95": spread.interval()} | ({"ci90": spread.interval(0.90)} if spec.margin else {})
+    word = comparisons.verdict(intervals_of.get("ci90", intervals_of["ci95"]), claimed(spec))
+    return {"mean": mean, "mean_difference": spread.mean, **intervals_of, "verdict": word}
 
 
 def judge(spec, trials: dict[str, list], test) -> dict:

@@ -61,8 +61,9 @@ LABEL_WIDTH = 32  # characters per line of a claim's label in the figure, so tha
 def figure(records: dict, waiting: dict | None = None):
     """The claims as one figure, one row per claim in the study's order (`table`'s arguments): what was measured
     with its 95 % interval, the claimed level or size marked (a diamond), and the verdict as a colour and a word; a
-    claim whose runs are not all in has its row and says so. Level claims ("reaches 64 %") are drawn in accuracy
-    on the left, claims between two arms in points (B − A) on the right."""
+    claim of equivalence shows the 90 % interval its verdict reads and its margin (two bars). A claim whose runs
+    are not all in has its row and says so. Level claims ("reaches 64 %") are drawn in accuracy on the left, claims
+    between two arms in points (B − A) on the right."""
     import matplotlib.pyplot as plt
 
     rows = in_study_order(records, waiting)
@@ -78,11 +79,15 @@ def figure(records: dict, waiting: dict | None = None):
         level = record["claimed"]["level"]
         ax, scale, shift = (levels, 100, level) if level is not None else (sizes, 100, 0.0)
         colour = VERDICT_COLOURS.get(record["verdict"], "black")
-        low, high = (np.asarray(record["ci95"]) + shift) * scale
+        margin = record["claimed"].get("margin")
+        low, high = (np.asarray(record["ci90" if margin else "ci95"]) + shift) * scale
         ax.plot([low, high], [y, y], color=colour, lw=3, solid_capstyle="butt")
         ax.plot((record["mean_difference"] + shift) * scale, y, "o", color=colour)
-        claimed = level if level is not None else record["claimed"]["direction"] * record["claimed"]["size"]
-        ax.plot(claimed * scale, y, "D", mfc="none", mec="black", ms=7)
+        if margin:
+            ax.plot([-margin * scale, margin * scale], [y, y], "|", color="black", ms=14, mew=1.5)
+        else:
+            claimed = level if level is not None else record["claimed"]["direction"] * record["claimed"]["size"]
+            ax.plot(claimed * scale, y, "D", mfc="none", mec="black", ms=7)
         sizes.annotate(record["verdict"], (1.01, y), xycoords=("axes fraction", "data"), color=colour, va="center")
     sizes.axvline(0, color="black", lw=0.6)
     texts = [textwrap.fill(record["claim"] if record else waiting[claim_id], LABEL_WIDTH) for claim_id, record in rows]

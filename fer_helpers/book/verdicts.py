@@ -141,6 +141,8 @@ def prose_values(record: dict, prefix: str) -> dict:
                 f"{key}_ci": Written(tuple(stats["ci95"]), "points"),
             }
         )
+        if "ci90" in stats:  # an equivalence claim's verdict reads its 90 % interval
+            values[f"{key}_ci90"] = Written(tuple(stats["ci90"]), "points")
         if "p_value" in stats:  # the doubled runs' interval is the test images' noise alone: no test over seeds
             values[f"{key}_p"] = p_text(stats["p_value"])
         if claimed["level"] is not None:
@@ -169,12 +171,18 @@ def written(value) -> str:
 
 
 def measured(record: dict, part: str = "") -> str:
-    """What a record measured, as one phrase: "54.9% (54.4%–55.4%) against 52.0%" for a level claim, or
-    "+3.2 points (+2.4 to +4.1)" (the second arm minus the first) for a claim between two arms; with `part`
-    "doubled", what its doubled-budget runs measured (`prose_values`)."""
+    """What a record measured, as one phrase: "54.9% (54.4%–55.4%) against 52.0%" for a level claim,
+    "+3.2 points (+2.4 to +4.1)" (the second arm minus the first) for a claim between two arms, and "+0.5 points
+    (90 %: −0.3 to +1.3) within ±2.0" for a claim of equivalence; with `part` "doubled", what its doubled-budget
+    runs measured (`prose_values`)."""
     values = prose_values(record, "x")
     key = f"x_{part}" if part else "x"
     if record["claimed"]["level"] is not None:
         phrase = f"{written(values[key + '_mean'])} ({written(values[key + '_accuracy_ci'])})"
         return phrase + f" against {written(values['x_claimed'])}"
+    if record["claimed"].get("margin"):
+        within = format_value(record["claimed"]["margin"] * 100, ".1f")
+        return (
+            f"{written(values[key + '_difference'])} points (90 %: {written(values[key + '_ci90'])}) within ±{within}"
+        )
     return f"{written(values[key + '_difference'])} points ({written(values[key + '_ci'])})"
