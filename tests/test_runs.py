@@ -1,6 +1,7 @@
 """runs: the plan of the book's runs, training the missing ones into the store, reading them, verifying them."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -112,6 +113,30 @@ def test_fitting_takes_the_runs_that_fit_in_plan_order(book, tiny_split):
     one = planned[0].seconds({None: 1e9})
     assert plan.fitting(planned, {None: 1e9}, None) == planned
     assert plan.fitting(planned, {None: 1e9}, 2.5 * one / 3600) == planned[:2]
+
+
+def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they_need(book, tiny_split, monkeypatch):
+    stored, clock = set(), [0.0]
+
+    def train(p, split, profile):  # stores the run, and takes the time the plan says it takes
+        stored.add(p.key)
+        clock[0] += p.seconds({None: 1e3})
+        return SimpleNamespace(record={"metrics": {"val_accuracy": 0.5}})
+
+    monkeypatch.setattr(runs, "train", train)
+    monkeypatch.setattr(runs.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(store, "find", lambda key, profile: key in stored)
+    monkeypatch.setattr(plan, "machine_rates", lambda profile: {None: 1e3})
+
+    def checks(stems, base, split, profile):  # as judging does: a claim's check is known once its runs are all in
+        return [ARMS[1].doubled()] if all(p.key in stored for p in base) else [], []
+
+    monkeypatch.setattr(plan, "doubled_needed", checks)
+    names = [p.arm.name for p in runs.train_missing(None, tiny_split, book)]
+    assert names == ["tiny_pipeline"] * 3 + ["tiny_outliers_kept"] * 3 + ["tiny_outliers_kept_x2"]
+    stored.clear()
+    one = plan.plan(None, tiny_split, book)[0].seconds({None: 1e3})
+    assert len(runs.train_missing(None, tiny_split, book, hours=2.5 * one / 3600)) == 2  # what fits in the time left
 
 
 def test_a_chapter_with_missing_runs_stops_with_the_command_that_trains_them(book, tiny_split):

@@ -2,12 +2,12 @@
 at this machine's rate.
 
     planned = plan.plan(["06_unet"], split, profile)   # stored or not, in chapter order
-    print(plan.describe(planned, profile, plan.machine_rates(profile)))
+    print(plan.describe(planned, profile, plan.rates_here(split, profile)))
 
 Chapter by chapter: a chapter's arms, then the doubled-budget checks of its claims (`specs.Arm.doubled`), so that
 one chapter's runs are complete before the next chapter's begin. A check is planned only for a claim whose word more
 training could change (`claims.CHANGEABLE`), judged from the claim's stored runs; a claim whose runs are not all in
-yet gets its checks planned once they are.
+yet gets its checks planned once they are (`runs.train_missing` plans again after every run).
 """
 
 from __future__ import annotations
@@ -184,6 +184,15 @@ def measured_rate(split, profile: config.Profile) -> float:
     per_epoch = training.seconds_per_epoch(model, split, config.PROTOCOL, steps=10)
     work = flops.training(flops.forward(model), len(split.train), len(split.val), 1)
     return work / per_epoch["seconds_per_epoch"]
+
+
+def rates_here(split, profile: config.Profile) -> dict:
+    """`machine_rates`, with the rate over all models timed on a few steps (`measured_rate`) before any run is
+    stored from this machine."""
+    rates = machine_rates(profile)
+    if None not in rates:
+        rates[None] = measured_rate(split, profile)
+    return rates
 
 
 def describe(planned: list[Planned], profile: config.Profile, rates: dict, hours: float | None = None) -> str:

@@ -6,9 +6,10 @@
     python -m fer_helpers.runstore.runs --verify KEY [--epochs N]   train a stored run again and compare
 
 Runs are planned chapter by chapter, each chapter's arms and then the doubled-budget checks its claims need
-(`plan.doubled_needed`), so that a chapter's runs are complete before the next chapter's begin. A run that is cut
-off resumes from its backup (kept in runs/.backup/ and, in the full profile, in `store.MIRROR` outside the work
-tree). `--jobs N` trains N runs at once, each a `--key` process with its share of the cores. Chapters read their
+(`plan.doubled_needed`), so that a chapter's runs are complete before the next chapter's begin; the plan is made
+again after every run, so that the checks and the arms chosen on validation follow the runs they need. A run that
+is cut off resumes from its backup (kept in runs/.backup/ and, in the full profile, in `store.MIRROR` outside the
+work tree). `--jobs N` trains N runs at once, each a `--key` process with its share of the cores. Chapters read their
 runs with `chapter_runs`: in the full profile a missing run stops the chapter with the command that trains it; the
 smoke profile trains its tiny runs inline.
 """
@@ -205,6 +206,45 @@ def refused_choices(planned: list, waits: dict, split, profile: config.Profile) 
     return held
 
 
+def trainable(planned: list[Planned], split, profile: config.Profile) -> list[Planned]:
+    """The missing runs of `planned` that may train now, in plan order: not those that wait for the runs validation
+    chooses them from (`plan.waiting`), nor, in the full profile, those whose declaration is not what validation
+    chose (`refused_choices`). Each waiting arm is printed once."""
+    waits = plan.waiting(planned, profile)
+    for name, deciding in {p.arm.name: waits[p.key] for p in planned if p.key in waits}.items():
+        print(f"{name}: waits until validation has chosen its settings ({', '.join(deciding)} not all in)", flush=True)
+    if profile.name == "full":  # the smoke profile's tiny runs choose at random
+        waits |= refused_choices(planned, waits, split, profile)
+    return [p for p in planned if not store.find(p.key, profile) and p.key not in waits]
+
+
+def train_missing(stems, split, profile: config.Profile, hours: float | None = None) -> list[Planned]:
+    """Train the missing runs of `stems` one at a time and return them, planning again after each run: the
+    doubled-budget checks a chapter's claims turn out to need and the arms chosen on validation join the plan as
+    the runs they wait for land. With `hours`, only runs that fit in the time left at this machine's rates."""
+    deadline = time.monotonic() + hours * 3600 if hours else None
+    trained = []
+    while True:
+        missing = trainable(plan.plan(stems, split, profile), split, profile)
+        left = max(0.0, deadline - time.monotonic()) / 3600 if deadline else None
+        todo = plan.fitting(missing, plan.rates_here(split, profile), left)
+        print(f"{len(todo)} run(s) to train, {sum(p.flops for p in todo) / 1e15:.2f} PFLOP", flush=True)
+        if not todo:
+            if missing:
+                print(f"{len(missing)} run(s) left: none fits in the {left:.2f} h left", flush=True)
+            return trained
+        p, start = todo[0], time.monotonic()
+        stored = train(p, split, profile)
+        trained.append(p)
+        if profile.name == "full" and profile.output_root == config.ROOT:
+            runtimes.update_readme(store=True)  # the README's table of what the store holds
+        print(
+            f"[{len(trained)}] {p.arm.name} seed {p.seed}: {p.key} stored in {time.monotonic() - start:.0f} s, "
+            f"val {stored.record['metrics']['val_accuracy']:.4f}",
+            flush=True,
+        )
+
+
 def run_jobs(keys: list[str], jobs: int) -> int:
     """Each key as its own `--key` process, `jobs` at once, each with its share of the cores."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -232,44 +272,20 @@ def main(argv=None) -> int:
         mismatches = verify(args.verify, split, profile, args.epochs)
         print("\n".join(mismatches) or f"run {args.verify}: the same numbers")
         return 1 if mismatches else 0
+    if not (args.key or args.plan or args.jobs > 1):
+        train_missing(args.notebooks, split, profile, args.hours)
+        return 0
     planned = plan.plan(args.notebooks, split, profile)
     if args.key:
         chosen = [p for p in planned if p.key == args.key]
         if not chosen:
             parser.error(f"no planned run has the key {args.key}")
         train(chosen[0], split, profile)
-        return 0
-    rates = plan.machine_rates(profile)
-    rates.setdefault(None, plan.measured_rate(split, profile))
-    if args.plan:
-        print(plan.describe(planned, profile, rates, args.hours))
-        return 0
-    waits = plan.waiting(planned, profile)
-    for name, deciding in {p.arm.name: waits[p.key] for p in planned if p.key in waits}.items():
-        print(f"{name}: waits until validation has chosen its settings ({', '.join(deciding)} not all in)", flush=True)
-    if profile.name == "full":  # the smoke profile's tiny runs choose at random
-        waits |= refused_choices(planned, waits, split, profile)
-    todo = plan.fitting(
-        [p for p in planned if not store.find(p.key, profile) and p.key not in waits], rates, args.hours
-    )
-    print(f"{len(todo)} run(s) to train, {sum(p.flops for p in todo) / 1e15:.2f} PFLOP", flush=True)
-    if args.jobs > 1:
+    elif args.plan:
+        print(plan.describe(planned, profile, plan.rates_here(split, profile), args.hours))
+    else:
+        todo = plan.fitting(trainable(planned, split, profile), plan.rates_here(split, profile), args.hours)
         return run_jobs([p.key for p in todo], args.jobs)
-    deadline = time.monotonic() + args.hours * 3600 if args.hours else None
-    for number, p in enumerate(todo, start=1):
-        start = time.monotonic()
-        if deadline and start + p.seconds(rates) > deadline:
-            print(f"[{number}/{len(todo)}] {p.arm.name} seed {p.seed}: skipped, no longer fits", flush=True)
-            continue
-        stored = train(p, split, profile)
-        rates = plan.machine_rates(profile) | {None: plan.machine_rates(profile).get(None, rates[None])}
-        if profile.name == "full" and profile.output_root == config.ROOT:
-            runtimes.update_readme(store=True)  # the README's table of what the store holds
-        print(
-            f"[{number}/{len(todo)}] {p.arm.name} seed {p.seed}: {p.key} stored in {time.monotonic() - start:.0f} s, "
-            f"val {stored.record['metrics']['val_accuracy']:.4f}",
-            flush=True,
-        )
     return 0
 
 
