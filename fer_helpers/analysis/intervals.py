@@ -69,29 +69,32 @@ class Spread:
     n_images: int
 
     @property
+    def error(self) -> float:
+        """The standard error of the mean: both parts."""
+        return float(np.sqrt(self.seeds + self.images))
+
+    @property
     def freedom(self) -> float:
         parts = self.seeds**2 / (self.n_seeds - 1) if self.n_seeds > 1 else 0.0
         return (self.seeds + self.images) ** 2 / (parts + self.images**2 / (self.n_images - 1))
 
     def interval(self, level: float = 0.95) -> list[float]:
         """The `level` interval of the mean; a point where nothing varies."""
-        if self.seeds + self.images == 0:
+        if self.error == 0:
             return [self.mean] * 2
-        half = stats.t.ppf(0.5 + level / 2, self.freedom) * np.sqrt(self.seeds + self.images)
+        half = stats.t.ppf(0.5 + level / 2, self.freedom) * self.error
         return [float(self.mean - half), float(self.mean + half)]
 
     def p_value(self) -> float | None:
         """The two-sided t-test's p-value of a true mean of zero; None where nothing varies."""
-        error = np.sqrt(self.seeds + self.images)
-        return float(2 * stats.t.sf(abs(self.mean) / error, self.freedom)) if error else None
+        return float(2 * stats.t.sf(abs(self.mean) / self.error, self.freedom)) if self.error else None
 
     def equivalence_p(self, margin: float) -> float:
         """The p-value of two one-sided t-tests that the true mean lies within ±`margin` (the larger of the two): below
         0.05 exactly when the 90 % interval lies inside the margin."""
-        error = np.sqrt(self.seeds + self.images)
-        if error == 0:
+        if self.error == 0:
             return 0.0 if abs(self.mean) < margin else 1.0
-        below, above = (self.mean + margin) / error, (self.mean - margin) / error
+        below, above = (self.mean + margin) / self.error, (self.mean - margin) / self.error
         return float(max(stats.t.sf(below, self.freedom), stats.t.cdf(above, self.freedom)))
 
 
