@@ -115,6 +115,24 @@ def test_fitting_takes_the_runs_that_fit_in_plan_order(book, tiny_split):
     assert plan.fitting(planned, {None: 1e9}, 2.5 * one / 3600) == planned[:2]
 
 
+def test_rates_come_from_runs_made_on_the_same_cpu_model_with_the_same_vector_instructions(monkeypatch):
+    from fer_helpers import machine
+
+    here = {"model": "AMD EPYC", "flags": ["avx", "avx2"]}
+    wide = {"model": "AMD EPYC", "flags": ["avx", "avx2", "avx512f"]}
+
+    def run(cpu, flops, seconds):
+        spec = {"builder": "vgg_cnn", "options": {}}
+        cost, made = {"training_flops": flops}, {"cpu": cpu, "train_seconds": seconds}
+        return SimpleNamespace(record={"spec": spec, "cost": cost, "machine": made})
+
+    monkeypatch.setattr(machine, "cpu_info", lambda: here)
+    monkeypatch.setattr(store, "stored", lambda profile: [run(here, 4e12, 100.0), run(wide, 4e12, 25.0)])
+    assert plan.machine_rates(None) == {("vgg_cnn", "{}"): 4e10, None: 4e10}
+    monkeypatch.setattr(store, "stored", lambda profile: [run(wide, 4e12, 25.0)])
+    assert plan.machine_rates(None) == {}  # an AVX2-only EPYC times its own rate rather than borrow a faster one's
+
+
 def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they_need(book, tiny_split, monkeypatch):
     stored, clock = set(), [0.0]
 

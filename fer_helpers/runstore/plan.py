@@ -158,21 +158,30 @@ def _outliers(profile):
 
 
 def machine_rates(profile: config.Profile) -> dict:
-    """FLOP/s this machine's CPU delivered in the store's runs made on it: per model ({(builder, options): rate})
-    and over all of them (key None); empty before the first run made here."""
+    """FLOP/s this machine's CPU delivered in the store's runs made on one like it (the same model and vector
+    instructions, `same_cpu`): per model ({(builder, options): rate}) and over all of them (key None); empty before
+    the first run made on such a CPU."""
     from ..machine import cpu_info
 
-    here = cpu_info()["model"]
+    here = cpu_info()
     work, seconds = {}, {}
     for run in store.stored(profile):
         record = run.record
-        if record["machine"]["cpu"]["model"] != here:
+        if not same_cpu(record["machine"]["cpu"], here):
             continue
         model = (record["spec"]["builder"], json.dumps(record["spec"]["options"], sort_keys=True))
         for key in (model, None):
             work[key] = work.get(key, 0) + record["cost"]["training_flops"]
             seconds[key] = seconds.get(key, 0) + record["machine"]["train_seconds"]
     return {key: work[key] / seconds[key] for key in work if seconds[key]}
+
+
+def same_cpu(cpu: dict, other: dict) -> bool:
+    """Whether two `cpu_info` readings name the same CPU model with the same widest vector instructions (one model
+    name, such as "AMD EPYC", covers chips with and without AVX-512, whose rates differ several-fold)."""
+    from ..machine import vector_units
+
+    return (cpu["model"], vector_units(cpu["flags"])) == (other["model"], vector_units(other["flags"]))
 
 
 def measured_rate(split, profile: config.Profile) -> float:
