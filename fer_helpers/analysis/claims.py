@@ -35,14 +35,13 @@ def macro_f1_record(spec, trials: dict[str, list], labels: tuple[str, ...], test
     """The record of a macro-F1 difference claim: per-seed values of the two arms, the 95 % interval of the paired
     difference from the seeds' spread and the test images' sampling noise (`intervals.macro_f1_spread`), with the
     t-interval over seeds beside it, and the two-level t-test of no difference."""
+    seeds, _ = comparisons.stacked(
+        spec.id, labels, {label: {int(t.run.seed): t.correct for t in trials[label]} for label in labels}
+    )
     runs = {label: sorted(trials[label], key=lambda t: int(t.run.seed)) for label in labels}
-    seeds = [int(t.run.seed) for t in runs[labels[0]]]
-    if [int(t.run.seed) for t in runs[labels[1]]] != seeds or len(seeds) < comparisons.MIN_SEEDS:
-        raise ValueError(f"claim {spec.id!r}: arms are paired by seed, at least {comparisons.MIN_SEEDS}: {runs}")
     values = {label: [float(t.result[spec.metric]) for t in runs[label]] for label in labels}
     a, b = (np.array(values[label]) for label in labels)
     spread = intervals.macro_f1_spread(test_labels, *(np.stack([t.predicted for t in runs[label]]) for label in labels))
-    ci = spread.interval()
     return {
         "claim_id": spec.id,
         "claim": spec.text,
@@ -55,12 +54,11 @@ def macro_f1_record(spec, trials: dict[str, list], labels: tuple[str, ...], test
         "sd": {label: float(np.std(values[label], ddof=1)) for label in labels},
         "differences": (b - a).tolist(),
         "mean_difference": spread.mean,
-        "ci95": ci,
+        **comparisons.read(spread, claimed(spec)),
         "interval_method": intervals.TWO_LEVEL + "; the images' part bootstrapped",
         "ci95_seeds": intervals.t_interval(b - a),
         "p_value": spread.p_value(),
         "test": "two-level t",
-        "verdict": comparisons.verdict(ci, claimed(spec)),
     }
 
 
@@ -80,9 +78,7 @@ def at_doubled_budget(spec, trials: dict[str, list], labels: np.ndarray) -> dict
         spread = intervals.macro_f1_spread(labels, runs[0].predicted, runs[1].predicted)
     else:
         spread = intervals.two_level_spread((runs[1].correct.astype(float) - runs[0].correct)[None, :])
-    intervals_of = {"ci95": spread.interval()} | ({"ci90": spread.interval(0.90)} if spec.margin else {})
-    word = comparisons.verdict(intervals_of.get("ci90", intervals_of["ci95"]), claimed(spec))
-    return {"mean": mean, "mean_difference": spread.mean, **intervals_of, "verdict": word}
+    return {"mean": mean, "mean_difference": spread.mean, **comparisons.read(spread, claimed(spec))}
 
 
 def judge(spec, trials: dict[str, list], test) -> dict:

@@ -93,6 +93,13 @@ def verdict(ci, claimed: Claim) -> str:
     return "holds" if lo > 0 else "inconclusive"
 
 
+def read(spread: intervals.Spread, claimed: Claim) -> dict:
+    """What a claim reads from the `spread` of its quantity: "ci95", for an equivalence claim "ci90" too, and the
+    "verdict" (`verdict`) from the 90 % interval for equivalence, from the 95 % one otherwise."""
+    ci = {"ci95": spread.interval()} | ({"ci90": spread.interval(0.90)} if claimed.margin is not None else {})
+    return ci | {"verdict": verdict(ci.get("ci90", ci["ci95"]), claimed)}
+
+
 def statistics(arms: tuple[str, ...], correct: dict[str, np.ndarray], claimed: Claim) -> dict:
     """Accuracies, per-seed differences, interval, test and verdict for (seeds × images) correctness per arm."""
     accuracies = {arm: correct[arm].mean(axis=1) for arm in arms}
@@ -103,11 +110,10 @@ def statistics(arms: tuple[str, ...], correct: dict[str, np.ndarray], claimed: C
         differences = accuracies[arms[0]] - claimed.level
         per_image = correct[arms[0]] - claimed.level
     spread = intervals.two_level_spread(per_image)
-    ci, extra, p_values = spread.interval(), {}, None
+    p_values = None
     if claimed.level is not None:
         p_value, test = float(stats.ttest_1samp(accuracies[arms[0]], claimed.level).pvalue), "one-sample t"
     elif claimed.margin is not None:  # equivalence: the 90 % interval against the margin, two one-sided tests
-        extra = {"ci90": spread.interval(0.90)}
         p_value, test = spread.equivalence_p(claimed.margin), "two one-sided t, two-level"
     else:
         p_values = intervals.mcnemar_per_seed(correct[arms[0]], correct[arms[1]])
@@ -119,15 +125,13 @@ def statistics(arms: tuple[str, ...], correct: dict[str, np.ndarray], claimed: C
         "sd": {arm: float(acc.std(ddof=1)) for arm, acc in accuracies.items()},
         "differences": differences.tolist(),
         "mean_difference": float(differences.mean()),
-        "ci95": ci,
-        **extra,
+        **read(spread, claimed),
         "interval_method": intervals.TWO_LEVEL,
         "ci95_bootstrap": intervals.two_level(per_image),
         "ci95_seeds": intervals.t_interval(differences),
         "p_value": p_value,
         "p_values": p_values,
         "test": test,
-        "verdict": verdict(extra.get("ci90", ci), claimed),
     }
 
 

@@ -218,6 +218,13 @@ def trainable(planned: list[Planned], split, profile: config.Profile) -> list[Pl
     return [p for p in planned if not store.find(p.key, profile) and p.key not in waits]
 
 
+def selected(planned: list[Planned], split, profile: config.Profile, hours: float | None):
+    """The missing runs of `planned` that may train now (`trainable`), and those of them that fit in `hours` at this
+    machine's rates (`plan.fitting`)."""
+    missing = trainable(planned, split, profile)
+    return missing, plan.fitting(missing, plan.rates_here(split, profile), hours)
+
+
 def train_missing(stems, split, profile: config.Profile, hours: float | None = None) -> list[Planned]:
     """Train the missing runs of `stems` one at a time and return them, planning again after each run: the
     doubled-budget checks a chapter's claims turn out to need and the arms chosen on validation join the plan as
@@ -225,9 +232,8 @@ def train_missing(stems, split, profile: config.Profile, hours: float | None = N
     deadline = time.monotonic() + hours * 3600 if hours else None
     trained = []
     while True:
-        missing = trainable(plan.plan(stems, split, profile), split, profile)
         left = max(0.0, deadline - time.monotonic()) / 3600 if deadline else None
-        todo = plan.fitting(missing, plan.rates_here(split, profile), left)
+        missing, todo = selected(plan.plan(stems, split, profile), split, profile, left)
         print(f"{len(todo)} run(s) to train, {sum(p.flops for p in todo) / 1e15:.2f} PFLOP", flush=True)
         if not todo:
             if missing:
@@ -284,7 +290,7 @@ def main(argv=None) -> int:
     elif args.plan:
         print(plan.describe(planned, profile, plan.rates_here(split, profile), args.hours))
     else:
-        todo = plan.fitting(trainable(planned, split, profile), plan.rates_here(split, profile), args.hours)
+        _, todo = selected(planned, split, profile, args.hours)
         return run_jobs([p.key for p in todo], args.jobs)
     return 0
 
