@@ -54,6 +54,10 @@ def test_equivalence_is_two_one_sided_tests_read_from_the_90_percent_interval():
     assert comparisons.verdict((-0.01, 0.03), within) == "inconclusive"
     with pytest.raises(ValueError, match="margin in"):
         comparisons.Claim(margin=0.02, size=0.01)
+    edge = intervals.Spread(0.0, 0.0, 0.011**2, 3, 7000)  # 95 % reaches past ±0.02, 90 % stays inside
+    read = comparisons.read(edge, within)
+    assert read["ci95"][1] > 0.02 > read["ci90"][1] and read["verdict"] == "holds"
+    assert comparisons.read(edge, comparisons.Claim()) == {"ci95": read["ci95"], "verdict": "inconclusive"}
 
 
 def test_a_level_claim_holds_when_the_interval_over_seeds_and_images_clears_the_level():
