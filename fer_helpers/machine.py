@@ -50,9 +50,10 @@ def cpu_info(path: Path = Path("/proc/cpuinfo")) -> dict:
     return {"model": fields.get("model name", "unknown"), "flags": [f for f in ONEDNN_FLAGS if f in present]}
 
 
-def vector_units(flags) -> str:
-    """The widest vector instructions among a CPU's `flags` (`cpu_info`), as runs are compared by them."""
-    return "AVX-512" if "avx512f" in flags else "AVX2"
+def cpu_label(cpu: dict) -> str:
+    """A CPU as runs are compared and reported by: its model and widest vector instructions (`cpu_info`), e.g.
+    'AMD EPYC, AVX2'; one model name covers chips with and without AVX-512, whose rates differ several-fold."""
+    return f"{cpu['model']}, {'AVX-512' if 'avx512f' in cpu['flags'] else 'AVX2'}"
 
 
 def tensorflow_threads() -> dict | None:
@@ -72,8 +73,8 @@ def load_average() -> list[float]:
 
 
 def describe() -> str:
-    """What a run ran on, in one line, e.g. 'x86_64, 2 CPUs, AMD EPYC' (details in `run_metadata`)."""
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, {cpu_info()['model']}"
+    """What a run ran on, in one line, e.g. 'x86_64, 2 CPUs, AMD EPYC, AVX2' (details in `run_metadata`)."""
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, {cpu_label(cpu_info())}"
 
 
 def duration(seconds: float) -> str:

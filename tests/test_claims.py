@@ -102,6 +102,8 @@ def test_macro_f1_and_equivalence_claims_carry_the_seeds_and_the_test_images():
     low, high = record["ci95"]
     assert record["mean_difference"] == pytest.approx(gains.mean()) and 0 < low < gains.mean() < high
     assert record["ci95_seeds"] == pytest.approx(intervals.t_interval(gains))  # the seeds alone, beside it
+    shuffled = {"arm A": arms["arm A"][::-1], "arm B": arms["arm B"][1:] + arms["arm B"][:1]}  # paired by seed
+    assert claims.judge(f1, shuffled, TEST)["differences"] == pytest.approx(record["differences"])
     same = specs.ClaimSpec("eq", "B does as well as A", "equivalence", ("a", "b"), margin=0.02)
     near = {"arm A": trials([0.600, 0.610, 0.620]), "arm B": trials([0.601, 0.612, 0.619])}  # nearly the same images
     record = claims.judge(same, near, TEST)

@@ -121,8 +121,8 @@ def test_rates_come_from_runs_made_on_the_same_cpu_model_with_the_same_vector_in
     here = {"model": "AMD EPYC", "flags": ["avx", "avx2"]}
     wide = {"model": "AMD EPYC", "flags": ["avx", "avx2", "avx512f"]}
 
-    def run(cpu, flops, seconds):
-        spec = {"builder": "vgg_cnn", "options": {}}
+    def run(cpu, flops, seconds, builder="vgg_cnn", **options):
+        spec = {"builder": builder, "options": options}
         cost, made = {"training_flops": flops}, {"cpu": cpu, "train_seconds": seconds}
         return SimpleNamespace(record={"spec": spec, "cost": cost, "machine": made})
 
@@ -131,6 +131,31 @@ def test_rates_come_from_runs_made_on_the_same_cpu_model_with_the_same_vector_in
     assert plan.machine_rates(None) == {("vgg_cnn", "{}"): 4e10, None: 4e10}
     monkeypatch.setattr(store, "stored", lambda profile: [run(wide, 4e12, 25.0)])
     assert plan.machine_rates(None) == {}  # an AVX2-only EPYC times its own rate rather than borrow a faster one's
+    assert machine.cpu_label(here) == "AMD EPYC, AVX2" and machine.cpu_label(wide) == "AMD EPYC, AVX-512"
+
+
+def test_a_model_trained_only_on_another_kind_of_cpu_is_scaled_by_the_networks_both_kinds_trained(monkeypatch):
+    from fer_helpers import machine
+
+    here = {"model": "AMD EPYC", "flags": ["avx2"]}
+    wide = {"model": "AMD EPYC", "flags": ["avx2", "avx512f"]}
+
+    def run(cpu, flops, seconds, builder, **options):
+        spec = {"builder": builder, "options": options}
+        cost, made = {"training_flops": flops}, {"cpu": cpu, "train_seconds": seconds}
+        return SimpleNamespace(record={"spec": spec, "cost": cost, "machine": made})
+
+    monkeypatch.setattr(machine, "cpu_info", lambda: here)
+    runs_ = [
+        run(here, 3e12, 100.0, "vgg_cnn", window=44),  # 30 GFLOP/s here
+        run(wide, 9e12, 100.0, "vgg_cnn"),  # the same network at 90 GFLOP/s on the wide CPU: a third of its speed here
+        run(wide, 15e12, 100.0, "attention_unet"),  # 150 GFLOP/s there, so 50 here
+    ]
+    monkeypatch.setattr(store, "stored", lambda profile: runs_)
+    rates = plan.machine_rates(None)
+    assert rates[("attention_unet", "{}")] == pytest.approx(5e10)
+    assert rates[("vgg_cnn", '{"window": 44}')] == pytest.approx(3e10) and rates[None] == pytest.approx(3e10)
+    assert rates[("vgg_cnn", "{}")] == pytest.approx(3e10)  # the wide CPU's other model, at a third of its rate there
 
 
 def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they_need(book, tiny_split, monkeypatch):

@@ -35,10 +35,11 @@ def macro_f1_record(spec, trials: dict[str, list], labels: tuple[str, ...], test
     """The record of a macro-F1 difference claim: per-seed values of the two arms, the 95 % interval of the paired
     difference from the seeds' spread and the test images' sampling noise (`intervals.macro_f1_spread`), with the
     t-interval over seeds beside it, and the two-level t-test of no difference."""
+    by_seed = {label: {int(t.run.seed): t for t in trials[label]} for label in labels}
     seeds, _ = comparisons.stacked(
-        spec.id, labels, {label: {int(t.run.seed): t.correct for t in trials[label]} for label in labels}
+        spec.id, labels, {label: {seed: t.correct for seed, t in by_seed[label].items()} for label in labels}
     )
-    runs = {label: sorted(trials[label], key=lambda t: int(t.run.seed)) for label in labels}
+    runs = {label: [by_seed[label][seed] for seed in seeds] for label in labels}
     values = {label: [float(t.result[spec.metric]) for t in runs[label]] for label in labels}
     a, b = (np.array(values[label]) for label in labels)
     spread = intervals.macro_f1_spread(test_labels, *(np.stack([t.predicted for t in runs[label]]) for label in labels))

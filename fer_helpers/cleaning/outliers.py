@@ -27,7 +27,7 @@ from .. import config
 from ..analysis import grids
 from ..dataset import audit
 from ..dataset.data import Split
-from ..machine import Stopwatch, cpu_info, describe, vector_units
+from ..machine import Stopwatch, describe
 from ..modelling.checkpoints import save_model
 from ..modelling.models import conv_autoencoder
 from ..modelling.training import BATCH, set_seed
@@ -145,7 +145,7 @@ def fit_autoencoder(
     errors = pd.Series(reconstruction_errors(autoencoder, x_train), index=split.train.keys, name="error")
     threshold = float(np.percentile(errors, percentile))
     history = {k: [float(v) for v in vals] for k, vals in fitted.history.items()}
-    machine = f"{describe()}, {vector_units(cpu_info()['flags'])}"
+    machine = describe()
     run = OutlierRun(autoencoder, errors, threshold, history, watch.seconds, percentile, machine)
     save_run(run, key, profile)
     print(

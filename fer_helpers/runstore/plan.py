@@ -158,30 +158,30 @@ def _outliers(profile):
 
 
 def machine_rates(profile: config.Profile) -> dict:
-    """FLOP/s this machine's CPU delivered in the store's runs made on one like it (the same model and vector
-    instructions, `same_cpu`): per model ({(builder, options): rate}) and over all of them (key None); empty before
-    the first run made on such a CPU."""
-    from ..machine import cpu_info
+    """FLOP/s this machine's kind of CPU (`machine.cpu_label`) delivered in the store's runs: per model
+    ({(builder, options): rate}) and over all models (key None); empty before the first run made on such a CPU.
+    A model trained only on other kinds gets its rate there, scaled by how this kind compares with that one on the
+    networks (builders) both have trained."""
+    from ..machine import cpu_info, cpu_label
 
-    here = cpu_info()
-    work, seconds = {}, {}
+    work, seconds = {}, {}  # per (CPU label, model, builder or None for all)
     for run in store.stored(profile):
         record = run.record
-        if not same_cpu(record["machine"]["cpu"], here):
-            continue
-        model = (record["spec"]["builder"], json.dumps(record["spec"]["options"], sort_keys=True))
-        for key in (model, None):
+        spec, label = record["spec"], cpu_label(record["machine"]["cpu"])
+        model = (spec["builder"], json.dumps(spec["options"], sort_keys=True))
+        for key in ((label, model), (label, spec["builder"]), (label, None)):
             work[key] = work.get(key, 0) + record["cost"]["training_flops"]
             seconds[key] = seconds.get(key, 0) + record["machine"]["train_seconds"]
-    return {key: work[key] / seconds[key] for key in work if seconds[key]}
-
-
-def same_cpu(cpu: dict, other: dict) -> bool:
-    """Whether two `cpu_info` readings name the same CPU model with the same widest vector instructions (one model
-    name, such as "AMD EPYC", covers chips with and without AVX-512, whose rates differ several-fold)."""
-    from ..machine import vector_units
-
-    return (cpu["model"], vector_units(cpu["flags"])) == (other["model"], vector_units(other["flags"]))
+    rate = {key: work[key] / seconds[key] for key in work if seconds[key]}
+    here = cpu_label(cpu_info())
+    rates = {model: r for (label, model), r in rate.items() if label == here and not isinstance(model, str)}
+    builders = {b for label, b in rate if label == here and isinstance(b, str)}
+    for (label, model), r in rate.items():  # models trained only on other kinds of CPU
+        shared = [b for other, b in rate if other == label and b in builders]
+        if isinstance(model, tuple) and model not in rates and shared:
+            ratio = [sum(work[cpu, b] for b in shared) / sum(seconds[cpu, b] for b in shared) for cpu in (here, label)]
+            rates[model] = r * ratio[0] / ratio[1]
+    return rates
 
 
 def measured_rate(split, profile: config.Profile) -> float:
@@ -219,7 +219,8 @@ def describe(planned: list[Planned], profile: config.Profile, rates: dict, hours
     total, estimate = sum(p.flops for p in missing), sum(p.seconds(rates) for p in missing) / 3600
     lines.append(
         f"\n{len(missing)} of {len(planned)} runs missing: {total / 1e15:.2f} PFLOP, {estimate:.1f} h on this machine "
-        f"({rates[None] / 1e9:.0f} GFLOP/s over all models; per model where it has trained here)\n"
+        f"({rates[None] / 1e9:.0f} GFLOP/s over all models; per model where it has trained on this kind of CPU, "
+        "else scaled from another kind)\n"
     )
     lines += by_chapter(planned, profile, rates, hours)
     lines.append(
@@ -238,7 +239,7 @@ def by_chapter(planned: list[Planned], profile: config.Profile, rates: dict, hou
     """One line per chapter: its stored runs with the hours they took as recorded and the machines they ran on, its
     missing runs with their PFLOP and the hours estimated here, and, with `hours`, whether they fit "within" what
     is left of that cap, taking the chapters in plan order, or go "over" it."""
-    from ..machine import duration
+    from ..machine import cpu_label, duration
 
     groups: dict[str, list[Planned]] = {}
     for p in planned:
@@ -250,7 +251,7 @@ def by_chapter(planned: list[Planned], profile: config.Profile, rates: dict, hou
         found = [run for run in stored.values() if run]
         todo = [p for p in runs if not stored[p.key]]
         recorded = sum(run.wall_seconds for run in found)
-        machines = sorted({_machine(run.record) for run in found}) or ["-"]
+        machines = sorted({cpu_label(run.record["machine"]["cpu"]) for run in found}) or ["-"]
         seconds = sum(p.seconds(rates) for p in todo)
         line = (
             f"{stem:18} {len(found):>6} {duration(recorded) if found else '-':>12}  {', '.join(machines):28} "
@@ -261,13 +262,6 @@ def by_chapter(planned: list[Planned], profile: config.Profile, rates: dict, hou
             left = max(left - seconds, 0)
         lines.append(line)
     return lines
-
-
-def _machine(record: dict) -> str:
-    from ..machine import vector_units
-
-    cpu = record["machine"]["cpu"]
-    return f"{cpu['model']} {vector_units(cpu['flags'])}"
 
 
 def fitting(missing: list[Planned], rates: dict, hours: float | None) -> list[Planned]:
