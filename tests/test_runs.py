@@ -128,7 +128,7 @@ def test_rates_come_from_runs_made_on_the_same_cpu_model_with_the_same_vector_in
 
     monkeypatch.setattr(machine, "cpu_info", lambda: here)
     monkeypatch.setattr(store, "stored", lambda profile: [run(here, 4e12, 100.0), run(wide, 4e12, 25.0)])
-    assert plan.machine_rates(None) == {("vgg_cnn", "{}"): 4e10, None: 4e10}
+    assert plan.machine_rates(None) == {("vgg_cnn", "{}"): 4e10, "vgg_cnn": 4e10, None: 4e10}
     monkeypatch.setattr(store, "stored", lambda profile: [run(wide, 4e12, 25.0)])
     assert plan.machine_rates(None) == {}  # an AVX2-only EPYC times its own rate rather than borrow a faster one's
     assert machine.cpu_label(here) == "AMD EPYC, AVX2" and machine.cpu_label(wide) == "AMD EPYC, AVX-512"
@@ -156,6 +156,7 @@ def test_a_model_trained_only_on_another_kind_of_cpu_is_scaled_by_the_networks_b
     assert rates[("attention_unet", "{}")] == pytest.approx(5e10)
     assert rates[("vgg_cnn", '{"window": 44}')] == pytest.approx(3e10) and rates[None] == pytest.approx(3e10)
     assert rates[("vgg_cnn", "{}")] == pytest.approx(3e10)  # the wide CPU's other model, at a third of its rate there
+    assert rates["attention_unet"] == pytest.approx(5e10)  # the network's rate, for its models not trained anywhere
 
 
 def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they_need(book, tiny_split, monkeypatch):

@@ -35,8 +35,8 @@ class Planned:
         return any(self.seed in a.seeds[: a.keep] for a in arms)
 
     def seconds(self, rates: dict) -> float:
-        """Its training time at this machine's rate for its model (else the machine's overall rate)."""
-        return self.flops / rates.get(self.model, rates[None])
+        """Its training time at this machine's rate for its model, else for its network, else over all models."""
+        return self.flops / rates.get(self.model, rates.get(self.model[0], rates[None]))
 
 
 def check_stems(stems) -> list[str]:
@@ -159,9 +159,9 @@ def _outliers(profile):
 
 def machine_rates(profile: config.Profile) -> dict:
     """FLOP/s this machine's kind of CPU (`machine.cpu_label`) delivered in the store's runs: per model
-    ({(builder, options): rate}) and over all models (key None); empty before the first run made on such a CPU.
-    A model trained only on other kinds gets its rate there, scaled by how this kind compares with that one on the
-    networks (builders) both have trained."""
+    ({(builder, options): rate}), per network (builder) and over all models (key None); empty before the first run
+    made on such a CPU. A model or network trained only on other kinds gets its rate there, scaled by how this kind
+    compares with that one on the networks both have trained."""
     from ..machine import cpu_info, cpu_label
 
     work, seconds = {}, {}  # per (CPU label, model, builder or None for all)
@@ -174,11 +174,11 @@ def machine_rates(profile: config.Profile) -> dict:
             seconds[key] = seconds.get(key, 0) + record["machine"]["train_seconds"]
     rate = {key: work[key] / seconds[key] for key in work if seconds[key]}
     here = cpu_label(cpu_info())
-    rates = {model: r for (label, model), r in rate.items() if label == here and not isinstance(model, str)}
-    builders = {b for label, b in rate if label == here and isinstance(b, str)}
-    for (label, model), r in rate.items():  # models trained only on other kinds of CPU
+    rates = {model: r for (label, model), r in rate.items() if label == here}
+    builders = {b for b in rates if isinstance(b, str)}
+    for (label, model), r in rate.items():  # models and networks trained only on other kinds of CPU
         shared = [b for other, b in rate if other == label and b in builders]
-        if isinstance(model, tuple) and model not in rates and shared:
+        if model is not None and model not in rates and shared:
             ratio = [sum(work[cpu, b] for b in shared) / sum(seconds[cpu, b] for b in shared) for cpu in (here, label)]
             rates[model] = r * ratio[0] / ratio[1]
     return rates
