@@ -44,7 +44,8 @@ notebooks: data
 	$(PY) -m fer_helpers.book.runbook --profile $(PROFILE) $(if $(FORCE),--force) $(NB)
 
 # Train the missing runs of the run store (NB=04_baseline: one chapter's; default: the book's), one at a time,
-# each resumable. PLAN=1 lists them with PFLOP and hours here; HOURS=2.5 trains only what fits; JOBS=N trains N at once.
+# each resumable. PLAN=1 lists them with PFLOP and hours here; HOURS=2.5 trains for that long, the last run parked
+# in runs/parked/ (commit it to go on in a later session); JOBS=N trains N at once.
 runs: data
 	$(PY) -m fer_helpers.runstore.runs $(if $(PLAN),--plan) $(if $(HOURS),--hours $(HOURS)) $(if $(JOBS),--jobs $(JOBS)) $(NB)
 

@@ -33,6 +33,21 @@ def test_a_backup_keeps_the_last_and_the_best_epoch_and_restores_the_last(tmp_pa
     assert weights_equal(restored, saved[2])
 
 
+def test_a_backup_is_copied_after_every_epoch_and_restored_from_the_copy_with_the_most_epochs(tmp_path):
+    copies = (tmp_path / "parked", tmp_path / "mirror")
+    backup = checkpoints.Backup(tmp_path / "run", {"seed": 42}, copies)
+    saved = small_model(seed=1)
+    backup.save(saved, 1, 1, {k: v[:1] for k, v in HISTORY.items()}, [10.0], [{"cpu": "here", "first_epoch": 1}])
+    assert checkpoints.saved_epochs([tmp_path / "run", *copies]) == 1 == checkpoints.saved_epochs(copies[:1])
+    (tmp_path / "run" / "progress.json").unlink()  # another machine: only a copy is left
+    restored = small_model(seed=9)
+    again = checkpoints.Backup(tmp_path / "run", {"seed": 42}, copies)
+    assert again.restore(restored)[1] == [10.0] and weights_equal(restored, saved)
+    assert again.sessions == [{"cpu": "here", "first_epoch": 1}]
+    again.remove()
+    assert checkpoints.saved_epochs([tmp_path / "run", *copies]) == 0 and not any(c.exists() for c in copies)
+
+
 def test_a_backup_of_other_settings_is_removed_not_restored(tmp_path, capsys):
     checkpoints.Backup(tmp_path / "run", {"seed": 42}).save(small_model(), 1, 1, HISTORY, [1.0])
     assert checkpoints.Backup(tmp_path / "run", {"seed": 43}).restore(small_model()) == ({}, [])

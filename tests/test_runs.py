@@ -1,6 +1,7 @@
 """runs: the plan of the book's runs, training the missing ones into the store, reading them, verifying them."""
 
 import dataclasses
+import shutil
 from types import SimpleNamespace
 
 import pandas as pd
@@ -108,11 +109,15 @@ def test_an_arm_validation_chooses_waits_for_the_runs_it_is_chosen_from(book, ti
     assert "tiny_chosen: not trained: validation keeps another" in capsys.readouterr().out
 
 
-def test_fitting_takes_the_runs_that_fit_in_plan_order(book, tiny_split):
-    planned = plan.plan(None, tiny_split, book)
-    one = planned[0].seconds({None: 1e9})
+def test_fitting_takes_the_runs_that_fit_in_plan_order_then_starts_the_next_if_an_epoch_of_it_fits(book, tiny_split):
+    planned = plan.plan(None, tiny_split, dataclasses.replace(book, epochs={"study": 2}))
+    one, epoch = planned[0].seconds({None: 1e9}), planned[0].epoch_seconds({None: 1e9})
     assert plan.fitting(planned, {None: 1e9}, None) == planned
-    assert plan.fitting(planned, {None: 1e9}, 2.5 * one / 3600) == planned[:2]
+    assert plan.fitting(planned, {None: 1e9}, 2.7 * one / 3600) == planned[:3]  # the third goes to the deadline
+    assert plan.fitting(planned, {None: 1e9}, (2 * one + epoch / 2) / 3600) == planned[:2]  # not one epoch of it
+    assert planned[0].seconds({None: 1e9}) == pytest.approx(planned[0].epochs * epoch)
+    half = dataclasses.replace(planned[0], done=planned[0].epochs // 2)  # a backup holds half of its epochs
+    assert half.seconds({None: 1e9}) == pytest.approx((planned[0].epochs - half.done) * epoch)
 
 
 def test_rates_come_from_runs_made_on_the_same_cpu_model_with_the_same_vector_instructions(monkeypatch):
@@ -124,7 +129,7 @@ def test_rates_come_from_runs_made_on_the_same_cpu_model_with_the_same_vector_in
     def run(cpu, flops, seconds, builder="vgg_cnn", **options):
         spec = {"builder": builder, "options": options}
         cost, made = {"training_flops": flops}, {"cpu": cpu, "train_seconds": seconds}
-        return SimpleNamespace(record={"spec": spec, "cost": cost, "machine": made})
+        return SimpleNamespace(record={"spec": spec, "cost": cost, "machine": made, "epochs": 4})
 
     monkeypatch.setattr(machine, "cpu_info", lambda: here)
     monkeypatch.setattr(store, "stored", lambda profile: [run(here, 4e12, 100.0), run(wide, 4e12, 25.0)])
@@ -143,7 +148,7 @@ def test_a_model_trained_only_on_another_kind_of_cpu_is_scaled_by_the_networks_b
     def run(cpu, flops, seconds, builder, **options):
         spec = {"builder": builder, "options": options}
         cost, made = {"training_flops": flops}, {"cpu": cpu, "train_seconds": seconds}
-        return SimpleNamespace(record={"spec": spec, "cost": cost, "machine": made})
+        return SimpleNamespace(record={"spec": spec, "cost": cost, "machine": made, "epochs": 4})
 
     monkeypatch.setattr(machine, "cpu_info", lambda: here)
     runs_ = [
@@ -160,11 +165,15 @@ def test_a_model_trained_only_on_another_kind_of_cpu_is_scaled_by_the_networks_b
 
 
 def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they_need(book, tiny_split, monkeypatch):
+    from fer_helpers.modelling import training
+
     stored, clock = set(), [0.0]
 
-    def train(p, split, profile):  # stores the run, and takes the time the plan says it takes
-        stored.add(p.key)
+    def train(p, split, profile, deadline=None):  # stores the run, taking the time the plan says, unless time is up
         clock[0] += p.seconds({None: 1e3})
+        if deadline is not None and clock[0] > deadline:
+            raise training.OutOfTime(f"{p.key}: stopped at its deadline")
+        stored.add(p.key)
         return SimpleNamespace(record={"metrics": {"val_accuracy": 0.5}})
 
     monkeypatch.setattr(runs, "train", train)
@@ -179,8 +188,37 @@ def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they
     names = [p.arm.name for p in runs.train_missing(None, tiny_split, book)]
     assert names == ["tiny_pipeline"] * 3 + ["tiny_outliers_kept"] * 3 + ["tiny_outliers_kept_x2"]
     stored.clear()
-    one = plan.plan(None, tiny_split, book)[0].seconds({None: 1e3})
-    assert len(runs.train_missing(None, tiny_split, book, hours=2.5 * one / 3600)) == 2  # what fits in the time left
+    two = dataclasses.replace(book, epochs={"study": 2})
+    one = plan.plan(None, tiny_split, two)[0].seconds({None: 1e3})
+    started = runs.train_missing(None, tiny_split, two, hours=2.7 * one / 3600)  # two fit, the third is parked
+    assert len(started) == 3 and len(stored) == 2 and started[2].key not in stored
+
+
+def test_a_run_stopped_at_its_deadline_is_parked_and_resumes_there_on_another_machine(book, tiny_split, monkeypatch):
+    import time
+
+    from fer_helpers import machine
+    from fer_helpers.modelling import training
+
+    declare(monkeypatch, dataclasses.replace(ARMS[0], seeds=(42,)))
+    two = dataclasses.replace(book, epochs={"study": 2})
+    (p,) = plan.plan(None, tiny_split, two)
+    whole = runs.train(p, tiny_split, two, scratch=True)[0]
+    clock = iter([0.0, 1e9])  # before epochs 1 and 2: the second would end past the deadline
+    monkeypatch.setattr(
+        training, "time", SimpleNamespace(monotonic=lambda: next(clock), perf_counter=time.perf_counter)
+    )
+    with pytest.raises(training.OutOfTime, match="stopped after epoch 1 of 2"):
+        runs.train(p, tiny_split, two, deadline=100.0)
+    parked = store.parked_folder(p.key, two)
+    assert (parked / "progress.json").is_file() and plan.plan(None, tiny_split, two)[0].done == 1
+    shutil.rmtree(store.backup_folder(p.key, two))  # a new machine: only the committed parked copy is left
+    other = {"model": "Other CPU", "flags": ["avx2"]}
+    monkeypatch.setattr(training, "cpu_info", lambda: other)
+    record = runs.train(p, tiny_split, two).record
+    assert record["history"] == whole["history"] and record["machine"]["resumed_at"] == 1
+    assert [s["epochs"] for s in store.sessions(record)] == [1, 1] and store.sessions(record)[1]["cpu"] == other
+    assert not parked.exists() and machine.cpu_label(other) == "Other CPU, AVX2"
 
 
 def test_a_chapter_with_missing_runs_stops_with_the_command_that_trains_them(book, tiny_split):

@@ -17,14 +17,15 @@ from ..results import atomic, write_atomic
 
 class Backup:
     """A run's backup in `folder`: epoch-NNN.weights.h5 (weights with optimizer state) of the last and the
-    best epoch, and progress.json (settings, history, epoch times), renamed into place last. With `mirror`,
-    a copy is kept there too (outside the work tree: a new checkout resumes from it); a restore takes
-    whichever of the two holds more epochs."""
+    best epoch, and progress.json (settings, history, epoch times, the sessions that trained it: `sessions`),
+    renamed into place last. A copy is kept in each of `copies` too (outside the work tree, or a folder to commit:
+    another checkout or machine resumes from it); a restore takes whichever holds the most epochs."""
 
-    def __init__(self, folder: Path, settings: dict, mirror: Path | None = None):
+    def __init__(self, folder: Path, settings: dict, copies: tuple[Path, ...] = ()):
         self.folder, self.settings = Path(folder), json.loads(json.dumps(settings))
-        self.mirror = Path(mirror) if mirror else None
+        self.copies = tuple(Path(copy) for copy in copies)
         self.progress = self.folder / "progress.json"
+        self.sessions: list[dict] = []  # restored: [{"cpu": `machine.cpu_info`, "first_epoch": n}] per session
 
     def path(self, epoch: int) -> Path:
         return self.folder / f"epoch-{epoch:03d}.weights.h5"
@@ -38,9 +39,10 @@ class Backup:
 
     def restore(self, model: keras.Model) -> tuple[dict, list]:
         """Load the last backed-up epoch into `model`: (history, epoch seconds); empty without a backup."""
-        if self.mirror and self._saved_epochs(self.mirror) > self._saved_epochs(self.folder):
+        most = max(self.copies, key=self._saved_epochs, default=None)
+        if most and self._saved_epochs(most) > self._saved_epochs(self.folder):
             shutil.rmtree(self.folder, ignore_errors=True)
-            shutil.copytree(self.mirror, self.folder)
+            shutil.copytree(most, self.folder)
         if not self.progress.exists():
             return {}, []
         progress = json.loads(self.progress.read_text())
@@ -49,22 +51,25 @@ class Backup:
             self.remove()
             return {}, []
         self.load_epoch(model, progress["epoch"])
+        self.sessions = progress.get("sessions", [])
         return progress["history"], progress["epoch_seconds"]
 
-    def save(self, model: keras.Model, epoch: int, best: int, history: dict, epoch_seconds: list) -> None:
+    def save(
+        self, model: keras.Model, epoch: int, best: int, history: dict, epoch_seconds: list, sessions: list = ()
+    ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         with atomic(self.path(epoch)) as partial:
             model.save_weights(partial)
         progress = {"settings": self.settings, "epoch": epoch, "history": history, "epoch_seconds": epoch_seconds}
-        write_atomic(self.progress, json.dumps(progress))
+        write_atomic(self.progress, json.dumps({**progress, "sessions": list(sessions)}))
         for old in set(self.folder.glob("epoch-*.weights.h5")) - {self.path(epoch), self.path(best)}:
             old.unlink()
-        if self.mirror:
-            copy = self.mirror.with_name(self.mirror.name + ".partial")
+        for copy in self.copies:
+            partial = copy.with_name(copy.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(self.folder, partial)
             shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(self.folder, copy)
-            shutil.rmtree(self.mirror, ignore_errors=True)
-            copy.rename(self.mirror)
+            partial.rename(copy)
 
     def load_epoch(self, model: keras.Model, epoch: int) -> None:
         if not self.path(epoch).exists():
@@ -72,9 +77,19 @@ class Backup:
         model.load_weights(self.path(epoch))
 
     def remove(self) -> None:
-        for folder in (self.folder, self.mirror):
-            if folder:
-                shutil.rmtree(folder, ignore_errors=True)
+        for folder in (self.folder, *self.copies):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def saved_epochs(folders) -> int:
+    """The most epochs a backup in any of `folders` holds (0 without one): what a run resumes from."""
+    found = []
+    for folder in folders:
+        try:
+            found.append(json.loads((Path(folder) / "progress.json").read_text())["epoch"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return max(found, default=0)
 
 
 def write_history(history: dict, path) -> None:

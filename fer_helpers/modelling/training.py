@@ -6,7 +6,8 @@ without their own augmentation layers); the saved model is the bare classifier.
 Every random draw derives from (seed, epoch): the shuffle order, and the state of every Keras
 `SeedGenerator` (augmentation, dropout), reset before each epoch. After each epoch a backup
 (weights with optimizer state, history) is written under models/.backup/<name>/; a new call with
-the same name and settings resumes from it.
+the same name and settings resumes from it. With a deadline, a run stops at the epoch that would overrun it
+(`OutOfTime`), its backup kept.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from keras import layers
 
 from .. import config
 from ..dataset.data import Split, Subset
-from ..machine import Stopwatch, load_average
+from ..machine import Stopwatch, cpu_info, load_average
 from .checkpoints import Backup, save_model, write_history
 from .optimizers import optimizer, plateau_rate
 from .progress import Progress
@@ -150,6 +151,10 @@ def run_summary(run) -> dict:
     }
 
 
+class OutOfTime(RuntimeError):
+    """A run stopped at its deadline, part way: its backup resumes it."""
+
+
 @dataclass
 class Run:
     model: keras.Model  # with the best epoch's weights
@@ -160,6 +165,7 @@ class Run:
     epoch_seconds: list  # wall time of each epoch
     load: dict  # 1-minute load average at the start and end of training in this session
     resumed_at: int = 0  # epochs already done when this session started
+    sessions: list = ()  # [{"cpu": `machine.cpu_info`, "first_epoch": n}]: the sessions that trained it
 
     @property
     def epochs(self) -> int:
@@ -203,17 +209,20 @@ def train(
     save: bool = True,
     class_weight: dict | None = None,
     backup: Path | None = None,
-    mirror: Path | None = None,
+    copies: tuple[Path, ...] = (),
     log: bool = True,
     stop_after: int | None = None,
+    deadline: float | None = None,
 ) -> Run:
     """Fit `model` on split.train (or `train`) with `recipe` for exactly `epochs` (default: the recipe's).
 
     The model keeps the weights of the epoch with the best validation accuracy; `save` writes them to
     models/<name>.keras. With `log`, the history is logged to results/history/<name>.csv. A run that stopped
-    part way resumes from its backup (`backup`, default models/.backup/<name>; a copy in `mirror` where given)
+    part way resumes from its backup (`backup`, default models/.backup/<name>; a copy in each of `copies`)
     and ends with the same weights and history as an uninterrupted one. `stop_after` ends it after that many
-    epochs of the same schedule (what `make verify RUN=` compares with a stored run's first epochs).
+    epochs of the same schedule (what `make verify RUN=` compares with a stored run's first epochs). With a
+    `deadline` (a `time.monotonic()` value), it raises `OutOfTime` rather than begin an epoch that would end past
+    it (judged by this session's slowest epoch), its backup kept to resume from.
     """
     epochs = recipe.epochs if epochs is None else epochs
     if epochs < 1:
@@ -238,13 +247,17 @@ def train(
         "params": model.count_params(),
         "class_weight": class_weight and {str(k): v for k, v in class_weight.items()},
     }
-    backup = Backup(backup or profile.models_dir / ".backup" / name, settings, mirror)
+    backup = Backup(backup or profile.models_dir / ".backup" / name, settings, copies)
     history, epoch_seconds = backup.restore(fitted)
     resumed_at = len(epoch_seconds)
+    sessions = [*backup.sessions, {"cpu": cpu_info(), "first_epoch": resumed_at + 1}]
     watch = Stopwatch()
     progress = Progress(name, epochs, steps, resumed_at)
     averaged = [WeightAverage()] if recipe.ema else []
     for epoch in range(resumed_at, min(epochs, stop_after or epochs)):
+        slowest = max(epoch_seconds[resumed_at:], default=0.0)
+        if deadline is not None and time.monotonic() + slowest > deadline:
+            raise OutOfTime(f"{name}: stopped after epoch {epoch} of {epochs} at its deadline; its backup resumes it")
         reseed(fitted, seed, epoch)
         if recipe.schedule == "plateau":
             fitted.optimizer.learning_rate = plateau_rate(history.get("val_loss", []), recipe.learning_rate)
@@ -273,23 +286,15 @@ def train(
         epoch_seconds.append(round(time.perf_counter() - start, 2))
         for key, values in {**logs, "learning_rate": [rate]}.items():
             history.setdefault(key, []).append(float(values[0]))
-        backup.save(fitted, epoch + 1, best_epoch(history), history, epoch_seconds)
+        backup.save(fitted, epoch + 1, best_epoch(history), history, epoch_seconds, sessions)
         if log:
             write_history(history, profile.results_dir / "history" / f"{name}.csv")
     backup.load_epoch(fitted, best_epoch(history))
     if recipe.ema:  # the kept model is the kept epoch's average, the weights its validation scored
         fitted.optimizer.finalize_variable_values(fitted.trainable_variables)
     backup.remove()
-    run = Run(
-        model,
-        history,
-        best_epoch(history),
-        seed,
-        recipe,
-        epoch_seconds,
-        {"start": watch.load_start, "end": load_average()},
-        resumed_at,
-    )
+    load = {"start": watch.load_start, "end": load_average()}
+    run = Run(model, history, best_epoch(history), seed, recipe, epoch_seconds, load, resumed_at, sessions)
     if save:
         save_model(model, profile.models_dir / f"{name}.keras")
     print(run.line(name))

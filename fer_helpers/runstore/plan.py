@@ -28,6 +28,8 @@ class Planned:
     flops: int  # training FLOPs: steps and validation passes of every epoch
     model: tuple  # (builder, options as JSON): runs of one model train at one rate
     also: tuple = ()  # the other arms whose run this is (identical arms share their runs)
+    epochs: int = 1  # its budget
+    done: int = 0  # the epochs a backup of it holds (`store.epochs_done`): a run parked part way resumes there
 
     def keeps(self) -> bool:
         """Whether the run stores its weights: an arm that trains it (or shares it) keeps this seed's."""
@@ -35,8 +37,12 @@ class Planned:
         return any(self.seed in a.seeds[: a.keep] for a in arms)
 
     def seconds(self, rates: dict) -> float:
-        """Its training time at this machine's rate for its model, else for its network, else over all models."""
-        return self.flops / rates.get(self.model, rates.get(self.model[0], rates[None]))
+        """The time its epochs still to train take at this machine's rate for its model, else for its network, else
+        over all models."""
+        return (self.epochs - self.done) * self.epoch_seconds(rates)
+
+    def epoch_seconds(self, rates: dict) -> float:
+        return self.flops / self.epochs / rates.get(self.model, rates.get(self.model[0], rates[None]))
 
 
 def check_stems(stems) -> list[str]:
@@ -72,7 +78,11 @@ def planned(arms: list[Arm], split, profile: config.Profile) -> list[Planned]:
             identity = (run_spec["builder"], json.dumps(run_spec["options"], sort_keys=True))
             key = store.key_of(run_spec)
             found = runs.get(key)
-            runs[key] = replace(found, also=(*found.also, a.name)) if found else Planned(a, seed, key, cost, identity)
+            if found:
+                runs[key] = replace(found, also=(*found.also, a.name))
+            else:
+                done = 0 if store.find(key, profile) else store.epochs_done(key, profile)
+                runs[key] = Planned(a, seed, key, cost, identity, epochs=a.epochs(profile), done=done)
     return list(runs.values())
 
 
@@ -166,12 +176,13 @@ def machine_rates(profile: config.Profile) -> dict:
 
     work, seconds = {}, {}  # per (CPU label, model, builder or None for all)
     for run in store.stored(profile):
-        record = run.record
-        spec, label = record["spec"], cpu_label(record["machine"]["cpu"])
+        record, spec = run.record, run.record["spec"]
         model = (spec["builder"], json.dumps(spec["options"], sort_keys=True))
-        for key in ((label, model), (label, spec["builder"]), (label, None)):
-            work[key] = work.get(key, 0) + record["cost"]["training_flops"]
-            seconds[key] = seconds.get(key, 0) + record["machine"]["train_seconds"]
+        for session in store.sessions(record):  # a run resumed on other CPUs counts each session's epochs there
+            label = cpu_label(session["cpu"])
+            for key in ((label, model), (label, spec["builder"]), (label, None)):
+                work[key] = work.get(key, 0) + record["cost"]["training_flops"] * session["epochs"] / record["epochs"]
+                seconds[key] = seconds.get(key, 0) + session["seconds"]
     rate = {key: work[key] / seconds[key] for key in work if seconds[key]}
     here = cpu_label(cpu_info())
     rates = {model: r for (label, model), r in rate.items() if label == here}
@@ -213,6 +224,7 @@ def describe(planned: list[Planned], profile: config.Profile, rates: dict, hours
     missing, waits = [p for p in planned if not store.find(p.key, profile)], waiting(planned, profile)
     for p in planned:
         state = ("waits for its choice" if p.key in waits else "missing") if p in missing else "stored"
+        state += f", {p.done} of {p.epochs} epochs in a backup" if p.done and p in missing else ""
         hours_here = p.seconds(rates) / 3600
         line = f"{p.arm.name:28} {p.seed:>4} {p.arm.epochs(profile):>6} {p.flops / 1e15:7.3f} {hours_here:6.2f}"
         lines.append(f"{line}  {p.key} {state}")
@@ -265,12 +277,14 @@ def by_chapter(planned: list[Planned], profile: config.Profile, rates: dict, hou
 
 
 def fitting(missing: list[Planned], rates: dict, hours: float | None) -> list[Planned]:
-    """The missing runs that fit in `hours` at this machine's `rates`, in plan order (a run too long is skipped)."""
+    """The missing runs to train in `hours` at this machine's `rates`, in plan order: those that fit, then the first
+    that does not, if an epoch of it fits (it trains to the deadline, and its backup is parked to go on later)."""
     if hours is None:
         return missing
     left, chosen = hours * 3600, []
     for p in missing:
-        if p.seconds(rates) <= left:
-            chosen.append(p)
-            left -= p.seconds(rates)
+        if p.seconds(rates) > left:
+            return chosen + [p] if p.epoch_seconds(rates) <= left else chosen
+        chosen.append(p)
+        left -= p.seconds(rates)
     return chosen

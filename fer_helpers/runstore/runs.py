@@ -1,17 +1,19 @@
 """`make runs`: train the book's missing runs into the run store (`fer_helpers.runstore.store`), one at a time.
 
     python -m fer_helpers.runstore.runs --plan [NOTEBOOK ...]     missing runs: PFLOP and hours at this machine's rate
-    python -m fer_helpers.runstore.runs [--hours H] [NOTEBOOK ...]  train the missing runs (those that fit in H hours)
+    python -m fer_helpers.runstore.runs [--hours H] [NOTEBOOK ...]  train the missing runs (for H hours: `plan.fitting`)
     python -m fer_helpers.runstore.runs --key KEY                   one run: the command a scheduler's job runs
     python -m fer_helpers.runstore.runs --verify KEY [--epochs N]   train a stored run again and compare
 
 Runs are planned chapter by chapter, each chapter's arms and then the doubled-budget checks its claims need
 (`plan.doubled_needed`), so that a chapter's runs are complete before the next chapter's begin; the plan is made
-again after every run, so that the checks and the arms chosen on validation follow the runs they need. A run that
-is cut off resumes from its backup (kept in runs/.backup/ and, in the full profile, in `store.MIRROR` outside the
-work tree). `--jobs N` trains N runs at once, each a `--key` process with its share of the cores. Chapters read their
-runs with `chapter_runs`: in the full profile a missing run stops the chapter with the command that trains it; the
-smoke profile trains its tiny runs inline.
+again after every run, so that the checks and the arms chosen on validation follow the runs they need. A run that is
+cut off resumes from its backup (kept in runs/.backup/, copied to runs/parked/ and, in the full profile, to
+`store.MIRROR` outside the work tree). With `--hours`, the run that the time left cannot finish stops at its
+deadline with its backup in runs/parked/<key>: committed, it resumes in a later session on any machine. `--jobs N`
+trains N runs at once, each a `--key` process with its share of the cores. Chapters read their runs with
+`chapter_runs`: in the full profile a missing run stops the chapter with the command that trains it; the smoke
+profile trains its tiny runs inline.
 """
 
 from __future__ import annotations
@@ -55,15 +57,22 @@ def device() -> str:
     )
 
 
-def train(p: Planned, split, profile: config.Profile, stop_after: int | None = None, scratch: bool = False):
-    """Train one planned run; put it into the store (or, with `scratch`, return (record, probabilities))."""
+def train(
+    p: Planned,
+    split,
+    profile: config.Profile,
+    stop_after: int | None = None,
+    scratch: bool = False,
+    deadline: float | None = None,
+):
+    """Train one planned run; put it into the store (or, with `scratch`, return (record, probabilities)). With a
+    `deadline` (`time.monotonic()`), it may stop part way (`training.OutOfTime`), its backup parked."""
     arm_split, train_images = variants.load(p.arm.data, split, profile)
     training.set_seed(p.seed)
     model = registry.entry(p.arm.model).build(train_images.x(), **dict(p.arm.changes))
     weights = eda.class_weights(train_images.labels) if p.arm.class_weights else None
     backup = store.backup_folder(p.key, profile)
-    own = profile.name == "full" and profile.output_root == config.ROOT  # the book's own store, not a test's
-    mirror = store.MIRROR / p.key if own and not scratch else None
+    copies = () if scratch else store.backup_copies(p.key, profile)
     if scratch:
         backup = backup.with_name(f"verify-{p.key}")
     load = load_average()
@@ -78,9 +87,10 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
         save=False,
         class_weight=weights,
         backup=backup,
-        mirror=mirror,
+        copies=copies,
         log=False,
         stop_after=stop_after,
+        deadline=deadline,
     )
     options = inference.tta_options(fitted.model)  # a model that looks at a window has the window views too
     probabilities = {
@@ -126,6 +136,7 @@ def train(p: Planned, split, profile: config.Profile, stop_after: int | None = N
             "train_seconds": fitted.wall_seconds,
             "epoch_seconds": fitted.epoch_seconds,
             "resumed_at": fitted.resumed_at,
+            "sessions": fitted.sessions,
             "git_commit": LOADED["git_commit"],
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         },
@@ -170,7 +181,7 @@ def verify(key: str, split, profile: config.Profile, epochs: int | None = None) 
         raise KeyError(f"run {key} is in the store but no chapter declares it (a replaced run?)")
     n = min(epochs or found.record["epochs"], found.record["epochs"])
     record, probabilities = train(p, split, profile, stop_after=n, scratch=True)
-    exact = cpu_info()["flags"] == found.record["machine"]["cpu"]["flags"]
+    exact = all(cpu_info()["flags"] == made["cpu"]["flags"] for made in store.sessions(found.record))
     mismatches = []
     for metric, values in found.history.items():
         for epoch, (old, new) in enumerate(zip(values[:n], record["history"][metric], strict=True), start=1):
@@ -228,7 +239,8 @@ def selected(planned: list[Planned], split, profile: config.Profile, hours: floa
 def train_missing(stems, split, profile: config.Profile, hours: float | None = None) -> list[Planned]:
     """Train the missing runs of `stems` one at a time and return them, planning again after each run: the
     doubled-budget checks a chapter's claims turn out to need and the arms chosen on validation join the plan as
-    the runs they wait for land. With `hours`, only runs that fit in the time left at this machine's rates."""
+    the runs they wait for land. With `hours`, the runs `plan.fitting` picks, the last of them stopped at the
+    deadline if it runs over, its backup parked (returned too)."""
     deadline = time.monotonic() + hours * 3600 if hours else None
     trained = []
     while True:
@@ -240,8 +252,13 @@ def train_missing(stems, split, profile: config.Profile, hours: float | None = N
                 print(f"{len(missing)} run(s) left: none fits in the {left:.2f} h left", flush=True)
             return trained
         p, start = todo[0], time.monotonic()
-        stored = train(p, split, profile)
         trained.append(p)
+        try:
+            stored = train(p, split, profile, deadline=deadline)
+        except training.OutOfTime as stop:
+            parked = store.parked_folder(p.key, profile).relative_to(profile.output_root)
+            print(f"{stop}. Commit {parked}: `make runs` resumes it there on any machine", flush=True)
+            return trained
         if profile.name == "full" and profile.output_root == config.ROOT:
             runtimes.update_readme(store=True)  # the README's table of what the store holds
         print(

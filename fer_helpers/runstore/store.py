@@ -35,6 +35,7 @@ from ..specs import Arm
 RECORD, PREDICTIONS, MODEL = "record.json", "predictions.npz", "model.keras"
 # outside the work tree: a backup there survives a new checkout on the same machine
 MIRROR = Path.home() / ".cache" / "fer2013-book" / "backups"
+PARKED = "parked"  # runs/parked/<key>: the backup of a run stopped at its deadline, committed to resume anywhere
 
 
 class MissingRuns(RuntimeError):
@@ -47,6 +48,41 @@ def folder(profile: config.Profile) -> Path:
 
 def backup_folder(key: str, profile: config.Profile) -> Path:
     return folder(profile) / ".backup" / key
+
+
+def parked_folder(key: str, profile: config.Profile) -> Path:
+    return folder(profile) / PARKED / key
+
+
+def backup_copies(key: str, profile: config.Profile) -> tuple[Path, ...]:
+    """Where a run's backup is copied after every epoch: the folder committed when it stops at its deadline, and,
+    for the book's own store, `MIRROR` outside the work tree."""
+    own = profile.name == "full" and profile.output_root == config.ROOT  # the book's store, not a test's
+    return (parked_folder(key, profile), *([MIRROR / key] if own else []))
+
+
+def epochs_done(key: str, profile: config.Profile) -> int:
+    """The epochs of run `key` that a backup holds (0 without one)."""
+    from ..modelling.checkpoints import saved_epochs
+
+    return saved_epochs([backup_folder(key, profile), *backup_copies(key, profile)])
+
+
+def sessions(record: dict) -> list[dict]:
+    """The sessions that trained a stored run, each {"cpu", "epochs", "seconds"}: one for a run trained in one go."""
+    made = record["machine"]
+    found = made.get("sessions", [])
+    if len(found) < 2:
+        return [{"cpu": made["cpu"], "epochs": record["epochs"], "seconds": made["train_seconds"]}]
+    ends = [s["first_epoch"] - 1 for s in found[1:]] + [record["epochs"]]
+    return [
+        {
+            "cpu": s["cpu"],
+            "epochs": end + 1 - s["first_epoch"],
+            "seconds": sum(made["epoch_seconds"][s["first_epoch"] - 1 : end]),
+        }
+        for s, end in zip(found, ends, strict=True)
+    ]
 
 
 def spec(arm: Arm, seed: int, profile: config.Profile, data_key: str) -> dict:
