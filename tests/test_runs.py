@@ -164,7 +164,9 @@ def test_a_model_trained_only_on_another_kind_of_cpu_is_scaled_by_the_networks_b
     assert rates["attention_unet"] == pytest.approx(5e10)  # the network's rate, for its models not trained anywhere
 
 
-def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they_need(book, tiny_split, monkeypatch):
+def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they_need(
+    book, tiny_split, monkeypatch, capsys
+):
     from fer_helpers.modelling import training
 
     stored, clock = set(), [0.0]
@@ -172,6 +174,8 @@ def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they
     def train(p, split, profile, deadline=None):  # stores the run, taking the time the plan says, unless time is up
         clock[0] += p.seconds({None: 1e3})
         if deadline is not None and clock[0] > deadline:
+            store.parked_folder(p.key, profile).mkdir(parents=True)
+            (store.parked_folder(p.key, profile) / "progress.json").write_text("{}")
             raise training.OutOfTime(f"{p.key}: stopped at its deadline")
         stored.add(p.key)
         return SimpleNamespace(record={"metrics": {"val_accuracy": 0.5}})
@@ -192,6 +196,7 @@ def test_make_runs_plans_again_after_each_run_so_the_checks_follow_the_runs_they
     one = plan.plan(None, tiny_split, two)[0].seconds({None: 1e3})
     started = runs.train_missing(None, tiny_split, two, hours=2.7 * one / 3600)  # two fit, the third is parked
     assert len(started) == 3 and len(stored) == 2 and started[2].key not in stored
+    assert f"Commit runs/parked/{started[2].key} (0.0 MiB)" in capsys.readouterr().out
 
 
 def test_a_run_stopped_at_its_deadline_is_parked_and_resumes_there_on_another_machine(book, tiny_split, monkeypatch):

@@ -256,8 +256,10 @@ def train_missing(stems, split, profile: config.Profile, hours: float | None = N
         try:
             stored = train(p, split, profile, deadline=deadline)
         except training.OutOfTime as stop:
-            parked = store.parked_folder(p.key, profile).relative_to(profile.output_root)
-            print(f"{stop}. Commit {parked}: `make runs` resumes it there on any machine", flush=True)
+            parked = store.parked_folder(p.key, profile)
+            size = sum(f.stat().st_size for f in parked.iterdir()) / 2**20
+            where = parked.relative_to(profile.output_root)
+            print(f"{stop}. Commit {where} ({size:.1f} MiB): `make runs` resumes it on any machine", flush=True)
             return trained
         if profile.name == "full" and profile.output_root == config.ROOT:
             runtimes.update_readme(store=True)  # the README's table of what the store holds
