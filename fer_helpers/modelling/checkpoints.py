@@ -31,11 +31,8 @@ class Backup:
         return self.folder / f"epoch-{epoch:03d}.weights.h5"
 
     def _saved_epochs(self, folder: Path) -> int:
-        try:
-            progress = json.loads((folder / "progress.json").read_text())
-        except (OSError, ValueError):
-            return -1
-        return progress["epoch"] if progress.get("settings") == self.settings else -1
+        progress = read_progress(folder)
+        return progress["epoch"] if progress and progress.get("settings") == self.settings else -1
 
     def restore(self, model: keras.Model) -> tuple[dict, list]:
         """Load the last backed-up epoch into `model`: (history, epoch seconds); empty without a backup."""
@@ -81,15 +78,17 @@ class Backup:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def read_progress(folder: Path) -> dict | None:
+    """A backup's progress.json in `folder`, or None where there is none to read."""
+    try:
+        return json.loads((Path(folder) / "progress.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def saved_epochs(folders) -> int:
     """The most epochs a backup in any of `folders` holds (0 without one): what a run resumes from."""
-    found = []
-    for folder in folders:
-        try:
-            found.append(json.loads((Path(folder) / "progress.json").read_text())["epoch"])
-        except (OSError, ValueError, KeyError):
-            continue
-    return max(found, default=0)
+    return max((progress.get("epoch", 0) for progress in map(read_progress, folders) if progress), default=0)
 
 
 def write_history(history: dict, path) -> None:
