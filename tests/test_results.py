@@ -19,7 +19,7 @@ def test_run_metadata_records_machine_threads_load_and_wall_time():
     watch = machine.Stopwatch()
     meta = results.run_metadata(config.PROFILES["smoke"], watch, seed=7, epochs=3)
     assert meta["profile"] == "smoke" and meta["seed"] == 7 and meta["epochs"] == 3
-    assert meta["machine"].endswith(meta["cpu"]["model"]) and isinstance(meta["cpu"]["flags"], list)
+    assert meta["machine"].endswith(machine.cpu_label(meta["cpu"])) and isinstance(meta["cpu"]["flags"], list)
     assert set(meta["tf_threads"]) == {"intra_op", "inter_op"}
     assert len(meta["load"]["start"]) == len(meta["load"]["end"]) == 3
     assert 0 <= meta["wall_seconds"] < 60
