@@ -1,6 +1,7 @@
 """The autoencoder outlier step and the simple outlier scores, on tiny synthetic data."""
 
 import numpy as np
+import pandas as pd
 
 from fer_helpers.cleaning import outliers
 
@@ -100,3 +101,9 @@ def test_laplacian_detail_is_zero_on_flat_and_linear_images():
     images = np.stack([np.full((48, 48), 90, np.uint8), ramp, np.eye(48, dtype=np.uint8) * 200])
     detail = outliers.laplacian_detail(images)
     assert detail[0] == 0 and detail[1] == 0 and detail[2] > 0
+
+
+def test_flagged_images_with_equal_errors_are_listed_in_key_order():
+    errors = pd.Series([0.5, 0.9, 0.9, 0.1, 0.9], index=["e", "d", "b", "a", "c"])
+    run = outliers.OutlierRun(autoencoder=None, errors=errors, threshold=0.2, history={}, wall_seconds=0.0)
+    assert list(run.flagged.index) == ["b", "c", "d", "e"]

@@ -58,8 +58,10 @@ class OutlierRun:
 
     @property
     def flagged(self) -> pd.Series:
-        """Errors of the flagged images (above the threshold), largest first."""
-        return self.errors[self.errors > self.threshold].sort_values(ascending=False)
+        """Errors of the flagged images (above the threshold), largest first; equal errors (copies of one image) in
+        the order of their keys, so every execution writes the same list."""
+        flagged = self.errors[self.errors > self.threshold].sort_index()
+        return flagged.sort_values(ascending=False, kind="stable")
 
 
 def reconstruction_errors(autoencoder: keras.Model, x: np.ndarray) -> np.ndarray:
