@@ -265,6 +265,23 @@ def test_jobs_run_each_key_as_its_own_process_with_its_share_of_the_cores(monkey
         assert env["TF_NUM_INTRAOP_THREADS"] == env["OMP_NUM_THREADS"] == "4"
     monkeypatch.setattr(runs.subprocess, "call", lambda command, env: 1 if command[-1] == "k2" else 0)
     assert runs.run_jobs(["k1", "k2"], jobs=2) == 1  # a failed job fails the whole command
+    calls.clear()
+    monkeypatch.setattr(runs.subprocess, "call", lambda command, env: calls.append((command, env)) or 0)
+    clock = iter([0.0, 0.0, 3600.0])  # the deadline is set; k1 starts at once, k2's turn comes an hour later
+    monkeypatch.setattr(runs.time, "monotonic", lambda: next(clock))
+    assert runs.run_jobs(["k1", "k2"], jobs=1, hours=1.0) == 0
+    assert [command[-3:] for command, _ in calls] == [["k1", "--hours", "1.0000"]]
+
+
+def test_one_keys_job_with_hours_stops_its_run_at_the_deadline(book, tiny_split, monkeypatch):
+    p = plan.plan(None, tiny_split, book)[0]
+    monkeypatch.setattr(runs.config, "get_profile", lambda name: book)
+    monkeypatch.setattr(runs.data, "load_split", lambda profile: tiny_split)
+    monkeypatch.setattr(runs.time, "monotonic", lambda: 100.0)
+    deadlines = []
+    monkeypatch.setattr(runs, "train_or_park", lambda p, split, profile, deadline: deadlines.append((p.key, deadline)))
+    assert runs.main(["--key", p.key, "--hours", "0.5"]) == 0 and runs.main(["--key", p.key]) == 0
+    assert deadlines == [(p.key, 1900.0), (p.key, None)]
 
 
 def test_a_run_records_the_gpu_it_trained_on(monkeypatch):

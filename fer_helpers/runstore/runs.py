@@ -2,7 +2,7 @@
 
     python -m fer_helpers.runstore.runs --plan [NOTEBOOK ...]     missing runs: PFLOP and hours at this machine's rate
     python -m fer_helpers.runstore.runs [--hours H] [NOTEBOOK ...]  train the missing runs (for H hours: `plan.fitting`)
-    python -m fer_helpers.runstore.runs --key KEY                   one run: the command a scheduler's job runs
+    python -m fer_helpers.runstore.runs --key KEY [--hours H]       one run: the command a scheduler's job runs
     python -m fer_helpers.runstore.runs --verify KEY [--epochs N]   train a stored run again and compare
 
 Runs are planned chapter by chapter, each chapter's arms and then the doubled-budget checks its claims need
@@ -11,9 +11,9 @@ again after every run, so that the checks and the arms chosen on validation foll
 cut off resumes from its backup (kept in runs/.backup/, copied to runs/parked/ and, in the full profile, to
 `store.MIRROR` outside the work tree). With `--hours`, the run that the time left cannot finish stops at its
 deadline with its backup in runs/parked/<key>: committed, it resumes in a later session on any machine. `--jobs N`
-trains N runs at once, each a `--key` process with its share of the cores. Chapters read their runs with
-`chapter_runs`: in the full profile a missing run stops the chapter with the command that trains it; the smoke
-profile trains its tiny runs inline.
+trains N runs at once, each a `--key` process with its share of the cores and the hours left when it starts.
+Chapters read their runs with `chapter_runs`: in the full profile a missing run stops the chapter with the command
+that trains it; the smoke profile trains its tiny runs inline.
 """
 
 from __future__ import annotations
@@ -236,6 +236,19 @@ def selected(planned: list[Planned], split, profile: config.Profile, hours: floa
     return missing, plan.fitting(missing, plan.rates_here(split, profile), hours)
 
 
+def train_or_park(p: Planned, split, profile: config.Profile, deadline: float | None):
+    """`train` `p` until the `deadline` (`time.monotonic()`, None: none) and return the stored run; where it stops
+    at the deadline, print the parked folder to commit and return None."""
+    try:
+        return train(p, split, profile, deadline=deadline)
+    except training.OutOfTime as stop:
+        parked = store.parked_folder(p.key, profile)
+        size = sum(f.stat().st_size for f in parked.iterdir()) / 2**20
+        where = parked.relative_to(profile.output_root)
+        print(f"{stop}. Commit {where} ({size:.1f} MiB): `make runs` resumes it on any machine", flush=True)
+        return None
+
+
 def train_missing(stems, split, profile: config.Profile, hours: float | None = None) -> list[Planned]:
     """Train the missing runs of `stems` one at a time and return them, planning again after each run: the
     doubled-budget checks a chapter's claims turn out to need and the arms chosen on validation join the plan as
@@ -253,13 +266,7 @@ def train_missing(stems, split, profile: config.Profile, hours: float | None = N
             return trained
         p, start = todo[0], time.monotonic()
         trained.append(p)
-        try:
-            stored = train(p, split, profile, deadline=deadline)
-        except training.OutOfTime as stop:
-            parked = store.parked_folder(p.key, profile)
-            size = sum(f.stat().st_size for f in parked.iterdir()) / 2**20
-            where = parked.relative_to(profile.output_root)
-            print(f"{stop}. Commit {where} ({size:.1f} MiB): `make runs` resumes it on any machine", flush=True)
+        if not (stored := train_or_park(p, split, profile, deadline)):
             return trained
         if profile.name == "full" and profile.output_root == config.ROOT:
             runtimes.update_readme(store=True)  # the README's table of what the store holds
@@ -270,13 +277,22 @@ def train_missing(stems, split, profile: config.Profile, hours: float | None = N
         )
 
 
-def run_jobs(keys: list[str], jobs: int) -> int:
-    """Each key as its own `--key` process, `jobs` at once, each with its share of the cores."""
+def run_jobs(keys: list[str], jobs: int, hours: float | None = None) -> int:
+    """Each key as its own `--key` process, `jobs` at once, each with its share of the cores; with `hours`, each
+    given the time left when it starts (a key whose turn comes after the deadline is not started)."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, "-m", "fer_helpers.runstore.runs", "--key"]
+    deadline = time.monotonic() + hours * 3600 if hours else None
+
+    def job(key: str) -> int:
+        if deadline is None:
+            return subprocess.call([*command, key], env=env)
+        left = (deadline - time.monotonic()) / 3600
+        return subprocess.call([*command, key, "--hours", f"{left:.4f}"], env=env) if left > 0 else 0
+
     with ThreadPoolExecutor(jobs) as pool:
-        codes = list(pool.map(lambda key: subprocess.call([*command, key], env=env), keys))
+        codes = list(pool.map(job, keys))
     return max(codes, default=0)
 
 
@@ -284,7 +300,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_helpers.runstore.runs", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help="chapter stems (default: every chapter)")
     parser.add_argument("--plan", action="store_true", help="list the runs and what the missing ones cost")
-    parser.add_argument("--hours", type=float, help="train only the missing runs that fit in this many hours")
+    parser.add_argument("--hours", type=float, help="train what fits in this many hours (--key: stop then)")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once (each a process)")
     parser.add_argument("--key", help="train this one run")
     parser.add_argument("--verify", metavar="KEY", help="train a stored run again and compare")
@@ -305,12 +321,12 @@ def main(argv=None) -> int:
         chosen = [p for p in planned if p.key == args.key]
         if not chosen:
             parser.error(f"no planned run has the key {args.key}")
-        train(chosen[0], split, profile)
+        train_or_park(chosen[0], split, profile, time.monotonic() + args.hours * 3600 if args.hours else None)
     elif args.plan:
         print(plan.describe(planned, profile, plan.rates_here(split, profile), args.hours))
     else:
         _, todo = selected(planned, split, profile, args.hours)
-        return run_jobs([p.key for p in todo], args.jobs)
+        return run_jobs([p.key for p in todo], args.jobs, args.hours)
     return 0
 
 
