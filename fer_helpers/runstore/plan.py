@@ -27,8 +27,8 @@ class Planned:
     key: str
     flops: int  # training FLOPs: steps and validation passes of every epoch
     model: tuple  # (builder, options as JSON): runs of one model train at one rate
+    epochs: int  # its budget
     also: tuple = ()  # the other arms whose run this is (identical arms share their runs)
-    epochs: int = 1  # its budget
     done: int = 0  # the epochs a backup of it holds (`store.epochs_done`): a run parked part way resumes there
 
     def keeps(self) -> bool:
@@ -82,7 +82,7 @@ def planned(arms: list[Arm], split, profile: config.Profile) -> list[Planned]:
                 runs[key] = replace(found, also=(*found.also, a.name))
             else:
                 done = 0 if store.find(key, profile) else store.epochs_done(key, profile)
-                runs[key] = Planned(a, seed, key, cost, identity, epochs=a.epochs(profile), done=done)
+                runs[key] = Planned(a, seed, key, cost, identity, a.epochs(profile), done=done)
     return list(runs.values())
 
 
