@@ -266,7 +266,7 @@ def by_chapter(planned: list[Planned], profile: config.Profile, rates: dict, hou
         machines = sorted({cpu_label(run.record["machine"]["cpu"]) for run in found}) or ["-"]
         seconds = sum(p.seconds(rates) for p in todo)
         line = (
-            f"{stem:18} {len(found):>6} {duration(recorded) if found else '-':>12}  {', '.join(machines):28} "
+            f"{stem:18} {len(found):>6} {duration(recorded) if found else '-':>12}  {'; '.join(machines):28} "
             f"{len(todo):>7} {sum(p.flops for p in todo) / 1e15:6.2f} {duration(seconds) if todo else '-':>11}"
         )
         if left is not None and todo:
