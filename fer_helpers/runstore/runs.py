@@ -236,6 +236,11 @@ def selected(planned: list[Planned], split, profile: config.Profile, hours: floa
     return missing, plan.fitting(missing, plan.rates_here(split, profile), hours)
 
 
+def deadline_in(hours: float | None) -> float | None:
+    """The `time.monotonic()` that is `hours` from now (None without hours): the deadline `train` stops at."""
+    return time.monotonic() + hours * 3600 if hours else None
+
+
 def train_or_park(p: Planned, split, profile: config.Profile, deadline: float | None):
     """`train` `p` until the `deadline` (`time.monotonic()`, None: none) and return the stored run; where it stops
     at the deadline, print the parked folder to commit and return None."""
@@ -254,7 +259,7 @@ def train_missing(stems, split, profile: config.Profile, hours: float | None = N
     doubled-budget checks a chapter's claims turn out to need and the arms chosen on validation join the plan as
     the runs they wait for land. With `hours`, the runs `plan.fitting` picks, the last of them stopped at the
     deadline if it runs over, its backup parked (returned too)."""
-    deadline = time.monotonic() + hours * 3600 if hours else None
+    deadline = deadline_in(hours)
     trained = []
     while True:
         left = max(0.0, deadline - time.monotonic()) / 3600 if deadline else None
@@ -283,7 +288,7 @@ def run_jobs(keys: list[str], jobs: int, hours: float | None = None) -> int:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, "-m", "fer_helpers.runstore.runs", "--key"]
-    deadline = time.monotonic() + hours * 3600 if hours else None
+    deadline = deadline_in(hours)
 
     def job(key: str) -> int:
         if deadline is None:
@@ -321,7 +326,7 @@ def main(argv=None) -> int:
         chosen = [p for p in planned if p.key == args.key]
         if not chosen:
             parser.error(f"no planned run has the key {args.key}")
-        train_or_park(chosen[0], split, profile, time.monotonic() + args.hours * 3600 if args.hours else None)
+        train_or_park(chosen[0], split, profile, deadline_in(args.hours))
     elif args.plan:
         print(plan.describe(planned, profile, plan.rates_here(split, profile), args.hours))
     else:
